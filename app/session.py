@@ -1,0 +1,138 @@
+"""Per-person state: the dialogue, the budgets as they burn, and the chosen settings.
+
+One `Session` lives in each browser tab's `gr.State` (or each `gradio_client` session), so
+two people never share a history or a budget. Budgets are costs with limits (OmniSafe
+style), not reward shaping: the ledger only counts and says what is left.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+
+from backends.types import Completion, Message
+
+
+@dataclass(frozen=True)
+class Cost:
+    """What an answer spent (or may spend) in the three budgeted resources."""
+
+    usd: float = 0.0
+    latency_s: float = 0.0
+    energy_j: float = 0.0
+
+    def __add__(self, other: Cost) -> Cost:
+        return Cost(self.usd + other.usd, self.latency_s + other.latency_s,
+                    self.energy_j + other.energy_j)
+
+
+RESOURCES = ("usd", "latency_s", "energy_j")
+RESOURCE_LABELS = {"usd": "Cloud dollars", "latency_s": "Waiting time (s)",
+                   "energy_j": "Local energy (J)"}
+
+
+@dataclass
+class BudgetLedger:
+    """Limits and what has been spent against them for one session."""
+
+    limit: Cost = field(default_factory=lambda: Cost(usd=0.05, latency_s=300.0, energy_j=3000.0))
+    spent: Cost = field(default_factory=Cost)
+
+    def charge(self, completion: Completion) -> Cost:
+        """Book a finished answer; cancelled answers cost what they used.
+
+        Dollars are the cloud budget: a local answer's electricity price (its `cost_usd`)
+        is not charged to it; its energy is charged to the energy budget instead.
+        """
+        usd = 0.0 if completion.backend == "local" else completion.cost_usd
+        cost = Cost(usd, completion.latency_s, completion.energy_j)
+        self.spent = self.spent + cost
+        return cost
+
+    def charge_cost(self, cost: Cost) -> None:
+        """Book a partial cost (e.g. a cloud call that failed after some seconds)."""
+        self.spent = self.spent + cost
+
+    @property
+    def remaining(self) -> Cost:
+        return Cost(*(max(0.0, getattr(self.limit, r) - getattr(self.spent, r))
+                      for r in RESOURCES))
+
+    def remaining_fractions(self) -> dict[str, float]:
+        """Share of each budget left, in [0, 1]; a zero limit counts as nothing left."""
+        out: dict[str, float] = {}
+        for r in RESOURCES:
+            lim = getattr(self.limit, r)
+            out[r] = 0.0 if lim <= 0 else max(0.0, min(1.0, getattr(self.remaining, r) / lim))
+        return out
+
+    def can_afford(self, cost: Cost) -> tuple[bool, str]:
+        """Whether `cost` fits in every budget; if not, which one it overruns (for the card)."""
+        left = self.remaining
+        for r in RESOURCES:
+            need, have = getattr(cost, r), getattr(left, r)
+            if need > have + 1e-12:
+                return False, f"{RESOURCE_LABELS[r]}: needs up to {_fmt(r, need)}, {_fmt(r, have)} left"
+        return True, ""
+
+
+def _fmt(resource: str, value: float) -> str:
+    if resource == "usd":
+        return f"${value:.4f}"
+    if resource == "latency_s":
+        return f"{value:.1f} s"
+    return f"{value:.0f} J"
+
+
+@dataclass(frozen=True)
+class RewardWeights:
+    """How much the person values answer quality against waiting and paying."""
+
+    quality: float = 1.0
+    latency: float = 1 / 3
+    cost: float = 1 / 3
+
+    def as_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+@dataclass
+class Session:
+    """One person's conversation: history for the backends, ledger, settings, turn ids."""
+
+    policy_name: str = "rcrl"
+    ledger: BudgetLedger = field(default_factory=BudgetLedger)
+    weights: RewardWeights = field(default_factory=RewardWeights)
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    started: float = field(default_factory=time.time)
+    history: list[Message] = field(default_factory=list)
+    # Per finished turn: its store id, location, attachments used, for observations.
+    turn_ids: list[int] = field(default_factory=list)
+    past_actions: list[int] = field(default_factory=list)
+    past_prompts: list[str] = field(default_factory=list)
+    past_attachments: list[tuple[int, ...]] = field(default_factory=list)
+    # Per-turn figures for the chart.
+    per_turn: list[dict[str, float | str]] = field(default_factory=list)
+    # Chatbot message index -> store turn id, so a thumbs click finds its turn.
+    message_turn: dict[int, int] = field(default_factory=dict)
+    # Later study mode: who and under which condition (kept in every log row).
+    participant: str | None = None
+    condition: str | None = None
+
+    @property
+    def turn_index(self) -> int:
+        return len(self.turn_ids)
+
+    def fresh(self) -> Session:
+        """A new session with the same settings and limits and nothing spent."""
+        return Session(policy_name=self.policy_name,
+                       ledger=BudgetLedger(limit=self.ledger.limit),
+                       weights=self.weights, participant=self.participant,
+                       condition=self.condition)
+
+
+def finite(x: float) -> float:
+    """JSON/SQLite-safe float."""
+    return x if math.isfinite(x) else 0.0
