@@ -1,0 +1,322 @@
+"""The cloud backend: any OpenAI-compatible endpoint through the real `openai` SDK.
+
+OpenAI, vLLM, Ollama, llama.cpp server and LM Studio all speak the same chat-completions
+protocol. With no key and no base URL configured, the backend points at the project's own
+stand-in server on 127.0.0.1 (started on first use), so the offline default still goes
+through real HTTP. What an endpoint accepts (images? audio?) is configuration, not
+guesswork: an attachment of another kind is refused before anything is sent.
+
+The API key lives only inside the SDK client: it is never stored on the backend, printed,
+logged or put into an error message.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import openai
+
+from backends.base import Backend, StreamItem, register
+from backends.config import Settings, get_settings
+from backends.errors import (
+    BackendError,
+    CloudRateLimited,
+    CloudRefused,
+    CloudStreamDropped,
+    CloudTimeout,
+    CloudUnavailable,
+    ModalityRefused,
+    PromptTooLong,
+)
+from backends.media import audio_wav_b64, image_data_uri
+from backends.pricing import PriceTable, load_prices
+from backends.types import ChatRequest, Completion, Message
+
+log = logging.getLogger(__name__)
+
+STANDIN_API_KEY = "standin"  # what the stand-in (and keyless local servers) are sent
+NO_KEY = "no-key"  # the SDK insists on some key; Ollama / llama.cpp ignore it
+CHARS_PER_TOKEN = 4  # rough estimate when an endpoint reports no usage
+IMAGE_TOKENS_ESTIMATE = 85
+_SECRETISH = re.compile(r"\b(sk-[A-Za-z0-9_\-*]{4,}|Bearer\s+\S+)")
+
+
+def scrub(text: str, secret: str | None = None) -> str:
+    """Remove the key (and anything that looks like one) from text shown to people or logs."""
+    if secret:
+        text = text.replace(secret, "[redacted]")
+    return _SECRETISH.sub("[redacted]", text)
+
+
+def _server_message(exc: openai.APIError, secret: str | None) -> str:
+    """The endpoint's own short explanation, scrubbed, or ''."""
+    body = getattr(exc, "body", None)
+    message = body.get("message") if isinstance(body, Mapping) else None
+    if not isinstance(message, str):
+        return ""
+    return scrub(message.strip(), secret)[:300]
+
+
+def map_openai_error(
+    exc: openai.OpenAIError,
+    *,
+    where: str,
+    model: str,
+    timeout_s: float,
+    mid_stream: bool = False,
+    secret: str | None = None,
+) -> BackendError:
+    """The SDK's exception -> a named error whose message a person can act on."""
+    if isinstance(exc, openai.APITimeoutError):
+        return CloudTimeout(f"The cloud model at {where} did not answer within {timeout_s:g} s.")
+    if isinstance(exc, openai.APIConnectionError):
+        if mid_stream:
+            return CloudStreamDropped(
+                f"The connection to {where} broke while the answer was streaming."
+            )
+        return CloudUnavailable(f"The cloud endpoint at {where} could not be reached.")
+    if isinstance(exc, openai.RateLimitError):
+        return CloudRateLimited(
+            f"The cloud endpoint at {where} is rate-limiting requests (HTTP 429); try again "
+            "shortly or answer locally."
+        )
+    if isinstance(exc, openai.APIStatusError):
+        status = exc.status_code
+        detail = _server_message(exc, secret)
+        suffix = f" It said: {detail}" if detail else ""
+        if status >= 500:
+            return CloudUnavailable(
+                f"The cloud endpoint at {where} had a server error (HTTP {status})."
+            )
+        if status in (401, 403):
+            return CloudRefused(
+                f"The cloud endpoint at {where} rejected the API key (HTTP {status}). Check "
+                "OPENAI_API_KEY."
+            )
+        if status == 404:
+            return CloudRefused(
+                f"The cloud endpoint at {where} has no model {model!r} (HTTP 404). Check "
+                "LCIO_CLOUD_MODEL and OPENAI_BASE_URL."
+            )
+        code = getattr(exc, "code", None)
+        if code == "context_length_exceeded":
+            return PromptTooLong(
+                f"The conversation is too long for the cloud model {model!r}.{suffix}"
+            )
+        return CloudRefused(f"The cloud endpoint at {where} refused the request (HTTP {status}).{suffix}")
+    if isinstance(exc, openai.APIError):  # an error event inside the stream
+        return CloudUnavailable(f"The cloud endpoint at {where} failed while answering.")
+    return CloudUnavailable(f"The cloud request to {where} failed ({type(exc).__name__}).")
+
+
+def estimate_tokens(text: str) -> int:
+    return max(1, round(len(text) / CHARS_PER_TOKEN)) if text else 0
+
+
+@register("cloud")
+class CloudBackend(Backend):
+    """Streams answers from an OpenAI-compatible endpoint; costs come from `usage` and prices.
+
+    `client` may be injected (an `openai.OpenAI`); otherwise one is built from Settings on
+    first use. `extra_headers` are sent with every request (tests use them to switch the
+    stand-in's faults per backend).
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        client: openai.OpenAI | None = None,
+        prices: PriceTable | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        model: str | None = None,
+    ) -> None:
+        self.settings = settings or get_settings()
+        self.model = model or self.settings.cloud_model
+        self.prices = prices or load_prices(self.settings.price_table)
+        self.extra_headers = dict(extra_headers or {})
+        self._client = client
+        self._base_url: str | None = str(client.base_url) if client is not None else None
+
+    def __repr__(self) -> str:
+        return f"CloudBackend(model={self.model!r}, endpoint={self.endpoint!r})"
+
+    @property
+    def endpoint(self) -> str:
+        """host:port of the endpoint, for messages (never the key, never a path with tokens)."""
+        if self._base_url:
+            url = self._base_url
+        elif self.settings.uses_standin:
+            return "the stand-in (not started yet)"
+        else:
+            url = self.settings.openai_base_url or "https://api.openai.com/v1"
+        return urlsplit(url).netloc or url
+
+    def _secret(self) -> str | None:
+        key = self.settings.openai_api_key
+        return key.get_secret_value() if key is not None else None
+
+    def client(self) -> openai.OpenAI:
+        """The SDK client, built on first use (starting the stand-in if nothing is configured)."""
+        if self._client is None:
+            settings = self.settings
+            if settings.uses_standin:
+                from backends.standin import ensure_standin
+
+                base_url: str | None = ensure_standin(settings)
+                api_key = STANDIN_API_KEY
+            else:
+                base_url = settings.openai_base_url
+                api_key = self._secret() or NO_KEY
+            self._client = openai.OpenAI(
+                api_key=api_key,
+                base_url=base_url,
+                timeout=settings.cloud_timeout_s,
+                max_retries=settings.cloud_max_retries,
+            )
+            self._base_url = str(self._client.base_url)
+        return self._client
+
+    # -- request -----------------------------------------------------------------------------
+
+    def check_modalities(self, request: ChatRequest) -> None:
+        """Refuse attachments this endpoint is configured not to accept, before any upload."""
+        kinds = {a.kind for m in request.messages for a in m.attachments}
+        if "image" in kinds and not self.settings.cloud_accepts_images:
+            raise ModalityRefused(
+                f"The cloud model {self.model!r} is configured not to accept images "
+                "(LCIO_CLOUD_ACCEPTS_IMAGES=false); answer locally or remove the image."
+            )
+        if "audio" in kinds and not self.settings.cloud_accepts_audio:
+            raise ModalityRefused(
+                f"The cloud model {self.model!r} is configured not to accept audio "
+                "(LCIO_CLOUD_ACCEPTS_AUDIO=false); answer locally or remove the recording."
+            )
+
+    def to_openai_messages(self, messages: list[Message]) -> list[dict[str, Any]]:
+        """Project messages -> OpenAI chat messages (text, image_url, input_audio parts)."""
+        out: list[dict[str, Any]] = []
+        for message in messages:
+            if not message.attachments or message.role != "user":
+                out.append({"role": message.role, "content": message.text})
+                continue
+            parts: list[dict[str, Any]] = []
+            if message.text:
+                parts.append({"type": "text", "text": message.text})
+            for attachment in message.attachments:
+                if attachment.kind == "image":
+                    uri = image_data_uri(attachment.path, self.settings.max_image_side,
+                                         attachment.sha256)
+                    parts.append({"type": "image_url", "image_url": {"url": uri}})
+                else:
+                    data = audio_wav_b64(attachment.path, attachment.sha256)
+                    parts.append({"type": "input_audio",
+                                  "input_audio": {"data": data, "format": "wav"}})
+            out.append({"role": message.role, "content": parts})
+        return out
+
+    # -- streaming ---------------------------------------------------------------------------
+
+    def stream(self, request: ChatRequest) -> Iterator[StreamItem]:
+        """Yield text deltas, then one Completion; see `Backend.stream`."""
+        self.check_modalities(request)
+        messages = self.to_openai_messages(request.messages)
+        attachments = [a for m in request.messages if m.role == "user" for a in m.attachments]
+        started = time.perf_counter()
+        client = self.client()
+        timeout_s = self.settings.cloud_timeout_s
+        secret = self._secret()
+
+        def mapped(exc: openai.OpenAIError, mid_stream: bool) -> BackendError:
+            error = map_openai_error(exc, where=self.endpoint, model=self.model,
+                                     timeout_s=timeout_s, mid_stream=mid_stream, secret=secret)
+            status = getattr(exc, "status_code", None)
+            log.warning("cloud request failed: %s (status %s) -> %s", type(exc).__name__,
+                        status, type(error).__name__)
+            return error
+
+        try:
+            stream = client.chat.completions.create(
+                model=self.model,
+                messages=messages,  # type: ignore[arg-type]
+                stream=True,
+                stream_options={"include_usage": True},
+                max_tokens=request.max_new_tokens or self.settings.max_new_tokens,
+                temperature=request.temperature,
+                extra_headers=self.extra_headers or None,
+            )
+        except openai.OpenAIError as exc:
+            raise mapped(exc, mid_stream=False) from None
+
+        pieces: list[str] = []
+        ttft: float | None = None
+        finish: str | None = None
+        usage: Any = None
+        served_model = self.model
+        cancelled = False
+        try:
+            for chunk in stream:
+                if chunk.model:
+                    served_model = chunk.model
+                if chunk.usage is not None:
+                    usage = chunk.usage
+                for choice in chunk.choices:
+                    delta = choice.delta.content if choice.delta is not None else None
+                    if delta:
+                        if ttft is None:
+                            ttft = time.perf_counter() - started
+                        pieces.append(delta)
+                        yield delta
+                    if choice.finish_reason:
+                        finish = choice.finish_reason
+                if request.stop.is_set() and finish is None:
+                    cancelled = True
+                    break
+        except openai.OpenAIError as exc:
+            if not request.stop.is_set():
+                raise mapped(exc, mid_stream=True) from None
+            cancelled = True
+        finally:
+            stream.close()
+        latency = time.perf_counter() - started
+        text = "".join(pieces)
+        if finish is None and not cancelled:
+            raise CloudStreamDropped(
+                f"The answer from {self.endpoint} was cut off before it finished; try again."
+            )
+        prompt_tokens, completion_tokens = self._token_counts(usage, messages, text, attachments)
+        images = sum(a.kind == "image" for a in attachments)
+        usage_for_cost = usage if usage is not None else {
+            "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens}
+        yield Completion(
+            text=text,
+            backend=self.name,
+            model=served_model,
+            ttft_s=ttft if ttft is not None else latency,
+            latency_s=latency,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            cost_usd=self.prices.cost(served_model, usage_for_cost, images=images),
+            energy_j=0.0,  # the provider's energy is not ours to measure
+            finish_reason="cancelled" if cancelled else finish or "stop",
+            attachments_used=tuple(a.sha256 for a in attachments),
+        )
+
+    def _token_counts(self, usage: Any, messages: list[dict[str, Any]], text: str,
+                      attachments: list[Any]) -> tuple[int, int]:
+        if usage is not None and usage.prompt_tokens is not None:
+            return int(usage.prompt_tokens), int(usage.completion_tokens or 0)
+        prompt_text = " ".join(
+            m["content"] if isinstance(m["content"], str)
+            else " ".join(p.get("text", "") for p in m["content"])
+            for m in messages
+        )
+        prompt = estimate_tokens(prompt_text) + IMAGE_TOKENS_ESTIMATE * len(attachments)
+        log.warning("cloud endpoint %s sent no usage; token counts and cost are estimates",
+                    self.endpoint)
+        return prompt, estimate_tokens(text)

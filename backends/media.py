@@ -1,0 +1,185 @@
+"""Attachment bytes in the shapes OpenAI-compatible endpoints accept.
+
+Images are downscaled (a provider bills and a small model sees no more than
+`max_image_side` pixels on the long side) and sent as data URIs; audio is sent as 16 kHz
+mono 16-bit WAV, the one format every `input_audio` endpoint and speech model reads.
+Anything that cannot be decoded raises `UnreadableAttachment` with a reason for a person.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import wave
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from backends.errors import UnreadableAttachment
+
+WAV_RATE = 16_000
+# Formats the image is re-encoded to: lossless where the source may hold flat colour or alpha.
+_LOSSLESS_SOURCES = {"PNG", "GIF", "BMP", "TIFF", "WEBP"}
+
+
+@dataclass(frozen=True)
+class EncodedImage:
+    """An image ready to send: its bytes, MIME type and size after downscaling."""
+
+    data: bytes
+    mime: str
+    width: int
+    height: int
+
+    @property
+    def data_uri(self) -> str:
+        return f"data:{self.mime};base64,{base64.b64encode(self.data).decode('ascii')}"
+
+
+def encode_image(path: str | Path, max_side: int) -> EncodedImage:
+    """Open, orient, downscale (long side <= `max_side`) and re-encode an image."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    path = Path(path)
+    try:
+        with Image.open(path) as image:
+            source_format = image.format or ""
+            image.load()
+            image = ImageOps.exif_transpose(image)
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise UnreadableAttachment(
+            f"The image {path.name!r} could not be read (it may be corrupt or not an image)."
+        ) from exc
+    if max(image.size) > max_side:
+        image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+    buffer = io.BytesIO()
+    if has_alpha or source_format in _LOSSLESS_SOURCES:
+        if image.mode not in ("RGB", "RGBA", "L", "LA"):
+            image = image.convert("RGBA" if has_alpha else "RGB")
+        image.save(buffer, format="PNG", optimize=False)
+        mime = "image/png"
+    else:
+        image.convert("RGB").save(buffer, format="JPEG", quality=90)
+        mime = "image/jpeg"
+    return EncodedImage(buffer.getvalue(), mime, image.width, image.height)
+
+
+@lru_cache(maxsize=64)
+def _cached_image_uri(path: str, sha256: str, max_side: int) -> str:
+    return encode_image(path, max_side).data_uri
+
+
+def image_data_uri(path: str | Path, max_side: int, sha256: str = "") -> str:
+    """`data:image/...;base64,...` of the downscaled image; cached by content hash when given."""
+    if sha256:
+        return _cached_image_uri(str(path), sha256, max_side)
+    return encode_image(path, max_side).data_uri
+
+
+def _is_wav16k_mono(data: bytes) -> bool:
+    try:
+        with wave.open(io.BytesIO(data)) as reader:
+            return (
+                reader.getframerate() == WAV_RATE
+                and reader.getnchannels() == 1
+                and reader.getsampwidth() == 2
+                and reader.getnframes() > 0
+            )
+    except (wave.Error, EOFError, ValueError):
+        return False
+
+
+def to_wav16k(path: str | Path) -> bytes:
+    """The audio of any file PyAV decodes (wav, mp3, ogg, webm, m4a, flac) as 16 kHz mono WAV."""
+    import av
+
+    path = Path(path)
+    raw = path.read_bytes()
+    if _is_wav16k_mono(raw):
+        return raw
+    pcm = bytearray()
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.audio:
+                raise UnreadableAttachment(f"The file {path.name!r} has no audio in it.")
+            stream = container.streams.audio[0]
+            resampler = av.AudioResampler(format="s16", layout="mono", rate=WAV_RATE)
+            for frame in container.decode(stream):
+                for out in resampler.resample(frame):
+                    pcm += bytes(out.planes[0])[: out.samples * 2]
+            for out in resampler.resample(None):
+                pcm += bytes(out.planes[0])[: out.samples * 2]
+    except UnreadableAttachment:
+        raise
+    except (av.FFmpegError, OSError, ValueError) as exc:
+        raise UnreadableAttachment(
+            f"The audio {path.name!r} could not be decoded (it may be corrupt or of an "
+            "unsupported type)."
+        ) from exc
+    if not pcm:
+        raise UnreadableAttachment(f"The audio {path.name!r} holds no sound.")
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as writer:
+        writer.setnchannels(1)
+        writer.setsampwidth(2)
+        writer.setframerate(WAV_RATE)
+        writer.writeframes(bytes(pcm))
+    return buffer.getvalue()
+
+
+@lru_cache(maxsize=32)
+def _cached_wav_b64(path: str, sha256: str) -> str:
+    return base64.b64encode(to_wav16k(path)).decode("ascii")
+
+
+def audio_wav_b64(path: str | Path, sha256: str = "") -> str:
+    """Base64 of the 16 kHz mono WAV, as `input_audio.data` wants it."""
+    if sha256:
+        return _cached_wav_b64(str(path), sha256)
+    return base64.b64encode(to_wav16k(path)).decode("ascii")
+
+
+def wav_duration_s(data: bytes) -> float:
+    """Length of a WAV in seconds (0 when it is not a readable WAV)."""
+    try:
+        with wave.open(io.BytesIO(data)) as reader:
+            return reader.getnframes() / float(reader.getframerate())
+    except (wave.Error, EOFError, ValueError, ZeroDivisionError):
+        return 0.0
+
+
+_MIME_SUFFIX = {
+    "image/png": ".png",
+    "image/jpeg": ".jpg",
+    "image/jpg": ".jpg",
+    "image/gif": ".gif",
+    "image/webp": ".webp",
+    "image/bmp": ".bmp",
+}
+
+
+def decode_data_uri(uri: str) -> tuple[bytes, str]:
+    """Bytes and MIME type of a `data:<mime>;base64,<data>` URI (what the server receives)."""
+    if not uri.startswith("data:") or "," not in uri:
+        raise UnreadableAttachment("Only inline images (data: URIs) are accepted.")
+    header, payload = uri[5:].split(",", 1)
+    parts = header.split(";")
+    mime = parts[0] or "application/octet-stream"
+    if "base64" not in parts[1:]:
+        raise UnreadableAttachment("The inline image is not base64-encoded.")
+    return decode_b64(payload), mime
+
+
+def decode_b64(payload: str) -> bytes:
+    """Strict base64 decode, refusing garbage with a clear message."""
+    try:
+        return base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise UnreadableAttachment("The attachment's base64 data is malformed.") from exc
+
+
+def suffix_for_mime(mime: str) -> str:
+    """A file suffix `Attachment.from_path` classifies correctly for an image MIME type."""
+    return _MIME_SUFFIX.get(mime.lower(), ".png")

@@ -1,0 +1,243 @@
+"""Start the stand-in cloud (backends.server) and wait until it answers; used by the app and tests.
+
+Two ways to run it: in this process (uvicorn in a daemon thread, on a socket bound before
+start so there is no port race), or as a child process (`python -m backends.server`), which
+keeps its model and CPU work out of the caller's process. Either way `start()` returns only
+once `GET /health` answers, and returns the OpenAI base URL (`http://127.0.0.1:PORT/v1`).
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal
+
+from backends.base import Backend
+from backends.config import Settings, get_settings
+from backends.errors import CloudUnavailable
+
+log = logging.getLogger(__name__)
+
+Mode = Literal["thread", "subprocess"]
+OFFLINE_ENV = {"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1",
+               "HF_HUB_DISABLE_TELEMETRY": "1"}
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nobody listens on right now (for the subprocess mode)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def probe(root_url: str, timeout_s: float = 1.0) -> dict[str, Any] | None:
+    """The stand-in's /health answer at `root_url` (no /v1), or None if nothing answers."""
+    try:
+        with urllib.request.urlopen(f"{root_url}/health", timeout=timeout_s) as response:
+            data = json.loads(response.read())
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and data.get("status") == "ok" else None
+
+
+class StandinServer:
+    """One running stand-in. `start()` -> base URL; `stop()`; usable as a context manager."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        mode: Mode = "thread",
+        host: str | None = None,
+        port: int | None = 0,
+        backend: Backend | Callable[[], Backend] | None = None,
+        delay_s: float | None = None,
+        fault: str | None = None,
+        api_key: str | None = None,
+        startup_timeout_s: float = 600.0,
+    ) -> None:
+        self.settings = settings or get_settings()
+        if mode == "subprocess" and backend is not None:
+            raise ValueError("A backend object can only be served in thread mode.")
+        self.mode = mode
+        self.host = host or self.settings.standin_host
+        self.port = self.settings.standin_port if port is None else port
+        self._backend = backend
+        self._delay_s = delay_s
+        self._fault = fault
+        self._api_key = api_key
+        self.startup_timeout_s = startup_timeout_s
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+        self._error: BaseException | None = None
+
+    @property
+    def root_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.root_url}/v1"
+
+    def __repr__(self) -> str:
+        return f"StandinServer(mode={self.mode!r}, url={self.base_url!r}, alive={self.alive})"
+
+    @property
+    def alive(self) -> bool:
+        if self._thread is not None:
+            return self._thread.is_alive()
+        if self._process is not None:
+            return self._process.poll() is None
+        return False
+
+    def start(self) -> str:
+        """Start and wait until healthy; raise CloudUnavailable if it cannot start."""
+        if self.alive:
+            return self.base_url
+        if self.mode == "thread":
+            self._start_thread()
+        else:
+            self._start_process()
+        self._wait_healthy()
+        atexit.register(self.stop)
+        log.info("stand-in cloud ready at %s", self.base_url)
+        return self.base_url
+
+    def _start_thread(self) -> None:
+        import uvicorn
+
+        from backends.server import create_app
+
+        app = create_app(self._backend, self.settings, delay_s=self._delay_s, fault=self._fault,
+                         api_key=self._api_key)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((self.host, self.port))
+        except OSError:
+            sock.close()
+            raise
+        self.port = int(sock.getsockname()[1])
+        config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
+        self._server = uvicorn.Server(config)
+
+        def serve() -> None:
+            try:
+                self._server.run(sockets=[sock])
+            except BaseException as exc:  # reported by _wait_healthy
+                self._error = exc
+            finally:
+                sock.close()
+
+        self._thread = threading.Thread(target=serve, name="lcio-standin", daemon=True)
+        self._thread.start()
+
+    def _start_process(self) -> None:
+        if self.port == 0:
+            self.port = free_port(self.host)
+        command = [sys.executable, "-m", "backends.server", "--host", self.host,
+                   "--port", str(self.port)]
+        if self._delay_s is not None:
+            command += ["--delay", str(self._delay_s)]
+        if self._fault:
+            command += ["--fault", self._fault]
+        env = {**os.environ, **OFFLINE_ENV}
+        if self._api_key:
+            env["LCIO_STANDIN_API_KEY"] = self._api_key
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+        self._process = subprocess.Popen(command, cwd=REPO_ROOT, env=env)
+
+    def _wait_healthy(self) -> None:
+        deadline = time.monotonic() + self.startup_timeout_s
+        while time.monotonic() < deadline:
+            if not self.alive:
+                self.stop()
+                detail = f" ({type(self._error).__name__})" if self._error else ""
+                raise CloudUnavailable(f"The stand-in cloud server failed to start{detail}.")
+            if probe(self.root_url) is not None:
+                return
+            time.sleep(0.1)
+        self.stop()
+        raise CloudUnavailable(
+            f"The stand-in cloud server did not become ready within {self.startup_timeout_s:.0f} s."
+        )
+
+    def stop(self) -> None:
+        """Stop serving and release the port (idempotent)."""
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+        self._server = None
+        if self._process is not None:
+            if self._process.poll() is None:
+                self._process.terminate()
+                try:
+                    self._process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    self._process.kill()
+                    self._process.wait()
+            self._process = None
+
+    def __enter__(self) -> StandinServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+_SHARED: StandinServer | None = None
+_SHARED_LOCK = threading.Lock()
+
+
+def ensure_standin(settings: Settings | None = None, mode: Mode = "thread") -> str:
+    """Base URL of a running stand-in: one already serving on the configured port (e.g. started
+    with `python -m backends.server`), else one started now — on the configured port if free,
+    else on any free port. Started once per process."""
+    global _SHARED
+    settings = settings or get_settings()
+    with _SHARED_LOCK:
+        if _SHARED is not None and _SHARED.alive:
+            return _SHARED.base_url
+        root = f"http://{settings.standin_host}:{settings.standin_port}"
+        if probe(root) is not None:
+            return f"{root}/v1"
+        port = settings.standin_port if _port_free(settings.standin_host, settings.standin_port) else 0
+        server = StandinServer(settings, mode=mode, port=port)
+        url = server.start()
+        _SHARED = server
+        return url
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def stop_standin() -> None:
+    """Stop the process-wide stand-in started by `ensure_standin`, if any."""
+    global _SHARED
+    with _SHARED_LOCK:
+        if _SHARED is not None:
+            _SHARED.stop()
+            _SHARED = None
