@@ -10,12 +10,13 @@ It behaves like a provider on purpose: a network delay (`Settings.standin_delay_
 `X-LCIO-Delay` header per request), a price-table row of its own ("lcio-standin"), and
 switchable faults so the client's error handling is exercised for real:
 
-    X-LCIO-Fault: 429 | 500 | 503 | drop | drop:N | delay:S   (one request)
+    X-LCIO-Fault: 429 | 500 | 503 | drop | drop:N | delay:S | nousage   (one request)
     POST /admin/fault {"fault": "429", "times": 1}             (next N requests; 0 = until cleared)
     DELETE /admin/fault                                         (clear)
     LCIO_STANDIN_FAULT=drop:2 python -m backends.server         (every request, from start)
 
-`drop:N` ends the stream after N content chunks with no finish_reason and no [DONE].
+`drop:N` ends the stream after N content chunks with no finish_reason and no [DONE];
+`nousage` leaves `usage` out, like endpoints that ignore `stream_options`.
 Generation is serialised (one model), HTTP is concurrent.
 
 Run: `python -m backends.server [--host 127.0.0.1] [--port 8765] [--model REF] [--delay S]`.
@@ -71,13 +72,15 @@ class Fault:
     status: int | None = None
     drop_after: int | None = None
     delay_s: float = 0.0
+    no_usage: bool = False
 
     @classmethod
     def parse(cls, spec: str | None) -> Fault:
-        """Parse "429", "500", "drop", "drop:3", "delay:2.5" (comma-separated to combine)."""
+        """Parse "429", "500", "drop", "drop:3", "delay:2.5", "nousage" (comma-separated)."""
         status: int | None = None
         drop_after: int | None = None
         delay = 0.0
+        no_usage = False
         for part in (spec or "").replace(" ", "").lower().split(","):
             if not part or part == "none":
                 continue
@@ -88,13 +91,16 @@ class Fault:
                 drop_after = int(arg) if arg else 1
             elif name == "delay" and arg:
                 delay = float(arg)
+            elif name == "nousage":
+                no_usage = True
             else:
                 raise ValueError(f"unknown fault {part!r}")
-        return cls(status, drop_after, delay)
+        return cls(status, drop_after, delay, no_usage)
 
     @property
     def active(self) -> bool:
-        return self.status is not None or self.drop_after is not None or self.delay_s > 0
+        return (self.status is not None or self.drop_after is not None or self.delay_s > 0
+                or self.no_usage)
 
 
 @dataclass
@@ -259,7 +265,8 @@ def usage_of(completion: Completion, images: int, audio_s: float) -> dict[str, A
         "prompt_tokens": prompt,
         "completion_tokens": completion.completion_tokens,
         "total_tokens": prompt + completion.completion_tokens,
-        "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": audio_tokens},
+        "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": audio_tokens,
+                                  "image_tokens": images * IMAGE_TOKENS},
         "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0},
     }
 
@@ -483,8 +490,10 @@ def create_app(
             raise
         if isinstance(first, BaseException):
             return _error_from_backend(first)
+        if fault.no_usage:
+            parsed.include_usage = False
         if not parsed.stream:
-            return await _complete(first, items, parsed, state.model_id)
+            return await _complete(first, items, parsed, state.model_id, not fault.no_usage)
         return StreamingResponse(
             _stream(first, items, parsed, state.model_id, fault, generation),
             media_type="text/event-stream",
@@ -506,7 +515,7 @@ def _error_from_backend(exc: BaseException) -> JSONResponse:
 
 
 async def _complete(first: Any, items: AsyncIterator[Any], parsed: ParsedRequest,
-                    model_id: str) -> JSONResponse:
+                    model_id: str, with_usage: bool = True) -> JSONResponse:
     pieces: list[str] = []
     completion: Completion | None = None
     item = first
@@ -520,7 +529,7 @@ async def _complete(first: Any, items: AsyncIterator[Any], parsed: ParsedRequest
         item = await anext(items, _END)
     if completion is None:
         return error_response(500, "The stand-in model ended without an answer.")
-    return JSONResponse({
+    body: dict[str, Any] = {
         "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
         "object": "chat.completion",
         "created": int(time.time()),
@@ -532,8 +541,10 @@ async def _complete(first: Any, items: AsyncIterator[Any], parsed: ParsedRequest
             "logprobs": None,
             "finish_reason": _finish(completion),
         }],
-        "usage": usage_of(completion, parsed.images, parsed.audio_s),
-    })
+    }
+    if with_usage:
+        body["usage"] = usage_of(completion, parsed.images, parsed.audio_s)
+    return JSONResponse(body)
 
 
 async def _stream(first: Any, items: AsyncIterator[Any], parsed: ParsedRequest, model_id: str,
