@@ -1,0 +1,41 @@
+"""LCIO: `python app.py` opens the offloading chat (the file Hugging Face Spaces runs).
+
+Offline by default: the embedded 4-bit SmolLM2 answers locally and the project's stand-in
+cloud starts by itself on 127.0.0.1. Set OPENAI_API_KEY / OPENAI_BASE_URL (and
+LCIO_CLOUD_MODEL) to use a real OpenAI-compatible cloud. The server honours Gradio's own
+GRADIO_SERVER_NAME / GRADIO_SERVER_PORT.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _name, _value in {"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1",
+                      "HF_HUB_DISABLE_TELEMETRY": "1"}.items():
+    os.environ.setdefault(_name, _value)
+
+import gradio as gr  # noqa: E402
+
+from app.runtime import Runtime  # noqa: E402
+from app.ui import ChatUI  # noqa: E402
+
+
+def create_demo(runtime: Runtime | None = None, warm: bool = True) -> tuple[gr.Blocks, Runtime]:
+    """Build the page on a runtime (shared backends, policies, log)."""
+    runtime = runtime or Runtime()
+    if warm:
+        runtime.warm_up()
+    ui = ChatUI(runtime.engine, runtime.models(), runtime.policy_names,
+                rate=runtime.learner.rate, learning_points=lambda: runtime.learner.points)
+    return ui.build(), runtime
+
+
+def main() -> None:
+    demo, _ = create_demo()
+    demo.queue(default_concurrency_limit=4).launch(
+        # Above the app's own 25 MB limit, so that a too-large file gets a message in the chat.
+        max_file_size="200mb")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""The decision card (HTML) and the decision as plain data (for the `/chat` API and logs)."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from app.engine import TurnRecord
+from app.session import Cost, Session
+
+_CSS = """
+<style>
+#decision-card .lcio-card{border:1px solid var(--border-color-primary);border-radius:10px;
+  padding:10px 12px;font-size:13px;line-height:1.45}
+#decision-card .lcio-loc{display:inline-block;font-weight:700;padding:2px 10px;border-radius:12px;
+  color:#fff;margin-right:6px}
+#decision-card .loc-local{background:#6d4c41}#decision-card .loc-cloud{background:#1565c0}
+#decision-card .loc-none{background:#9e9e9e}
+#decision-card table{width:100%;border-collapse:collapse;margin-top:6px}
+#decision-card td,#decision-card th{padding:2px 4px;text-align:left;border-bottom:1px solid
+  var(--border-color-primary)}
+#decision-card .lcio-fallback{background:#fff3e0;color:#e65100;border-radius:6px;padding:4px 8px;
+  margin-top:6px}
+#decision-card .lcio-muted{color:var(--body-text-color-subdued)}
+</style>
+"""
+
+
+def empty_card() -> str:
+    return (_CSS + '<div class="lcio-card" data-turn="0" data-status="idle">'
+            '<span class="lcio-loc loc-none">no turn yet</span>'
+            '<div class="lcio-muted">Each turn, the policy picks local or cloud and the '
+            'attachments to send; its decision shows here as soon as you submit.</div></div>')
+
+
+def _usd(x: float | None) -> str:
+    return "–" if x is None else f"${x:.5f}"
+
+
+def _s(x: float | None) -> str:
+    return "–" if x is None else f"{x:.2f} s"
+
+
+def decision_card(record: TurnRecord, models: dict[str, str] | None = None) -> str:
+    """Local or cloud, attachments used and left out, confidence, expected vs actual, fallback."""
+    models = models or {}
+    if record.status == "rejected":
+        return (_CSS + f'<div class="lcio-card" data-turn="{record.turn_index + 1}" '
+                f'data-status="rejected"><span class="lcio-loc loc-none">not sent</span>'
+                f'<div class="lcio-fallback">{escape(record.error)}</div></div>')
+    loc = record.location or "none"
+    d = record.decision
+    status = record.status if record.status != "pending" else "streaming"
+    model = (record.completion.model if record.completion else models.get(loc, ""))
+    conf = f"{d.probability:.0%}" if d else "–"
+    used = ", ".join(f"{a.kind} {a.path.name}" for a in record.used) or "none"
+    left = "<br>".join(f"{escape(a.kind)} {escape(a.path.name)} <span class='lcio-muted'>"
+                       f"({escape(why)})</span>" for a, why in record.left_out) or "none"
+    exp, act = record.expected or Cost(), record.actual
+    masked = (f"<div class='lcio-muted'>Budget guard masked {len(record.masked)} action(s): "
+              f"{escape('; '.join(sorted(set(record.masked.values()))))}</div>"
+              if record.masked else "")
+    mult = ""
+    if d and d.multipliers:
+        mult = ("<div class='lcio-muted'>Lagrange multipliers: " + ", ".join(
+            f"{escape(k)} {v:.2f}" for k, v in d.multipliers.items()) + "</div>")
+    reason = f"<div class='lcio-muted'>{escape(d.reason)}</div>" if d and d.reason else ""
+    fallback = f"<div class='lcio-fallback'>Fallback: {escape(record.fallback)}</div>" \
+        if record.fallback else ""
+    error = f"<div class='lcio-fallback'>{escape(record.error)}</div>" \
+        if record.status == "failed" else ""
+    return (
+        _CSS + f'<div class="lcio-card" data-turn="{record.turn_index + 1}" data-location="{loc}" '
+        f'data-status="{status}">'
+        f'<span class="lcio-loc loc-{loc}">{loc.upper()}</span>'
+        f'<b>turn {record.turn_index + 1}</b> · {escape(record.policy)} · confidence {conf} '
+        f'<span class="lcio-muted">· {escape(status)}</span>'
+        f'<div class="lcio-muted">model: {escape(model)}</div>'
+        f'<table><tr><th></th><th>expected ({escape(record.expected_source)})</th><th>actual</th></tr>'
+        f'<tr><td>latency</td><td>{_s(exp.latency_s)}</td><td>{_s(act.latency_s if act else None)}</td></tr>'
+        f'<tr><td>cloud cost</td><td>{_usd(exp.usd)}</td><td>{_usd(act.usd if act else None)}</td></tr>'
+        f'<tr><td>local energy</td><td>{exp.energy_j:.0f} J</td>'
+        f'<td>{"–" if act is None else f"{act.energy_j:.0f} J"}</td></tr></table>'
+        f'<div><b>used:</b> {escape(used)}</div><div><b>left out:</b> {left}</div>'
+        f'{masked}{fallback}{error}{reason}{mult}</div>'
+    )
+
+
+def decision_data(record: TurnRecord) -> dict[str, Any]:
+    """The decision as JSON-able data: what scripts get back from `/chat`."""
+    d, exp, act = record.decision, record.expected, record.actual
+    return {
+        "turn_id": record.turn_id, "turn": record.turn_index + 1, "status": record.status,
+        "error": record.error or None, "policy": record.policy,
+        "location": record.location or None, "action": d.action if d else None,
+        "probability": d.probability if d else None,
+        "attachments_used": [{"kind": a.kind, "sha256": a.sha256} for a in record.used],
+        "attachments_left_out": [{"kind": a.kind, "sha256": a.sha256, "why": why}
+                                 for a, why in record.left_out],
+        "expected": {"latency_s": exp.latency_s, "cost_usd": exp.usd, "energy_j": exp.energy_j,
+                     "source": record.expected_source} if exp else None,
+        "actual": {"latency_s": act.latency_s, "cost_usd": act.usd, "energy_j": act.energy_j}
+        if act else None,
+        "ttft_s": record.completion.ttft_s if record.completion else None,
+        "model": record.completion.model if record.completion else None,
+        "fallback": record.fallback or None,
+        "masked_by_budget": {str(k): v for k, v in record.masked.items()},
+    }
+
+
+def totals_markdown(session: Session) -> str:
+    spent, limit = session.ledger.spent, session.ledger.limit
+    n_cloud = sum(1 for t in session.per_turn if t["location"] == "cloud")
+    return (f"**Session {session.id}** · {len(session.per_turn)} turns "
+            f"({n_cloud} cloud, {len(session.per_turn) - n_cloud} local) · "
+            f"spent **${spent.usd:.4f}** of ${limit.usd:.4f} · "
+            f"waited **{spent.latency_s:.1f} s** of {limit.latency_s:.0f} s · "
+            f"used **{spent.energy_j:.0f} J** of {limit.energy_j:.0f} J")

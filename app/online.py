@@ -1,0 +1,92 @@
+"""Ratings -> the policy's online update, and the points of the learning figure.
+
+How the policy improves with use: a rating is mapped onto the quality scale the policy was
+trained on (M4A1: 0–2; thumbs up = 2, thumbs down = 0, stars 1–5 = 0, 0.5, …, 2) and given
+to the policy's `update_from_rating(task, action, rating, predicted)`. For LCIO's RCRL that
+moves its per-(task, action) quality offset by lr · (rating − predicted), so an action that
+people rate better than expected is chosen more often for that kind of prompt, by every
+session of this process (the policy object is shared). Baselines have no such hook and
+do not change. Every rating is stored, with the value given to the update, in the log.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from app.session import Session
+from app.store import SessionStore
+from policies.base import Policy
+
+QUALITY_MAX = 2.0
+
+
+def rating_to_quality(thumbs: int | None, stars: int | None) -> float | None:
+    """A person's rating on the policy's quality scale; stars win over thumbs."""
+    if stars is not None:
+        return QUALITY_MAX * (min(5, max(1, int(stars))) - 1) / 4
+    if thumbs is not None:
+        return QUALITY_MAX if thumbs > 0 else 0.0
+    return None
+
+
+class OnlineLearner:
+    """Applies ratings to the shared policies and remembers how each update moved them."""
+
+    def __init__(self, store: SessionStore, policy_for: Callable[[str], Policy]) -> None:
+        self.store = store
+        self.policy_for = policy_for
+        self.points: list[dict[str, float]] = []
+        self._lock = threading.Lock()
+
+    def rate(self, session: Session, turn_id: int, thumbs: int | None, stars: int | None) -> str:
+        """Store the rating, update the policy that decided the turn, say what happened."""
+        row = self.store.turn(turn_id)
+        if row is None or row["session_id"] != session.id:
+            return "That answer is not part of this session."
+        quality = rating_to_quality(thumbs, stars)
+        self.store.log_rating(turn_id, session.id, thumbs, stars, quality)
+        if quality is None:
+            return "Rating cleared."
+        policy = self.policy_for(row["policy"] or session.policy_name)
+        update = getattr(policy, "update_from_rating", None)
+        if update is None or row["action"] is None or row["status"] != "answered":
+            return f"Thanks — rating stored ({quality:.1f} on the 0–2 quality scale)."
+        obs = np.asarray(json.loads(row["observation"] or "[]"), dtype=np.float32)
+        decision: dict[str, Any] = json.loads(row["decision"] or "{}")
+        predicted = _at(decision.get("estimates", {}).get("quality"), row["action"])
+        task = _task_of(row["prompt"] or "")
+        with self._lock:
+            before = _estimate(policy, obs, row["action"])
+            update(task, int(row["action"]), quality, predicted)
+            after = _estimate(policy, obs, row["action"])
+            self.points.append({"reward": quality, "before": before if before is not None else 0.0,
+                                "preference": after if after is not None else 0.0})
+        moved = "" if before is None or after is None else \
+            f" Its estimate for that choice moved {before:.2f} → {after:.2f}."
+        return f"Thanks — the policy learned from your rating ({quality:.1f}/2).{moved}"
+
+
+def _at(values: list[float] | None, index: int) -> float | None:
+    return float(values[index]) if values is not None and len(values) > index else None
+
+
+def _task_of(prompt: str) -> int:
+    from policies.features import classify_task
+
+    return classify_task(prompt)
+
+
+def _estimate(policy: Policy, obs: np.ndarray, action: int) -> float | None:
+    """The policy's quality estimate for `action` at `obs`, if it exposes one."""
+    estimates = getattr(policy, "estimates", None)
+    if estimates is None or obs.size == 0:
+        return None
+    try:
+        return float(np.asarray(estimates(obs)["quality"])[action])
+    except Exception:  # an observation from another layout: no figure point, no crash
+        return None

@@ -1,0 +1,130 @@
+"""The process-wide parts: backends, policies, the log and the engine, built from settings.
+
+Everything heavy is shared at module level (one local model, one stand-in server, one
+policy object per name) and built lazily; `warm_up()` loads them in the background at
+launch so the first turn does not pay for it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from app.engine import Engine
+from app.observe import features_observation
+from app.online import OnlineLearner
+from app.store import SessionStore
+from backends.base import BACKENDS, Backend
+from backends.config import Settings, get_settings
+from policies.base import ActionSpace, Policy
+
+log = logging.getLogger(__name__)
+
+APP_SPACE = ActionSpace(slots=3, local_subsets=False)  # M4A1's: what the policies learned
+
+
+def _load_rcrl() -> Policy | None:
+    """LCIO's trained RCRL policy, via the policies package's `load_app_policy()`."""
+    for module in ("policies", "policies.app", "policies.rcrl", "policies.registry"):
+        try:
+            mod = __import__(module, fromlist=["load_app_policy"])
+        except ImportError:
+            continue
+        loader = getattr(mod, "load_app_policy", None)
+        if loader is not None:
+            return loader()
+    return None
+
+
+def policy_factories() -> dict[str, Callable[[], Policy]]:
+    """Policies the settings panel offers, LCIO's RCRL first when it can be loaded."""
+    from policies.baselines import CloudOnly, LocalOnly, RandomPolicy
+
+    out: dict[str, Callable[[], Policy]] = {}
+    try:
+        rcrl = _load_rcrl()
+    except Exception as exc:  # a missing/corrupt artifact must not stop the app
+        log.warning("RCRL policy unavailable: %s", exc)
+        rcrl = None
+    if rcrl is not None:
+        out["lcio-rcrl"] = lambda: rcrl
+    out["local-only"] = lambda: LocalOnly(APP_SPACE)
+    out["cloud-only"] = lambda: CloudOnly(APP_SPACE)
+    out["random"] = lambda: RandomPolicy(APP_SPACE)
+    return out
+
+
+class Runtime:
+    """One per process: what every session shares."""
+
+    def __init__(self, settings: Settings | None = None, log_path: str | Path | None = None,
+                 policies: dict[str, Callable[[], Policy]] | None = None,
+                 backends: dict[str, Backend] | None = None) -> None:
+        self.settings = settings or get_settings()
+        path = log_path or os.environ.get("LCIO_LOG_PATH") or self.settings.cache_dir / "sessions.sqlite"
+        self.store = SessionStore(path)
+        self._factories = policies or policy_factories()
+        self._policies: dict[str, Policy] = {}
+        self._backends: dict[str, Backend] = dict(backends or {})
+        self._lock = threading.Lock()
+        from backends.pricing import load_prices
+
+        prices = load_prices(self.settings.price_table)
+        model = self.settings.cloud_model
+        self.engine = Engine(self.store, self.policy, self.backend, observe=features_observation,
+                             settings=self.settings,
+                             price_usd=lambda p, n: prices.worst_case_cost(model, p, n))
+        self.learner = OnlineLearner(self.store, self.policy)
+
+    @property
+    def policy_names(self) -> list[str]:
+        return list(self._factories)
+
+    def policy(self, name: str) -> Policy:
+        with self._lock:
+            if name not in self._policies:
+                factory = self._factories.get(name) or next(iter(self._factories.values()))
+                self._policies[name] = factory()
+            return self._policies[name]
+
+    def backend(self, name: str) -> Backend:
+        with self._lock:
+            if name not in self._backends:
+                import backends.cloud  # noqa: F401  (registers "cloud")
+                import backends.local  # noqa: F401  (registers "local")
+
+                self._backends[name] = BACKENDS[name](self.settings)
+            return self._backends[name]
+
+    def models(self) -> dict[str, str]:
+        """Which models answer, for the page (endpoint host only, never a key)."""
+        local = self.backend("local")
+        cloud = self.backend("cloud")
+        local_name = getattr(local, "model_name", type(local).__name__)
+        where = "the project's stand-in on 127.0.0.1" if self.settings.uses_standin \
+            else getattr(cloud, "endpoint", "your endpoint")
+        return {"local": f"{local_name} (4-bit nf4, this machine)",
+                "cloud": f"{getattr(cloud, 'model', self.settings.cloud_model)} via {where}"}
+
+    def warm_up(self, wait: bool = False) -> threading.Thread:
+        """Load the local model and start the stand-in cloud in the background."""
+
+        def run() -> None:
+            try:
+                local = self.backend("local")
+                if hasattr(local, "load"):
+                    local.load()
+                cloud = self.backend("cloud")
+                if self.settings.uses_standin and hasattr(cloud, "client"):
+                    cloud.client  # noqa: B018  (starts the stand-in)
+            except Exception as exc:  # turns will report it in the chat
+                log.warning("warm-up failed: %s", exc)
+
+        thread = threading.Thread(target=run, name="lcio-warm-up", daemon=True)
+        thread.start()
+        if wait:
+            thread.join()
+        return thread
