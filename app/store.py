@@ -154,9 +154,18 @@ def _cols(cols: dict[str, str]) -> str:
 
 
 def _encode(v: Any) -> Any:
+    """JSON for containers; numpy scalars as Python numbers (sqlite would store bytes)."""
     if isinstance(v, (dict, list, tuple)):
-        return json.dumps(v, default=float)
+        return json.dumps(v, default=_json_default)
+    if hasattr(v, "item") and not isinstance(v, (str, bytes)):
+        return v.item()
     return v
+
+
+def _json_default(v: Any) -> Any:
+    if hasattr(v, "tolist"):
+        return v.tolist()
+    return float(v)
 
 
 def _decode_row(row: dict[str, Any]) -> dict[str, Any]:

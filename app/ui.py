@@ -75,22 +75,22 @@ class ChatUI:
             rec = event.record
             if event.kind == "rejected":
                 history.append({"role": "assistant", "content": f"⚠️ {rec.error}"})
-                yield (history, gr.MultimodalTextbox(value=None, interactive=True),
+                yield (list(history), gr.MultimodalTextbox(value=None, interactive=True),
                        decision_card(rec, self.models), skip, skip, skip, session)
                 return
             if event.kind == "decision":
                 history.append({"role": "assistant", "content": ""})
-                yield history, box, decision_card(rec, self.models), skip, skip, skip, session
+                yield list(history), box, decision_card(rec, self.models), skip, skip, skip, session
             elif event.kind == "fallback":
                 history[-1] = {"role": "assistant", "content": ""}
-                yield history, skip, decision_card(rec, self.models), skip, skip, skip, session
+                yield list(history), skip, decision_card(rec, self.models), skip, skip, skip, session
             elif event.kind == "delta":
                 history[-1] = {"role": "assistant", "content": _shown(rec)}
-                yield history, skip, skip, skip, skip, skip, session
+                yield list(history), skip, skip, skip, skip, skip, session
             elif event.kind == "done":
                 history[-1] = {"role": "assistant", "content": _shown(rec)}
                 session.message_turn[len(history) - 1] = rec.turn_id
-                yield (history, gr.MultimodalTextbox(value=None, interactive=True),
+                yield (list(history), gr.MultimodalTextbox(value=None, interactive=True),
                        decision_card(rec, self.models), budget_gauges(session.ledger),
                        totals_markdown(session), per_turn_chart(session.per_turn), session)
 
