@@ -118,8 +118,10 @@ class LocalBackend(Backend):
         if model is not None:
             if tokenizer is None:
                 raise ValueError("Pass the tokenizer together with the model.")
-            name = getattr(model.config, "_name_or_path", "") or "local"
-            self._loaded = LocalModel(model, tokenizer, model_name(name), generation_lock(model))
+            name = getattr(model, "_lcio_name", None) or model_name(
+                getattr(model.config, "_name_or_path", "") or "local"
+            )
+            self._loaded = LocalModel(model, tokenizer, name, generation_lock(model))
 
     # -- model -------------------------------------------------------------------------------
 

@@ -60,7 +60,10 @@ def model_name(ref: str) -> str:
     """A short human-readable name for a reference, for Completion.model and logs."""
     if not ref:
         return EMBEDDED_MODEL_NAME
-    return Path(ref).name if os.path.sep in ref or Path(ref).exists() else ref
+    path = Path(ref).expanduser()
+    if path.exists():
+        return path.stem if path.suffix == ".gguf" else path.name
+    return ref  # a Hugging Face id, kept whole
 
 
 def _gguf_cache_dir(gguf: Path, cache_dir: Path) -> Path:
@@ -105,6 +108,10 @@ def convert_gguf(gguf: Path, cache_dir: Path | None = None) -> Path:
                 # Another process finished the same conversion first: keep theirs.
                 if not (target / "config.json").is_file():
                     raise
+        except Exception as exc:
+            raise ModelUnavailable(
+                f"The model file {gguf.name} could not be converted for loading: {exc}"
+            ) from exc
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     return target
@@ -176,6 +183,7 @@ def load_model(
             f"The model {model_name(ref)!r} could not be loaded offline: {exc}"
         ) from exc
     model.eval()
+    model._lcio_name = model_name(ref)  # what Completion.model reports, whoever wraps it
     if tokenizer.pad_token_id is None and tokenizer.eos_token_id is not None:
         tokenizer.pad_token = tokenizer.eos_token
     return model, tokenizer

@@ -41,6 +41,7 @@ TINY_TEMPLATE = (
     "{% if add_generation_prompt %}<|assistant|> {% endif %}"
 )
 
+
 def make_tiny_tokenizer() -> Any:
     """An offline WordLevel tokenizer over a few words, with a chat template."""
     from tokenizers import Tokenizer, models, pre_tokenizers
@@ -60,17 +61,12 @@ def make_tiny_tokenizer() -> Any:
     tokenizer.chat_template = TINY_TEMPLATE
     return tokenizer
 
-@pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Any]:
-    """A tiny random Llama saved to disk and loaded back through the real nf4 path."""
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
 
-    from backends.models import load_model
+def tiny_config(tokenizer: Any) -> Any:
+    """A 2-layer Llama, hidden size 64, sized to the tiny tokenizer."""
+    from transformers import LlamaConfig
 
-    tokenizer = make_tiny_tokenizer()
-    torch.manual_seed(0)
-    config = LlamaConfig(
+    return LlamaConfig(
         vocab_size=len(tokenizer),
         hidden_size=64,
         intermediate_size=128,
@@ -82,12 +78,27 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Any]:
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
     )
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Any]:
+    """A tiny random Llama saved to disk and loaded back through the real nf4 path."""
+    import torch
+    from transformers import LlamaForCausalLM
+
+    from backends.models import load_model
+
+    tokenizer = make_tiny_tokenizer()
+    torch.manual_seed(0)
+    config = tiny_config(tokenizer)
     folder = tmp_path_factory.mktemp("tiny-llama")
     model = LlamaForCausalLM(config)
-    model.generation_config.suppress_tokens = [tokenizer.convert_tokens_to_ids(t) for t in TINY_SPECIALS]
+    specials = [tokenizer.convert_tokens_to_ids(t) for t in TINY_SPECIALS]
+    model.generation_config.suppress_tokens = specials
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return load_model(str(folder), quantize=True, device="cpu")
+
 
 @pytest.fixture
 def tiny_backend(tiny_model: tuple[Any, Any]) -> Iterator[Any]:
@@ -107,12 +118,14 @@ def tiny_backend(tiny_model: tuple[Any, Any]) -> Iterator[Any]:
         perceive=no_perception,
     )
 
+
 @pytest.fixture(scope="session")
 def smollm2() -> Any:
     """The real embedded SmolLM2-135M-Instruct in nf4 (shared with every test that asks)."""
     from backends.local import shared_model
 
     return shared_model("", device="cpu")
+
 
 @pytest.fixture(scope="session")
 def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:

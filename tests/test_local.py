@@ -244,3 +244,41 @@ def test_real_smollm2_is_4bit_and_knows_paris(smollm2: Any) -> None:
     assert completion.finish_reason in ("stop", "length")
     assert completion.prompt_tokens > 5 and completion.completion_tokens > 0
     assert completion.energy_j > 0 and completion.latency_s >= completion.ttft_s > 0
+
+
+def test_gguf_conversion_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A conversion that fails half-way leaves no cache entry; a later one completes it."""
+    import transformers
+
+    from backends import models
+    from tests.conftest import make_tiny_tokenizer, tiny_config
+
+    gguf = tmp_path / "weights.gguf"
+    gguf.write_bytes(b"stands in for a GGUF: only its size and date key the cache")
+    small_model = transformers.LlamaForCausalLM(tiny_config(make_tiny_tokenizer()))
+    monkeypatch.setattr(
+        transformers.AutoModelForCausalLM, "from_pretrained", lambda *a, **k: small_model
+    )
+
+    def interrupted(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("interrupted after the weights were written")
+
+    monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", interrupted)
+    with pytest.raises(ModelUnavailable, match="weights.gguf"):
+        models.convert_gguf(gguf, tmp_path / "cache")
+    assert list((tmp_path / "cache" / "models").iterdir()) == []  # no half-written model
+
+    monkeypatch.setattr(
+        transformers.AutoTokenizer, "from_pretrained", lambda *a, **k: make_tiny_tokenizer()
+    )
+    target = models.convert_gguf(gguf, tmp_path / "cache")
+    assert (target / "config.json").is_file() and (target / "tokenizer.json").is_file()
+    assert list((tmp_path / "cache" / "models").iterdir()) == [target]
+    assert models.convert_gguf(gguf, tmp_path / "cache") == target  # converted once
+
+
+@pytest.mark.slow
+def test_completion_names_the_embedded_model(smollm2: Any) -> None:
+    backend = LocalBackend(Settings(), model=smollm2.model, tokenizer=smollm2.tokenizer)
+    assert backend.model_name == "SmolLM2-135M-Instruct"
+    assert smollm2.name == "SmolLM2-135M-Instruct"
