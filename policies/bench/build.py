@@ -1,0 +1,483 @@
+"""Build LCIO-Bench: every turn answered under every action by the real backends, resumably.
+
+    python -m policies.bench.build --out assets/bench/lcio-bench-v1.jsonl [--limit N] [--seed S]
+                                   [--max-new-tokens T] [--media-dir DIR]
+
+The output is JSON Lines, one record per line, in a fixed order:
+
+- ``header`` (first line): format and version, seed, scenario/scoring versions, the action
+  space, the system prompt, max_new_tokens, the backends and their model labels (the cloud is
+  the project's stand-in unless an OpenAI-compatible endpoint is configured), the judge (only
+  with a real cloud), library versions; ``measured`` holds the creation time.
+- ``turn`` (one per turn, before its outcomes): the prompt, the spoken question, the task, the
+  attachments (slot, kind, file, sha256, description, whether it is needed), the reference,
+  the scoring rule, the turns it refers to; ``measured`` holds each attachment's cold
+  perception time (first sight, no cache), which the local path pays once per attachment.
+- ``outcome`` (one per turn x action of `ActionSpace(slots=3, local_subsets=True)` that uses
+  only attachments the turn has): the answer, tokens, backend/model, score, score method,
+  rule score, refusal flag, judge, error; ``measured`` holds ttft_s, latency_s, perception_s,
+  cost_usd and energy_j — the timings, and what is derived from them.
+
+The history of turn i is the *reference* conversation (earlier prompts with their attachments,
+and the reference answers), so every action of a turn answers the same question. Decoding is
+greedy. Hence "the same inputs give the same file" holds for everything outside ``measured``:
+`content_view` drops the ``measured`` parts, and the resume test compares exactly that.
+
+Resuming: rows are keyed by (dialogue, turn, action) (and (dialogue, turn) for turn records);
+a rerun skips keys already in the file and appends the rest in the same order, so an
+interrupted build, continued, equals an uninterrupted one. Each row is one `write` of a whole
+line followed by fsync; a torn last line (no newline, or not JSON) is cut off on resume. A
+header that disagrees with this run (seed, versions, models, max_new_tokens, ...) is refused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from policies.base import Action, ActionSpace
+from policies.bench.media import espeak_version, render
+from policies.bench.scenarios import MAX_ATTACHMENTS, SCENARIO_VERSION, Dialogue, Turn, generate
+from policies.bench.scoring import SCORING_VERSION, Embedder, Judge, Rule, minilm_embed, score_answer
+
+FORMAT = "lcio-bench"
+FORMAT_VERSION = 1
+DEFAULT_OUT = Path("assets/bench/lcio-bench-v1.jsonl")
+DEFAULT_MEDIA = Path("assets/bench/media")
+SYSTEM_PROMPT = "You are a helpful assistant. Answer briefly and directly."
+ACTION_SPACE = ActionSpace(slots=MAX_ATTACHMENTS, local_subsets=True)
+# Header fields that must match for a resume to append to an existing file.
+COMPAT_FIELDS = ("format", "version", "seed", "scenario_version", "scoring_version",
+                 "action_space", "system_prompt", "max_new_tokens", "history", "models", "judge")
+RETRIES = 2
+
+
+# ------------------------------------------------------------------ file handling
+
+
+def content_view(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A row without its measured part: what must be identical between two builds."""
+    return {k: v for k, v in row.items() if k != "measured"}
+
+
+def outcome_key(dialogue: str, turn: int, action: int) -> str:
+    return f"{dialogue}/{turn}/{action}"
+
+
+def turn_key(dialogue: str, turn: int) -> str:
+    return f"{dialogue}/{turn}"
+
+
+def repair_tail(path: Path) -> None:
+    """Cut a torn last line (an interrupted write) so the file ends with a whole record.
+
+    Every row is written as one line ending in a newline, so the bytes after the last newline
+    are exactly what an interrupted write can leave behind.
+    """
+    if not path.exists():
+        return
+    data = path.read_bytes()
+    end = data.rfind(b"\n") + 1
+    if end != len(data):
+        with path.open("r+b") as handle:
+            handle.truncate(end)
+
+
+def read_rows(path: Path) -> Iterator[dict[str, Any]]:
+    with path.open("r", encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                yield json.loads(line)
+
+
+class RowWriter:
+    """Appends whole lines atomically (one write, then fsync) to a JSONL file."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+
+    def append(self, row: Mapping[str, Any]) -> None:
+        line = (json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
+        os.write(self.fd, line)
+        os.fsync(self.fd)
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+# ------------------------------------------------------------------ requests
+
+
+@dataclass
+class PreparedTurn:
+    """A turn with its attachments rendered to files and opened as `Attachment`s."""
+
+    dialogue: Dialogue
+    index: int
+    turn: Turn
+    attachments: tuple[Any, ...]  # backends.types.Attachment, one per slot
+
+
+def prepare(dialogue: Dialogue, media_dir: Path) -> list[PreparedTurn]:
+    from backends.types import Attachment
+
+    prepared = []
+    for i, turn in enumerate(dialogue.turns):
+        files = tuple(Attachment.from_path(render(spec, media_dir)) for spec in turn.attachments)
+        prepared.append(PreparedTurn(dialogue, i, turn, files))
+    return prepared
+
+
+def valid_actions(n_attachments: int) -> list[int]:
+    """Indices of the actions that use only slots this turn fills."""
+    present = [i < n_attachments for i in range(ACTION_SPACE.slots)]
+    return [int(i) for i, ok in enumerate(ACTION_SPACE.mask_for(present)) if ok]
+
+
+def request_for(history: list[PreparedTurn], current: PreparedTurn, action: Action,
+                max_new_tokens: int) -> Any:
+    """The reference conversation so far, then the turn with the action's attachments only."""
+    from backends.types import ChatRequest, Message
+
+    messages = [Message("system", SYSTEM_PROMPT)]
+    for past in history:
+        messages.append(Message("user", past.turn.prompt, past.attachments))
+        messages.append(Message("assistant", past.turn.reference))
+    chosen = tuple(current.attachments[s] for s in action.attachments)
+    messages.append(Message("user", current.turn.prompt, chosen))
+    return ChatRequest(messages=messages, max_new_tokens=max_new_tokens, temperature=0.0)
+
+
+def turn_record(p: PreparedTurn, media_dir: Path, cold: list[float] | None) -> dict[str, Any]:
+    t = p.turn
+    return {
+        "type": "turn",
+        "key": turn_key(p.dialogue.id, p.index),
+        "dialogue": p.dialogue.id,
+        "blueprint": p.dialogue.blueprint,
+        "turn": p.index,
+        "n_turns": len(p.dialogue.turns),
+        "task": t.task,
+        "prompt": t.prompt,
+        "question": t.question,
+        "reference": t.reference,
+        "rule": t.rule.to_json(),
+        "refers_to": list(t.refers_to),
+        "attachments": [
+            {"slot": s, "kind": a.kind, "file": a.path.name, "sha256": a.sha256,
+             "description": spec.description, "relevant": rel, "spec": spec.to_json()}
+            for s, (a, spec, rel) in enumerate(zip(p.attachments, t.attachments, t.relevant,
+                                                   strict=True))
+        ],
+        "measured": {"perception_cold_s": cold},
+    }
+
+
+def cold_perception_s(attachments: tuple[Any, ...]) -> list[float] | None:
+    """Seconds each attachment takes to perceive on first sight (no cache); None if unavailable."""
+    try:
+        from backends.perception import PerceptionCache, attachment_to_text
+    except ImportError:
+        return None
+    out = []
+    for attachment in attachments:
+        attachment_to_text(attachment, PerceptionCache(None))  # loads the models, once
+        started = time.perf_counter()
+        attachment_to_text(attachment, PerceptionCache(None))  # timed: no cache, models loaded
+        out.append(round(time.perf_counter() - started, 4))
+    return out
+
+
+def run_action(backend: Any, request: Any) -> tuple[Any | None, str | None]:
+    """(Completion, None) or (None, "ErrorClass: message") after retrying retryable errors."""
+    from backends.errors import BackendError
+
+    error: str | None = None
+    for attempt in range(RETRIES + 1):
+        try:
+            return backend.generate(request), None
+        except BackendError as exc:
+            error = f"{type(exc).__name__}: {exc.message}"
+            if not exc.retryable or attempt == RETRIES:
+                break
+            time.sleep(1.0 + attempt)
+    return None, error
+
+
+def outcome_record(p: PreparedTurn, index: int, action: Action, completion: Any,
+                   error: str | None, embed: Embedder, judge: Judge | None) -> dict[str, Any]:
+    rule: Rule = p.turn.rule
+    answer = completion.text if completion is not None else ""
+    scored = score_answer(rule, answer, question=p.turn.question, reference=p.turn.reference,
+                          embed=embed, judge=judge)
+    return {
+        "type": "outcome",
+        "key": outcome_key(p.dialogue.id, p.index, index),
+        "dialogue": p.dialogue.id,
+        "turn": p.index,
+        "action": index,
+        "location": action.location,
+        "slots": list(action.attachments),
+        "answer": answer,
+        "error": error,
+        "backend": completion.backend if completion else None,
+        "model": completion.model if completion else None,
+        "prompt_tokens": completion.prompt_tokens if completion else 0,
+        "completion_tokens": completion.completion_tokens if completion else 0,
+        "finish_reason": completion.finish_reason if completion else "error",
+        "attachments_used": list(completion.attachments_used) if completion else [],
+        "score": round(scored.score, 6),
+        "score_method": scored.method,
+        "rule_score": round(scored.rule_score, 6),
+        "refusal": scored.refusal,
+        "judge": scored.judge,
+        "measured": {
+            "ttft_s": round(completion.ttft_s, 4) if completion else None,
+            "latency_s": round(completion.latency_s, 4) if completion else None,
+            "perception_s": round(completion.perception_s, 4) if completion else None,
+            "cost_usd": completion.cost_usd if completion else 0.0,
+            "energy_j": round(completion.energy_j, 4) if completion else 0.0,
+        },
+    }
+
+
+# ------------------------------------------------------------------ header
+
+
+def library_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name in ("torch", "transformers", "bitsandbytes", "sentence-transformers", "openai",
+                 "pillow", "scikit-image"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "missing"
+    out["espeak-ng"] = espeak_version()
+    out["python"] = sys.version.split()[0]
+    return out
+
+
+def make_header(seed: int, max_new_tokens: int, models: dict[str, Any],
+                judge: Judge | None) -> dict[str, Any]:
+    return {
+        "type": "header",
+        "format": FORMAT,
+        "version": FORMAT_VERSION,
+        "seed": seed,
+        "scenario_version": SCENARIO_VERSION,
+        "scoring_version": SCORING_VERSION,
+        "action_space": {"slots": ACTION_SPACE.slots, "local_subsets": True,
+                         "n": ACTION_SPACE.n,
+                         "actions": [[a.location, list(a.attachments)]
+                                     for a in ACTION_SPACE.actions]},
+        "system_prompt": SYSTEM_PROMPT,
+        "max_new_tokens": max_new_tokens,
+        "history": "reference",  # earlier prompts with their attachments + reference answers
+        "models": models,
+        "judge": judge.model if judge is not None else None,
+        "scoring": "exact/keyword/number for facts; all-MiniLM-L6-v2 cosine for free text; "
+                   "refusals 0; LLM judge only with a real cloud (policies/bench/scoring.py)",
+        "libraries": library_versions(),
+        "measured": {"created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
+    }
+
+
+def check_header(existing: Mapping[str, Any], wanted: Mapping[str, Any], path: Path) -> None:
+    diffs = [f for f in COMPAT_FIELDS if existing.get(f) != wanted.get(f)]
+    if diffs:
+        raise SystemExit(
+            f"{path} was built with different {', '.join(diffs)}; resume refused. Use another "
+            "--out, or the same settings as the file's header."
+        )
+
+
+# ------------------------------------------------------------------ backends
+
+
+@dataclass
+class Backends:
+    """The two backends a build runs, and what the header says about them."""
+
+    local: Any
+    cloud: Any
+    models: dict[str, Any]
+    judge: Judge | None = None
+    close: Any = None
+
+
+class CloudJudge:
+    """Asks a real cloud model to grade a free-text answer against the reference, 0-10."""
+
+    PROMPT = ("Grade the ANSWER to the QUESTION against the REFERENCE answer. Reply with one "
+              "integer from 0 (wrong or useless) to 10 (as good as the reference), nothing else."
+              "\nQUESTION: {q}\nREFERENCE: {r}\nANSWER: {a}")
+
+    def __init__(self, backend: Any) -> None:
+        self.backend = backend
+        self.model = f"judge:{backend.model}"
+
+    def __call__(self, question: str, reference: str, answer: str) -> float:
+        import re
+
+        from backends.types import ChatRequest, Message
+
+        prompt = self.PROMPT.format(q=question, r=reference, a=answer)
+        completion = self.backend.generate(
+            ChatRequest([Message("user", prompt)], max_new_tokens=4, temperature=0.0))
+        match = re.search(r"\d+", completion.text)
+        return min(10, int(match.group())) / 10 if match else 0.0
+
+
+def real_backends(max_new_tokens: int) -> Backends:
+    """The local nf4 backend and the cloud: the stand-in on 127.0.0.1 unless one is configured."""
+    import backends.cloud  # noqa: F401  (registers "cloud")
+    import backends.local  # noqa: F401  (registers "local")
+    from backends.base import BACKENDS
+    from backends.config import get_settings
+
+    settings = get_settings()
+    close = None
+    if settings.uses_standin:
+        from backends.standin import ensure_standin, stop_standin
+
+        url = ensure_standin(settings)  # started before timing anything
+        close = stop_standin
+        cloud_label: dict[str, Any] = {
+            "kind": "standin", "model": settings.cloud_model, "endpoint": "127.0.0.1",
+            "served_model": settings.standin_model or "SmolLM2-135M-Instruct (full precision)",
+            "delay_s": settings.standin_delay_s, "url_port": url.rsplit(":", 1)[-1].split("/")[0]}
+    else:
+        from urllib.parse import urlsplit
+
+        cloud_label = {"kind": "openai-compatible", "model": settings.cloud_model,
+                       "endpoint": urlsplit(settings.openai_base_url or
+                                           "https://api.openai.com/v1").netloc}
+    local = BACKENDS["local"](settings)
+    cloud = BACKENDS["cloud"](settings)
+    local.load()
+    judge = None if settings.uses_standin else CloudJudge(cloud)
+    models = {"local": {"model": local.model_name, "quantization": "nf4",
+                        "device": settings.local_device},
+              "cloud": {k: v for k, v in cloud_label.items() if k != "url_port"}}
+    return Backends(local, cloud, models, judge, close)
+
+
+# ------------------------------------------------------------------ the build
+
+
+@dataclass
+class BuildReport:
+    rows_written: int
+    rows_skipped: int
+    turns: int
+    dialogues: int
+    seconds: float
+
+
+def build(
+    out: Path,
+    *,
+    seed: int = 0,
+    limit: int | None = None,
+    max_new_tokens: int = 96,
+    media_dir: Path = DEFAULT_MEDIA,
+    backends: Backends | None = None,
+    embed: Embedder = minilm_embed,
+    progress: bool = True,
+    measure_perception: bool = True,
+) -> BuildReport:
+    """Append every missing (turn, action) outcome of the first `limit` dialogues to `out`."""
+    from tqdm import tqdm
+
+    started = time.perf_counter()
+    dialogues = generate(seed)
+    if limit is not None:
+        dialogues = dialogues[:limit]
+    backends = backends or real_backends(max_new_tokens)
+    header = make_header(seed, max_new_tokens, backends.models, backends.judge)
+
+    repair_tail(out)
+    done: set[str] = set()
+    if out.exists() and out.stat().st_size:
+        rows = read_rows(out)
+        existing = next(rows)
+        if existing.get("type") != "header":
+            raise SystemExit(f"{out} does not start with an LCIO-Bench header.")
+        check_header(existing, header, out)
+        done = {row["key"] for row in rows}
+    writer = RowWriter(out)
+    if not done and out.stat().st_size == 0:
+        writer.append(header)
+
+    total = sum(len(valid_actions(len(t.attachments))) for d in dialogues for t in d.turns)
+    skipped = sum(1 for d in dialogues for i, t in enumerate(d.turns)
+                  for a in valid_actions(len(t.attachments))
+                  if outcome_key(d.id, i, a) in done)
+    written = 0
+    bar = tqdm(total=total, initial=skipped, unit="answer", desc="LCIO-Bench",
+               disable=not progress, dynamic_ncols=True)
+    try:
+        for dialogue in dialogues:
+            prepared = prepare(dialogue, media_dir)
+            for p in prepared:
+                if turn_key(dialogue.id, p.index) not in done:
+                    cold = cold_perception_s(p.attachments) if measure_perception else None
+                    writer.append(turn_record(p, media_dir, cold))
+                for index in valid_actions(len(p.attachments)):
+                    key = outcome_key(dialogue.id, p.index, index)
+                    if key in done:
+                        continue
+                    action = ACTION_SPACE.actions[index]
+                    backend = backends.local if action.location == "local" else backends.cloud
+                    request = request_for(prepared[: p.index], p, action, max_new_tokens)
+                    completion, error = run_action(backend, request)
+                    writer.append(outcome_record(p, index, action, completion, error, embed,
+                                                 backends.judge))
+                    written += 1
+                    bar.update(1)
+    finally:
+        bar.close()
+        writer.close()
+    turns = sum(len(d.turns) for d in dialogues)
+    return BuildReport(written, skipped, turns, len(dialogues), time.perf_counter() - started)
+
+
+def main(argv: list[str] | None = None) -> int:
+    for key, value in {"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1",
+                       "HF_HUB_DISABLE_TELEMETRY": "1"}.items():
+        os.environ.setdefault(key, value)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--limit", type=int, default=None, help="first N dialogues only")
+    parser.add_argument("--max-new-tokens", type=int, default=96)
+    parser.add_argument("--media-dir", type=Path, default=DEFAULT_MEDIA)
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+    backends = real_backends(args.max_new_tokens)
+    try:
+        report = build(args.out, seed=args.seed, limit=args.limit,
+                       max_new_tokens=args.max_new_tokens, media_dir=args.media_dir,
+                       backends=backends, progress=not args.no_progress)
+    finally:
+        if backends.close is not None:
+            backends.close()
+    rate = report.rows_written / report.seconds if report.seconds else 0.0
+    print(f"{args.out}: {report.dialogues} dialogues, {report.turns} turns; "
+          f"{report.rows_written} answers written, {report.rows_skipped} already there; "
+          f"{report.seconds:.1f} s ({rate:.3f} answers/s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,173 @@
+"""Read an LCIO-Bench file as a table where every action of every turn is measured.
+
+M4A1 logs one action per turn, so `policies.simulator.QualityModel` guesses the others by
+nearest neighbours. The benchmark needs no guessing: `load_bench` returns, per turn, arrays
+over `ActionSpace(slots=3, local_subsets=True)` of quality, latency, dollars, energy and time
+to first token, NaN where an action was not valid for the turn (`valid` is False there).
+
+Intended use by training/evaluation (`--dataset PATH` pointing at a ``*.jsonl`` whose first
+line is an ``lcio-bench`` header): build episodes from `Bench.dialogues`, take an action's
+outcome from `BenchTurn.outcome(a)` instead of the k-NN model and the device/network cost
+profile, and `to_policy_dialogues` for the parts that read `policies.data.Dialogue`.
+
+Latency of a local action is the measured `latency_s`, which includes perception only when
+the attachment was not yet cached during the build; `perception_cold_s` per slot is recorded
+so a consumer can add first-sight perception cost where it wants to (`cold_perception=True`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from policies.base import ActionSpace
+from policies.bench.scenarios import TASKS
+
+RESOURCES = ("latency_s", "usd", "energy_j")
+
+
+@dataclass
+class BenchTurn:
+    """One turn: what was asked, what it carried, and every action's measured outcome."""
+
+    dialogue: str
+    index: int
+    task: str
+    prompt: str
+    present: tuple[bool, ...]
+    kinds: tuple[str, ...]  # "image"/"audio" per present slot
+    relevant: tuple[bool, ...]
+    quality: np.ndarray  # [n_actions], NaN where not valid
+    latency_s: np.ndarray
+    usd: np.ndarray
+    energy_j: np.ndarray
+    ttft_s: np.ndarray
+    valid: np.ndarray  # bool [n_actions]: the action was valid and measured
+    answers: dict[int, str] = field(default_factory=dict)
+    perception_cold_s: tuple[float, ...] = ()
+
+    @property
+    def task_id(self) -> int:
+        return TASKS.index(self.task)
+
+    def outcome(self, action: int) -> dict[str, float]:
+        """Quality and costs of `action`; raises if it was not measured for this turn."""
+        if not self.valid[action]:
+            raise KeyError(f"action {action} was not measured for {self.dialogue}/{self.index}")
+        return {"quality": float(self.quality[action]), "latency_s": float(self.latency_s[action]),
+                "usd": float(self.usd[action]), "energy_j": float(self.energy_j[action]),
+                "ttft_s": float(self.ttft_s[action])}
+
+    def best_action(self) -> int:
+        """Highest-quality measured action (ties: the cheaper, i.e. the lower index)."""
+        q = np.where(self.valid, self.quality, -np.inf)
+        return int(np.argmax(q))
+
+
+@dataclass
+class Bench:
+    header: dict[str, Any]
+    space: ActionSpace
+    dialogues: dict[str, list[BenchTurn]]
+
+    @property
+    def turns(self) -> list[BenchTurn]:
+        return [t for turns in self.dialogues.values() for t in turns]
+
+    def complete(self) -> bool:
+        """Every turn has every action its attachments allow."""
+        return all(
+            bool((t.valid == self.space.mask_for(list(t.present))).all()) for t in self.turns
+        )
+
+
+def is_bench_file(path: str | Path) -> bool:
+    """True for a JSONL file whose first line is an LCIO-Bench header (for `--dataset`)."""
+    path = Path(path)
+    if path.suffix != ".jsonl" or not path.is_file():
+        return False
+    with path.open(encoding="utf-8") as handle:
+        first = handle.readline()
+    try:
+        return json.loads(first).get("format") == "lcio-bench"
+    except (ValueError, AttributeError):
+        return False
+
+
+def load_bench(path: str | Path, cold_perception: bool = False) -> Bench:
+    """Parse the benchmark; the last row of a key wins (a rebuilt row replaces an older one)."""
+    rows = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines()
+            if line.strip()]
+    if not rows or rows[0].get("type") != "header":
+        raise ValueError(f"{path} is not an LCIO-Bench file (no header line)")
+    header = rows[0]
+    spec = header["action_space"]
+    space = ActionSpace(slots=int(spec["slots"]), local_subsets=bool(spec["local_subsets"]))
+    n = space.n
+    turns: dict[tuple[str, int], BenchTurn] = {}
+    order: list[tuple[str, int]] = []
+    for row in rows[1:]:
+        if row["type"] == "turn":
+            atts = row["attachments"]
+            present = tuple(i < len(atts) for i in range(space.slots))
+            cold = (row.get("measured") or {}).get("perception_cold_s") or []
+            nan = lambda: np.full(n, np.nan)  # noqa: E731
+            key = (row["dialogue"], int(row["turn"]))
+            if key not in turns:
+                order.append(key)
+            turns[key] = BenchTurn(
+                row["dialogue"], int(row["turn"]), row["task"], row["prompt"], present,
+                tuple(a["kind"] for a in atts), tuple(bool(a["relevant"]) for a in atts),
+                nan(), nan(), nan(), nan(), nan(), np.zeros(n, dtype=bool),
+                perception_cold_s=tuple(float(c) for c in cold))
+        elif row["type"] == "outcome":
+            t = turns[(row["dialogue"], int(row["turn"]))]
+            a = int(row["action"])
+            m = row.get("measured") or {}
+            latency = _num(m.get("latency_s"))
+            if cold_perception and row["location"] == "local" and t.perception_cold_s:
+                latency += sum(t.perception_cold_s[s] for s in row["slots"])
+            t.quality[a] = float(row["score"])
+            t.latency_s[a] = latency
+            t.usd[a] = _num(m.get("cost_usd"))
+            t.energy_j[a] = _num(m.get("energy_j"))
+            t.ttft_s[a] = _num(m.get("ttft_s"))
+            t.valid[a] = row.get("error") is None
+            t.answers[a] = row["answer"]
+    dialogues: dict[str, list[BenchTurn]] = {}
+    for key in order:
+        dialogues.setdefault(key[0], []).append(turns[key])
+    return Bench(header, space, dialogues)
+
+
+def _num(value: Any) -> float:
+    return float(value) if value is not None and not (isinstance(value, float)
+                                                      and math.isnan(value)) else 0.0
+
+
+def to_policy_dialogues(bench: Bench, association: Any = None) -> list[Any]:
+    """`policies.data.Dialogue`s for code that reads them (task ids are the bench's 8 tasks).
+
+    There is no single logged action: `logged_action` is the best measured action and
+    `quality` its score. `association(turn) -> tuple[float, ...]` (per slot) should be the
+    app's own prompt-attachment feature; by default 1.0 for a present slot, 0.0 otherwise —
+    never the hidden `relevant` labels, which a deployed policy cannot see.
+    """
+    from policies.data import Dialogue, Turn
+
+    out = []
+    for number, (name, turns) in enumerate(bench.dialogues.items()):
+        converted = []
+        for t in turns:
+            assoc = association(t) if association else tuple(float(p) for p in t.present)
+            best = t.best_action()
+            converted.append(Turn(task=t.task_id, question=t.prompt, association=tuple(assoc),
+                                  present=t.present, logged_action=best,
+                                  quality=float(t.quality[best])))
+        out.append(Dialogue(number, tuple(converted)))
+    return out
