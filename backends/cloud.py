@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -141,6 +142,7 @@ class CloudBackend(Backend):
         self.prices = prices or load_prices(self.settings.price_table)
         self.extra_headers = dict(extra_headers or {})
         self._client = client
+        self._client_lock = threading.Lock()
         self._base_url: str | None = str(client.base_url) if client is not None else None
 
     def __repr__(self) -> str:
@@ -161,8 +163,16 @@ class CloudBackend(Backend):
         key = self.settings.openai_api_key
         return key.get_secret_value() if key is not None else None
 
+    def load(self) -> None:
+        """Connect now (starting and loading the stand-in if it is the endpoint) to warm up."""
+        self.client()
+
     def client(self) -> openai.OpenAI:
         """The SDK client, built on first use (starting the stand-in if nothing is configured)."""
+        with self._client_lock:
+            return self._client or self._build_client()
+
+    def _build_client(self) -> openai.OpenAI:
         if self._client is None:
             settings = self.settings
             if settings.uses_standin:

@@ -8,13 +8,9 @@ through the command line).
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import openai
@@ -258,31 +254,32 @@ def test_create_app_accepts_a_factory_and_loads_it_at_start() -> None:
     assert create_app(EchoBackend()).title.startswith("LCIO")
 
 
+def test_ensure_standin_reuses_a_server_already_on_the_configured_port() -> None:
+    from backends.standin import ensure_standin, stop_standin
+
+    with StandinServer(Settings(standin_delay_s=0.0), backend=EchoBackend()) as running:
+        settings = Settings(standin_port=running.port)
+        try:
+            assert ensure_standin(settings) == running.base_url
+        finally:
+            stop_standin()
+        assert running.alive  # reused, not replaced or stopped
+
+
 @pytest.mark.slow
-def test_cli_serves_the_default_full_precision_model(tmp_path: Path) -> None:
-    """`python -m backends.server` with the embedded SmolLM2 in bf16 answers a question."""
-    port = free_port()
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1",
-           "GRADIO_ANALYTICS_ENABLED": "False"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "backends.server", "--port", str(port), "--delay", "0"],
-        cwd=Path(__file__).resolve().parent.parent, env=env)
-    try:
-        root = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 300
-        while probe(root) is None:
-            assert process.poll() is None, "the server exited"
-            assert time.monotonic() < deadline, "the server did not become ready"
-            time.sleep(0.5)
-        health = probe(root)
-        assert "bf16" in health["root"] and "SmolLM2" in health["root"]
-        client = openai.OpenAI(api_key="standin", base_url=f"{root}/v1", max_retries=0,
+def test_cli_subprocess_serves_the_default_full_precision_model() -> None:
+    """`python -m backends.server` (started by StandinServer) serves SmolLM2 in bf16."""
+    with StandinServer(Settings(), mode="subprocess", port=0, delay_s=0.0,
+                       startup_timeout_s=300) as running:
+        assert running.port > 0 and running._process is not None
+        health = probe(running.root_url)
+        assert health is not None and "bf16" in health["root"] and "SmolLM2" in health["root"]
+        client = openai.OpenAI(api_key="standin", base_url=running.base_url, max_retries=0,
                                timeout=120)
         reply = client.chat.completions.create(
             model="lcio-standin", max_tokens=24,
             messages=[{"role": "user", "content": "What is the capital of France?"}])
         assert "paris" in (reply.choices[0].message.content or "").lower()
         assert reply.usage is not None and reply.usage.prompt_tokens > 5
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
+        process = running._process
+    assert process.poll() is not None  # stopped with the context
