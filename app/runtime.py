@@ -118,8 +118,8 @@ class Runtime:
                 if hasattr(local, "load"):
                     local.load()
                 cloud = self.backend("cloud")
-                if self.settings.uses_standin and hasattr(cloud, "client"):
-                    cloud.client  # noqa: B018  (starts the stand-in)
+                if hasattr(cloud, "load"):
+                    cloud.load()  # builds the client; starts the stand-in when it is the cloud
             except Exception as exc:  # turns will report it in the chat
                 log.warning("warm-up failed: %s", exc)
 

@@ -160,3 +160,50 @@ def test_chat_api_through_gradio_client(ui: ChatUI, tmp_path: Path) -> None:
         assert other.predict({"text": "hi", "files": []}, api_name="/chat")[1]["turn"] == 1
     finally:
         demo.close()
+
+
+class SlowCloud(FakeBackend):
+    """Counts how many turns are inside the cloud at once."""
+
+    def __init__(self) -> None:
+        super().__init__("cloud", ["a", "b"], cost=0.001)
+        self.inside = 0
+        self.most = 0
+        self.gate = __import__("threading").Lock()
+
+    def stream(self, request):
+        import time
+
+        with self.gate:
+            self.inside += 1
+            self.most = max(self.most, self.inside)
+        try:
+            time.sleep(0.8)
+            yield from super().stream(request)
+        finally:
+            with self.gate:
+                self.inside -= 1
+
+
+def test_two_clients_run_cloud_turns_concurrently_with_own_sessions(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gradio_client import Client
+
+    store = SessionStore(tmp_path / "c.sqlite")
+    policy = RulePolicy()
+    cloud = SlowCloud()
+    backends = {"local": FakeBackend("local", ["x"]), "cloud": cloud}
+    ui = ChatUI(Engine(store, lambda n: policy, backends.__getitem__), {}, ["rule"])
+    demo = ui.build()
+    demo.queue().launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
+    try:
+        clients = [Client(demo.local_url, verbose=False) for _ in range(3)]
+        with ThreadPoolExecutor(3) as pool:
+            results = list(pool.map(
+                lambda c: c.predict({"text": "hi", "files": []}, api_name="/chat"), clients))
+        assert all(r[1]["turn"] == 1 and r[1]["status"] == "answered" for r in results)
+        assert cloud.most >= 2, "cloud turns of different sessions overlap"
+        assert len({r["session_id"] for r in store.rows()}) == 3
+    finally:
+        demo.close()
