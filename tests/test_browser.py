@@ -166,7 +166,7 @@ def test_text_then_image_and_audio_turn(app_url: str, media: dict[str, Path]) ->
             "() => document.querySelectorAll('#msg .thumbnail-item, #msg .thumbnail-wrapper').length >= 2"
             " || document.querySelectorAll('#msg img').length >= 1", timeout=30_000)
         page.fill("#msg textarea", "Describe the picture and answer my recorded question.")
-        page.wait_for_timeout(500)  # let the uploads finish
+        page.wait_for_timeout(1500)  # let the uploads finish: time the decision, not them
         page.press("#msg textarea", "Enter")
         page.wait_for_selector('#decision-card .lcio-card[data-turn="2"]', timeout=60_000)
         timings["turn2_submit_to_card_ms"] = round(_card_delay_ms(page, 2), 1)
