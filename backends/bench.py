@@ -1,0 +1,195 @@
+"""Backend benchmark: figures measured side by side in one run, printed and optionally saved.
+
+    python -m backends.bench [--tokens 64] [--repeats 3] [--json PATH]
+
+It measures, on this machine:
+- local model: nf4 vs bf16 load time from the converted cache, memory footprint, time to
+  first token and decoding tokens per second (runs interleaved, medians reported);
+- cloud backend: our `CloudBackend` vs a bare `openai` streaming call to the same stand-in
+  server (a child process, no network delay): wall time, and the client process's CPU time,
+  which isolates what our layer adds (message building, accounting, error mapping).
+
+Figures vary ±30 % on a shared machine; compare the ratios, which are taken in one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+for _name, _value in {"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1",
+                      "HF_HUB_DISABLE_TELEMETRY": "1"}.items():
+    os.environ.setdefault(_name, _value)
+
+PROMPT = "Explain in a few sentences why the sky is blue."
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def bench_local(tokens: int, repeats: int, ref: str = "") -> dict[str, Any]:
+    """nf4 vs bf16 of the same model: load, footprint, TTFT and tokens/s, interleaved."""
+    import torch
+
+    from backends.config import Settings
+    from backends.local import LocalBackend
+    from backends.models import load_model, resolve_model
+    from backends.types import ChatRequest, Message
+
+    resolve_model(ref)  # convert once (not timed): both loads below read the same cache
+    variants: dict[str, dict[str, Any]] = {}
+    backends: dict[str, LocalBackend] = {}
+    for label, quantize in (("nf4", True), ("bf16", False)):
+        started = time.perf_counter()
+        model, tokenizer = load_model(ref, quantize=quantize, device="cpu", dtype=torch.bfloat16)
+        variants[label] = {
+            "load_s": time.perf_counter() - started,
+            "footprint_mib": model.get_memory_footprint() / 2**20,
+            "ttft_s": [],
+            "tokens_per_s": [],
+        }
+        backends[label] = LocalBackend(Settings(), model=model, tokenizer=tokenizer)
+        backends[label].generate(ChatRequest([Message("user", "Hi")], max_new_tokens=4))
+
+    for _ in range(repeats):
+        for label, backend in backends.items():
+            done = backend.generate(ChatRequest([Message("user", PROMPT)], max_new_tokens=tokens))
+            decode_s = done.latency_s - done.ttft_s
+            variants[label]["ttft_s"].append(done.ttft_s)
+            if done.completion_tokens > 1 and decode_s > 0:
+                variants[label]["tokens_per_s"].append((done.completion_tokens - 1) / decode_s)
+
+    result = {
+        label: {
+            "load_s": v["load_s"],
+            "footprint_mib": v["footprint_mib"],
+            "ttft_s": _median(v["ttft_s"]),
+            "tokens_per_s": _median(v["tokens_per_s"]),
+        }
+        for label, v in variants.items()
+    }
+    nf4, bf16 = result["nf4"], result["bf16"]
+    result["ratios"] = {
+        "nf4_over_bf16_tokens_per_s": nf4["tokens_per_s"] / bf16["tokens_per_s"],
+        "nf4_over_bf16_footprint": nf4["footprint_mib"] / bf16["footprint_mib"],
+        "nf4_over_bf16_ttft": nf4["ttft_s"] / bf16["ttft_s"],
+    }
+    del backends
+    gc.collect()
+    return result
+
+
+def _timed(call: Callable[[], Any]) -> tuple[float, float]:
+    """Wall seconds and this process's CPU seconds for one call.
+
+    The stand-in runs in a child process, so CPU time here is the client's own work: the
+    figure that isolates what our layer adds, and one that a busy machine barely disturbs.
+    """
+    wall, cpu = time.perf_counter(), time.process_time()
+    call()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def bench_cloud(tokens: int, repeats: int) -> dict[str, Any]:
+    """Our CloudBackend against a bare openai streaming call, same server, interleaved."""
+    import openai
+
+    from backends.cloud import CloudBackend
+    from backends.config import Settings
+    from backends.standin import StandinServer
+    from backends.types import ChatRequest, Message
+
+    with StandinServer(Settings(), mode="subprocess", delay_s=0.0) as server:
+        client = openai.OpenAI(api_key="standin", base_url=server.base_url, max_retries=0)
+        model = client.models.list().data[0].id
+        backend = CloudBackend(Settings(), client=client, model=model)
+        messages = [{"role": "user", "content": PROMPT}]
+
+        def bare() -> None:
+            stream = client.chat.completions.create(
+                model=model, messages=messages, max_tokens=tokens, temperature=0.0,
+                stream=True, stream_options={"include_usage": True},
+            )
+            for _ in stream:
+                pass
+
+        def ours() -> None:
+            backend.generate(ChatRequest([Message("user", PROMPT)], max_new_tokens=tokens))
+
+        bare(), ours()  # warm-up: connection, server-side model
+        runs: dict[str, list[tuple[float, float]]] = {"bare": [], "ours": []}
+        for _ in range(repeats):
+            runs["bare"].append(_timed(bare))
+            runs["ours"].append(_timed(ours))
+    wall = {k: _median([w for w, _ in v]) for k, v in runs.items()}
+    cpu = {k: _median([c for _, c in v]) for k, v in runs.items()}
+    return {
+        "model": model,
+        "bare_openai_wall_s": wall["bare"],
+        "cloud_backend_wall_s": wall["ours"],
+        "bare_openai_client_cpu_ms": cpu["bare"] * 1000,
+        "cloud_backend_client_cpu_ms": cpu["ours"] * 1000,
+        "overhead_client_cpu_ms": (cpu["ours"] - cpu["bare"]) * 1000,
+        "ratios": {
+            "cloud_backend_over_bare_openai_wall": wall["ours"] / wall["bare"],
+            "cloud_backend_over_bare_openai_client_cpu": cpu["ours"] / cpu["bare"],
+        },
+    }
+
+
+def _print(results: dict[str, Any]) -> None:
+    local, cloud = results.get("local"), results.get("cloud")
+    if local:
+        print(f"{'local model':<14}{'load s':>9}{'MiB':>9}{'TTFT s':>9}{'tok/s':>9}")
+        for label in ("nf4", "bf16"):
+            v = local[label]
+            print(f"{label:<14}{v['load_s']:>9.2f}{v['footprint_mib']:>9.1f}"
+                  f"{v['ttft_s']:>9.3f}{v['tokens_per_s']:>9.1f}")
+        for name, value in local["ratios"].items():
+            print(f"  {name} = {value:.2f}")
+    if cloud:
+        print(f"cloud ({cloud['model']}){'wall s':>12}{'client CPU ms':>15}")
+        print(f"{'bare openai':<22}{cloud['bare_openai_wall_s']:>12.3f}"
+              f"{cloud['bare_openai_client_cpu_ms']:>15.1f}")
+        print(f"{'CloudBackend':<22}{cloud['cloud_backend_wall_s']:>12.3f}"
+              f"{cloud['cloud_backend_client_cpu_ms']:>15.1f}")
+        for name, value in cloud["ratios"].items():
+            print(f"  {name} = {value:.3f}")
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tokens", type=int, default=64, help="new tokens per generation")
+    parser.add_argument("--repeats", type=int, default=3, help="measured runs per variant")
+    parser.add_argument("--model", default="", help="local model reference (default: embedded)")
+    parser.add_argument("--skip", choices=["local", "cloud"], action="append", default=[])
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    args = parser.parse_args(argv)
+
+    import torch
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    results: dict[str, Any] = {"torch_threads": torch.get_num_threads(),
+                               "tokens": args.tokens, "repeats": args.repeats}
+    if "local" not in args.skip:
+        results["local"] = bench_local(args.tokens, args.repeats, args.model)
+    if "cloud" not in args.skip:
+        results["cloud"] = bench_cloud(args.tokens, args.repeats)
+    _print(results)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=2))
+    return results
+
+
+if __name__ == "__main__":
+    main()
