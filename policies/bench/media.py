@@ -159,7 +159,7 @@ def _shapes(params: dict[str, Any]) -> Image.Image:
     return image
 
 
-def _text_picture(params: dict[str, Any]) -> Image.Image:
+def _text_picture_plain(params: dict[str, Any]) -> Image.Image:
     lines: list[str] = params["lines"]
     style = params["style"]
     size = 30 if style == "sign" else 20
@@ -178,8 +178,19 @@ def _text_picture(params: dict[str, Any]) -> Image.Image:
     return image
 
 
+def _sign(params: dict[str, Any]) -> Image.Image:
+    # Signs use wide word gaps: with the bundled font's tight capitals, OCR otherwise reads
+    # "CLOSED FOR CLEANING" as one word, and no model could then give the words back.
+    spaced = {**params, "lines": [line.replace(" ", "   ") for line in params["lines"]]}
+    return _text_picture_plain(spaced)
+
+
 def draw_len(text: str, font: ImageFont.FreeTypeFont) -> float:
     return font.getlength(text)
+
+
+def _text_picture(params: dict[str, Any]) -> Image.Image:
+    return _sign(params) if params["style"] == "sign" else _text_picture_plain(params)
 
 
 _DRAWERS = {
