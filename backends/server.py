@@ -449,16 +449,19 @@ def create_app(
             return error_response(401, "Incorrect API key provided.", "invalid_api_key")
         try:
             header_fault = Fault.parse(request.headers.get("x-lcio-fault"))
-            extra_delay = float(request.headers.get("x-lcio-delay") or 0.0)
+            header_delay = request.headers.get("x-lcio-delay")
+            base_delay = state.delay_s if header_delay is None else float(header_delay)
         except ValueError as exc:
-            return error_response(400, f"Bad fault header: {exc}")
+            return error_response(400, f"Bad fault or delay header: {exc}")
         fault = header_fault if header_fault.active else faults.take()
-        delay = max(0.0, (extra_delay or state.delay_s) + fault.delay_s)
+        delay = max(0.0, base_delay + fault.delay_s)
         try:
             body = await request.json()
         except (json.JSONDecodeError, UnicodeDecodeError):
             return error_response(400, "The body is not valid JSON.")
-        model = body.get("model") if isinstance(body, dict) else None
+        if not isinstance(body, dict):
+            return error_response(400, "The body must be a JSON object.")
+        model = body.get("model")
         if model not in (state.model_id, state.root_model):
             return error_response(
                 404, f"The model {model!r} does not exist; this server offers {state.model_id!r}.",
