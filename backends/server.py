@@ -295,7 +295,10 @@ class Generation:
         loop = asyncio.get_running_loop()
 
         def put(item: Any) -> None:
-            loop.call_soon_threadsafe(self.queue.put_nowait, item)
+            try:
+                loop.call_soon_threadsafe(self.queue.put_nowait, item)
+            except RuntimeError:  # the server shut down mid-answer: nobody is listening
+                chat.stop.set()
 
         def work() -> None:
             try:
