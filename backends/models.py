@@ -21,6 +21,7 @@ import os
 import shutil
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,32 @@ def _gguf_cache_dir(gguf: Path, cache_dir: Path) -> Path:
     return cache_dir / "models" / f"{gguf.stem}-{key[:12]}"
 
 
+def build_once(target: Path, build: Callable[[Path], None]) -> Path:
+    """Create the directory `target` by `build(tmp)` then one rename, at most once.
+
+    A crash or error half-way leaves only a temp dir (removed here when possible), never a
+    `target` that looks complete but is not. Safe between threads and processes.
+    """
+    if (target / "config.json").is_file():
+        return target
+    with _convert_lock:
+        if (target / "config.json").is_file():
+            return target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        try:
+            build(tmp)
+            try:
+                os.replace(tmp, target)
+            except OSError:
+                # Another process finished the same work first: keep theirs.
+                if not (target / "config.json").is_file():
+                    raise
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
 def convert_gguf(gguf: Path, cache_dir: Path | None = None) -> Path:
     """Convert a GGUF to a bf16 transformers directory once; return that directory.
 
@@ -82,39 +109,68 @@ def convert_gguf(gguf: Path, cache_dir: Path | None = None) -> Path:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     cache_dir = Path(cache_dir or get_settings().cache_dir)
-    target = _gguf_cache_dir(gguf, cache_dir)
+
+    def build(tmp: Path) -> None:
+        log.info("Converting %s to a bf16 checkpoint (once)", gguf.name)
+        model = AutoModelForCausalLM.from_pretrained(
+            str(gguf.parent), gguf_file=gguf.name, dtype=torch.bfloat16
+        )
+        model.hf_quantizer = None
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
+        model.save_pretrained(tmp)
+        tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        tokenizer.save_pretrained(tmp)
+
+    try:
+        return build_once(_gguf_cache_dir(gguf, cache_dir), build)
+    except Exception as exc:
+        raise ModelUnavailable(
+            f"The model file {gguf.name} could not be converted for loading: {exc}"
+        ) from exc
+
+
+def _nf4_cache_dir(source: Path, device_type: str, cache_dir: Path) -> Path:
+    """Key for a pre-quantized copy: the source's files, the device and the library versions."""
+    import bitsandbytes
+    import transformers
+
+    files = sorted(p for p in source.iterdir() if p.suffix in (".json", ".safetensors", ".bin"))
+    stamp = "|".join(f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files)
+    key = f"{source.resolve()}|{stamp}|{device_type}|{bitsandbytes.__version__}|{transformers.__version__}"
+    digest = hashlib.sha256(key.encode()).hexdigest()[:12]
+    return cache_dir / "models" / f"{source.name}-nf4-{device_type}-{digest}"
+
+
+def _load_nf4(source: str, device: str, cache_dir: Path | None) -> Any:
+    """nf4 from a local checkpoint, through a saved pre-quantized copy when there is one.
+
+    Quantizing SmolLM2 takes 5-40 s on a busy 2-core CPU; reloading the saved nf4 copy
+    takes under a second and gives the same weights. Hub ids are quantized every time.
+    """
+    from transformers import AutoModelForCausalLM
+
+    path = Path(source)
+    if not path.is_dir():
+        return AutoModelForCausalLM.from_pretrained(
+            source, quantization_config=nf4_config(), device_map=device
+        )
+    cache_dir = Path(cache_dir or get_settings().cache_dir)
+    target = _nf4_cache_dir(path, torch.device(device).type, cache_dir)
     if (target / "config.json").is_file():
-        return target
-    with _convert_lock:
-        if (target / "config.json").is_file():
-            return target
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
         try:
-            log.info("Converting %s to a bf16 checkpoint in %s (once)", gguf.name, target)
-            model = AutoModelForCausalLM.from_pretrained(
-                str(gguf.parent), gguf_file=gguf.name, dtype=torch.bfloat16
-            )
-            model.hf_quantizer = None
-            if hasattr(model.config, "quantization_config"):
-                del model.config.quantization_config
-            model.save_pretrained(tmp)
-            tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-            tokenizer.save_pretrained(tmp)
-            del model
-            try:
-                os.replace(tmp, target)
-            except OSError:
-                # Another process finished the same conversion first: keep theirs.
-                if not (target / "config.json").is_file():
-                    raise
-        except Exception as exc:
-            raise ModelUnavailable(
-                f"The model file {gguf.name} could not be converted for loading: {exc}"
-            ) from exc
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-    return target
+            return AutoModelForCausalLM.from_pretrained(str(target), device_map=device)
+        except (OSError, ValueError, RuntimeError) as exc:
+            log.warning("Ignoring a broken nf4 cache %s: %s", target.name, exc)
+            shutil.rmtree(target, ignore_errors=True)
+    model = AutoModelForCausalLM.from_pretrained(
+        source, quantization_config=nf4_config(), device_map=device
+    )
+    try:
+        build_once(target, model.save_pretrained)
+    except Exception as exc:  # a read-only or full cache must not stop the model loading
+        log.warning("Could not save the nf4 copy for next time: %s", exc)
+    return model
 
 
 def resolve_model(ref: str, cache_dir: Path | None = None) -> str:
@@ -170,14 +226,14 @@ def load_model(
 
     source = resolve_model(ref, cache_dir)
     target_device = pick_device(device)
-    kwargs: dict[str, Any] = {"device_map": target_device}
-    if quantize:
-        kwargs["quantization_config"] = nf4_config()
-    else:
-        kwargs["dtype"] = dtype or torch.bfloat16
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
-        model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
+        if quantize:
+            model = _load_nf4(source, target_device, cache_dir)
+        else:
+            model = AutoModelForCausalLM.from_pretrained(
+                source, dtype=dtype or torch.bfloat16, device_map=target_device
+            )
     except (OSError, ValueError) as exc:
         raise ModelUnavailable(
             f"The model {model_name(ref)!r} could not be loaded offline: {exc}"

@@ -1,12 +1,14 @@
 """Shared fixtures: a tiny random nf4 model (≈1 s) for fast tests, and the real SmolLM2.
 
+- `tiny_model_dir` (session): that checkpoint's folder, for tests of loading.
 - `tiny_model` (session): `(model, tokenizer)` — a 2-layer Llama with hidden size 64 and an
   offline WordLevel tokenizer with a chat template, saved to a temp dir and loaded back
   with the project's own nf4 recipe. Its special tokens are suppressed, so greedy output
   always runs to `max_new_tokens` and streams visible words.
 - `tiny_backend` (function): a `LocalBackend` on `tiny_model` with a small context window.
 - `smollm2` (session): the real embedded SmolLM2-135M-Instruct in nf4, via
-  `backends.local.shared_model` (converted once into the cache dir, then ≈5 s to load).
+  `backends.local.shared_model` (converted and quantized once into the cache dir; later
+  runs reload the saved nf4 copy in about a second).
 - `slow` marker: real models; selected by default, skip them with `-m "not slow"`.
 """
 
@@ -81,23 +83,29 @@ def tiny_config(tokenizer: Any) -> Any:
 
 
 @pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Any]:
-    """A tiny random Llama saved to disk and loaded back through the real nf4 path."""
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random Llama checkpoint (bf16 weights + tokenizer) in a temp folder."""
     import torch
     from transformers import LlamaForCausalLM
 
-    from backends.models import load_model
-
     tokenizer = make_tiny_tokenizer()
     torch.manual_seed(0)
-    config = tiny_config(tokenizer)
     folder = tmp_path_factory.mktemp("tiny-llama")
-    model = LlamaForCausalLM(config)
+    model = LlamaForCausalLM(tiny_config(tokenizer))
     specials = [tokenizer.convert_tokens_to_ids(t) for t in TINY_SPECIALS]
     model.generation_config.suppress_tokens = specials
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
-    return load_model(str(folder), quantize=True, device="cpu")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Any]:
+    """The tiny checkpoint loaded through the project's real nf4 path (its cache in tmp)."""
+    from backends.models import load_model
+
+    cache = tmp_path_factory.mktemp("tiny-cache")
+    return load_model(str(tiny_model_dir), quantize=True, device="cpu", cache_dir=cache)
 
 
 @pytest.fixture

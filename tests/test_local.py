@@ -282,3 +282,28 @@ def test_completion_names_the_embedded_model(smollm2: Any) -> None:
     backend = LocalBackend(Settings(), model=smollm2.model, tokenizer=smollm2.tokenizer)
     assert backend.model_name == "SmolLM2-135M-Instruct"
     assert smollm2.name == "SmolLM2-135M-Instruct"
+
+
+def test_nf4_copy_is_saved_and_reloaded(tiny_model_dir: Path, tmp_path: Path) -> None:
+    """The second load reads the saved nf4 copy (no re-quantizing) and answers the same."""
+    import bitsandbytes as bnb
+
+    first, tokenizer = load_model(str(tiny_model_dir), device="cpu", cache_dir=tmp_path)
+    saved = list((tmp_path / "models").glob("*-nf4-cpu-*"))
+    assert len(saved) == 1 and (saved[0] / "config.json").is_file()
+    second, _ = load_model(str(tiny_model_dir), device="cpu", cache_dir=tmp_path)
+    assert second.config._name_or_path == str(saved[0])  # loaded from the copy
+    assert isinstance(second.model.layers[0].mlp.up_proj, bnb.nn.Linear4bit)
+    a = LocalBackend(Settings(), model=first, tokenizer=tokenizer).generate(ask("hot water", 6))
+    b = LocalBackend(Settings(), model=second, tokenizer=tokenizer).generate(ask("hot water", 6))
+    assert a.text == b.text
+
+
+def test_full_precision_load_for_the_standin(tiny_model_dir: Path, tmp_path: Path) -> None:
+    import bitsandbytes as bnb
+    import torch
+
+    model, _ = load_model(str(tiny_model_dir), quantize=False, device="cpu", cache_dir=tmp_path)
+    assert not any(isinstance(m, bnb.nn.Linear4bit) for m in model.modules())
+    assert model.dtype == torch.bfloat16 and not model.training
+    assert not (tmp_path / "models").exists()  # nothing cached for full precision
