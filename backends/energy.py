@@ -1,8 +1,9 @@
 """Energy and money of local work, from measured compute time times configured power.
 
 A model of power, not a wattmeter: process CPU seconds x `cpu_power_w` plus GPU-busy seconds
-x `gpu_power_w`. CPU time is the whole process's, so work of other sessions that runs at the
-same moment is counted too; generation itself is serialised, which keeps that small.
+x `gpu_power_w`. CPU time is the whole process's, so work of other sessions that runs in the
+same window is counted too; generation is serialised and waiting for the lock is not
+measured, which keeps that small.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ def energy_cost_usd(energy_j: float, usd_per_kwh: float) -> float:
 
 
 class EnergyMeter:
-    """Measures one turn: `start()`, optionally `add_gpu_seconds()`, then `stop()`."""
+    """Measures one turn in windows: `start()`/`pause()` around work that is this turn's
+    (perception, generation), not around waiting for another session's generation."""
 
     def __init__(self, cpu_power_w: float, gpu_power_w: float, usd_per_kwh: float) -> None:
         self.cpu_power_w = cpu_power_w
@@ -29,15 +31,21 @@ class EnergyMeter:
         self.gpu_s = 0.0
 
     def start(self) -> None:
-        self._cpu_start = time.process_time()
+        """Open a measuring window (no-op if one is open)."""
+        if self._cpu_start is None:
+            self._cpu_start = time.process_time()
+
+    def pause(self) -> None:
+        """Close the open window, keeping what it measured."""
+        if self._cpu_start is not None:
+            self.cpu_s += time.process_time() - self._cpu_start
+            self._cpu_start = None
 
     def add_gpu_seconds(self, seconds: float) -> None:
         self.gpu_s += max(0.0, seconds)
 
     def stop(self) -> tuple[float, float]:
-        """Return (energy in joules, cost in USD) since `start()`."""
-        if self._cpu_start is None:
-            raise RuntimeError("EnergyMeter.stop() called before start()")
-        self.cpu_s = time.process_time() - self._cpu_start
+        """Close any open window; return (energy in joules, cost in USD) of all windows."""
+        self.pause()
         energy = self.cpu_s * self.cpu_power_w + self.gpu_s * self.gpu_power_w
         return energy, energy_cost_usd(energy, self.usd_per_kwh)

@@ -220,6 +220,7 @@ class LocalBackend(Backend):
 
         chat = self._perceive_messages(request.messages)
         perception_s = time.perf_counter() - started
+        meter.pause()  # waiting for another session's generation is not this turn's energy
         max_new = request.max_new_tokens or self.settings.max_new_tokens
         kept, prompt_ids, max_new, dropped = self.fit_to_window(chat, max_new)
         used = _attachments_kept(request.messages, dropped)
@@ -258,6 +259,7 @@ class LocalBackend(Backend):
         pieces: list[str] = []
         ttft: float | None = None
         with loaded.lock:
+            meter.start()
             on_gpu = device.type == "cuda"
             gen_started = time.perf_counter()
             thread = threading.Thread(target=run, name="lcio-local-generate", daemon=True)
@@ -278,9 +280,11 @@ class LocalBackend(Backend):
                     meter.add_gpu_seconds(time.perf_counter() - gen_started)
 
         if "error" in result:
-            raise BackendError(f"The local model failed while answering: {result['error']}") from (
-                result["error"]
-            )
+            error = result["error"]
+            raise BackendError(
+                f"The local model failed while answering ({type(error).__name__}). "
+                "Try again, or send the turn to the cloud."
+            ) from error
         latency = time.perf_counter() - started
         energy_j, cost_usd = meter.stop()
         output = result["output"]

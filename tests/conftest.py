@@ -1,6 +1,6 @@
 """Shared fixtures: a tiny random nf4 model (≈1 s) for fast tests, and the real SmolLM2.
 
-- `tiny_model_dir` (session): that checkpoint's folder, for tests of loading.
+- `tiny_model_dir` (session): the tiny random checkpoint's folder, for tests of loading.
 - `tiny_model` (session): `(model, tokenizer)` — a 2-layer Llama with hidden size 64 and an
   offline WordLevel tokenizer with a chat template, saved to a temp dir and loaded back
   with the project's own nf4 recipe. Its special tokens are suppressed, so greedy output

@@ -307,3 +307,19 @@ def test_full_precision_load_for_the_standin(tiny_model_dir: Path, tmp_path: Pat
     assert not any(isinstance(m, bnb.nn.Linear4bit) for m in model.modules())
     assert model.dtype == torch.bfloat16 and not model.training
     assert not (tmp_path / "models").exists()  # nothing cached for full precision
+
+
+def test_failure_in_generation_is_a_backend_error(
+    tiny_backend: LocalBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = tiny_backend.load().model
+
+    def broken(**kwargs: Any) -> Any:
+        raise RuntimeError("out of memory at /secret/path")
+
+    monkeypatch.setattr(model, "generate", broken)
+    with pytest.raises(BackendError, match="RuntimeError") as info:
+        list(tiny_backend.stream(ask("the cat")))
+    assert "/secret/path" not in info.value.message
+    assert tiny_backend.load().lock.acquire(timeout=5)  # the model is free again
+    tiny_backend.load().lock.release()
