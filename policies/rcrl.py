@@ -1,0 +1,282 @@
+"""LCIO's resource-constrained policy (RCRL): a Lagrangian policy with learned multipliers.
+
+What it is, plainly: model-based constrained RL.
+- Reward model: the k-NN quality model fitted on the training dialogues' logged turns (the
+  same construction as the paper's simulator, learned only from training data), plus the
+  paper's association and cost terms. Ratings from the app shift it per (task, action).
+- Primal: the best response to the multipliers, argmax_a r̂(s, a) − Σ_k λ_k · c_k(a)/unit_k
+  over the actions that the mask and the budget guard allow.
+- Dual: λ_k is a table over (turn, remaining budget of k in units of its most expensive call),
+  learned by stochastic dual ascent on rollouts of the training dialogues with budgets drawn
+  from a wide range: in each cell, λ rises when the cost spent from that decision to the end
+  of the dialogue exceeded what was left, and falls when it did not.
+Because the multipliers are indexed by what is left, not by the nominal budget, one trained
+table serves any budget; the guard makes overspending impossible whatever λ says.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from policies.base import ActionSpace, Decision, Policy
+from policies.data import TASKS, Dialogue
+from policies.features import ASSOC, HIST, REMAIN, TURN
+from policies.guard import affordable_mask
+from policies.lagrange import LagrangeTable
+from policies.profiles import RESOURCES, CostTable, cost_table
+from policies.simulator import QualityModel, RewardWeights
+
+ARTIFACT_VERSION = 1
+
+
+@dataclass
+class DialogueStats:
+    """What the training dialogues say about the unknown future, for the one-turn look-ahead:
+    P(another turn follows turn t), P(next task | task), mean normalised association per action."""
+
+    cont_prob: list[float]
+    task_trans: list[list[float]]
+    future_assoc: list[float]
+
+    @classmethod
+    def fit(cls, dialogues: list[Dialogue], space: ActionSpace, max_turns: int = 5) -> DialogueStats:
+        from policies.simulator import normalised_association
+        lengths = np.array([len(d.turns) for d in dialogues])
+        cont = [float((lengths > t + 1).sum() / max((lengths > t).sum(), 1)) for t in range(max_turns)]
+        trans = np.ones((len(TASKS), len(TASKS)))  # Laplace smoothing
+        assoc = []
+        for d in dialogues:
+            for a, b in zip(d.turns[:-1], d.turns[1:]):
+                trans[a.task, b.task] += 1
+            assoc += [normalised_association(np.asarray(t.association), space) for t in d.turns]
+        trans /= trans.sum(1, keepdims=True)
+        return cls(cont, trans.tolist(), np.mean(assoc, 0).tolist())
+
+
+@dataclass
+class RCRLConfig:
+    seed: int = 0
+    epochs: int = 200
+    lr: float = 0.5  # dual step size, decayed as lr / sqrt(1 + epoch)
+    scale_range: tuple[float, float] = (0.3, 1.7)  # training budgets: nominal × U(range)
+    budgets: dict[str, float] = field(default_factory=lambda: {"latency_s": 30.0, "usd": 0.05})
+    device: str = "Jetson TX2"
+    network: str = "Wired"
+    temperature: float = 0.1  # only for the reported probability; decisions are argmax
+    rating_lr: float = 0.2  # step of the online quality correction from user ratings
+    lookahead: bool = True  # add the expected best next turn (unknown task) to each action
+
+
+class RCRLPolicy(Policy):
+    name = "lcio-rcrl"
+    uses_guard = True
+
+    def __init__(self, quality: QualityModel, costs: CostTable, table: LagrangeTable,
+                 weights: RewardWeights | None = None, config: RCRLConfig | None = None,
+                 offsets: np.ndarray | None = None, stats: DialogueStats | None = None):
+        self.quality, self.costs, self.table = quality, costs, table
+        self.stats = stats
+        self.weights, self.config = weights or RewardWeights(), config or RCRLConfig()
+        self.space: ActionSpace = costs.space
+        self.action_costs = costs.per_action()
+        norm = costs.normalised()
+        self._cost_term = self.weights.latency * norm["latency_s"] + self.weights.usage * norm["usd"]
+        self._cost_units = np.stack([self.action_costs[r] / u for r, u in zip(table.resources, table.units)])
+        self._attach = np.array([[float(a.location == "cloud" and i in a.attachments)
+                                  for i in range(self.space.slots)] for a in self.space.actions])
+        self.offsets = np.zeros((len(TASKS), self.space.n)) if offsets is None else np.asarray(offsets)
+        from policies.features import SPAN, STEP_DIM, step_state
+        self._step_dim = STEP_DIM
+        # next per-turn state for (action, next task): [cloud?, views sent, task]
+        self._next_state = np.array([[step_state(a, k) for k in range(len(TASKS))]
+                                     for a in self.space.actions])  # (n, tasks, 5)
+        if stats is not None:
+            self._cont = np.asarray(stats.cont_prob)
+            self._trans = np.asarray(stats.task_trans)
+            self._future_reward_base = (self.weights.association * np.asarray(stats.future_assoc)
+                                        - self._cost_term)
+            self._prepare_lookahead()
+
+    # --- decision ---------------------------------------------------------------------------
+    def estimates(self, observation: np.ndarray) -> dict[str, np.ndarray]:
+        task = int(round(float(observation[HIST][-1])))
+        q = self.quality.predict_actions(observation[HIST]) + self.offsets[task]
+        raw = self._attach @ np.asarray(observation[ASSOC], dtype=np.float64)
+        lo, hi = raw.min(), raw.max()
+        na = (raw - lo) / (hi - lo) if hi > lo else np.zeros_like(raw)
+        reward = self.weights.quality * q + self.weights.association * na - self._cost_term
+        turn = int(observation[TURN])
+        remaining = np.asarray(observation[REMAIN][: len(self.table.resources)], dtype=np.float64)
+        lam = self.table.lookup(turn, remaining)
+        price = lam @ self._cost_units
+        out = {"quality": q, "reward": reward, "price": price, "score": reward - price, "lambda": lam}
+        if self.config.lookahead and self.stats is not None:
+            out["future"] = self._future_value(observation[HIST], task, turn, remaining)
+            out["score"] = out["score"] + out["future"]
+        return out
+
+    def _prepare_lookahead(self) -> None:
+        """Precompute the distance of every (next per-turn state, next action) tail to every
+        logged point: in a look-ahead query only the first 20 numbers depend on the dialogue."""
+        n, k, sd = self.space.n, len(TASKS), self._step_dim
+        tails = np.concatenate([np.repeat(self._next_state.reshape(n * k, sd), n, 0),
+                                np.tile(self.quality._codes, (n * k, 1))], 1)  # (n*k*n, 9)
+        pts = self.quality.points
+        self._head_pts = pts[:, : pts.shape[1] - tails.shape[1]].astype(np.float32)
+        tail_pts = pts[:, pts.shape[1] - tails.shape[1]:]
+        self._tail_d2 = ((tails[:, None, :] - tail_pts[None, :, :]) ** 2).sum(2).astype(np.float32)
+        self._qual32 = self.quality.quality.astype(np.float32)
+        self._units = np.asarray(self.table.units)
+
+    def _future_value(self, window: np.ndarray, task: int, turn: int, remaining: np.ndarray) -> np.ndarray:
+        """Per action: P(next turn) · E_next task[max_a' r̂(s', a') − price(a')], where s' is the
+        state after the action. Next actions are limited to what the budget would still allow."""
+        cont = self._cont[min(turn, len(self._cont) - 1)]
+        if cont <= 0:
+            return np.zeros(self.space.n)
+        n, k = self.space.n, len(TASKS)
+        head = np.asarray(window[self._step_dim:], dtype=np.float32)
+        d2 = self._tail_d2 + ((self._head_pts - head) ** 2).sum(1)[None, :]
+        idx = np.argpartition(d2, 4, axis=1)[:, :5]
+        w = 1.0 / (np.sqrt(np.maximum(np.take_along_axis(d2, idx, 1), 0.0)) + 1e-6)
+        q = ((w * self._qual32[idx]).sum(1) / w.sum(1)).reshape(n, k, n).astype(np.float64)
+        q += self.offsets[None, :, :]
+        raw_costs = self._cost_units.T * self._units[None, :]  # (n, R) in resource units
+        left = remaining[None, :] - raw_costs  # budget left after each first action
+        t_b = min(turn + 1, self.table.turn_buckets - 1)
+        bins = np.stack([np.searchsorted(self.table.edges, left[:, r] / self._units[r], side="right")
+                         for r in range(len(self._units))], 1)  # (n, R)
+        lam = self.table.values[np.arange(len(self._units))[None, :], t_b, bins]  # (n, R)
+        next_price = lam @ self._cost_units  # (first action, next action)
+        fits = np.all(raw_costs[None, :, :] <= left[:, None, :] + 1e-12, 2)  # (first, next)
+        r = (self.weights.quality * q + self._future_reward_base[None, None, :]
+             - next_price[:, None, :])
+        r = np.where(fits[:, None, :], r, -np.inf)
+        best = r.max(2)
+        value = np.where(np.isfinite(best), best, 0.0)  # nothing fits: no further reward
+        return cont * (value @ self._trans[task])
+
+    def decide(self, observation: np.ndarray, mask: np.ndarray, guard: bool = True) -> Decision:
+        est = self.estimates(observation)
+        allowed = np.asarray(mask, dtype=bool).copy()
+        if guard:  # defence in depth: never trust the caller to have applied the guard
+            remaining = dict(zip(RESOURCES, (float(x) for x in observation[REMAIN])))
+            allowed &= affordable_mask(remaining, self.action_costs)
+        if not allowed.any():
+            a = 0
+            return Decision(a, "local", (), 0.0, _lists(est, self.action_costs), {},
+                            "no action is affordable: refuse the turn")
+        score = np.where(allowed, est["score"], -np.inf)
+        a = int(np.argmax(score))
+        z = (score - score[a]) / self.config.temperature
+        p = np.exp(z) / np.exp(z).sum()
+        act = self.space.actions[a]
+        lam = dict(zip(self.table.resources, est["lambda"].tolist()))
+        reason = (f"{act.location} with {len(act.attachments)} attachment(s): expected reward "
+                  f"{est['reward'][a]:.2f}, budget price {est['price'][a]:.2f}")
+        return Decision(a, act.location, act.attachments, float(p[a]), _lists(est, self.action_costs),
+                        lam, reason)
+
+    # --- online refinement ------------------------------------------------------------------
+    def update_from_rating(self, task: int, action: int, rating: float, predicted: float | None = None,
+                           lr: float | None = None) -> float:
+        """Move the quality estimate of (task, action) toward an observed rating.
+
+        `rating` is on the quality scale (M4A1: 0..2 typical); `predicted` is the quality the
+        policy estimated at decision time (`Decision.estimates["quality"][action]`). The offset
+        moves by lr · (rating − predicted); returns the new offset.
+        """
+        lr = self.config.rating_lr if lr is None else lr
+        if predicted is None:
+            predicted = float(self.quality.quality.mean() + self.offsets[task, action])
+        self.offsets[task, action] += lr * (float(rating) - float(predicted))
+        return float(self.offsets[task, action])
+
+    # --- persistence ------------------------------------------------------------------------
+    def save(self, path: str | Path, command: str = "") -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        cfg = asdict(self.config)
+        doc = {"version": ARTIFACT_VERSION, "policy": self.name, "command": command,
+               "config": cfg, "weights": asdict(self.weights),
+               "lagrange": self.table.to_dict(), "offsets": self.offsets.tolist(),
+               "quality_model": self.quality.to_dict(),
+               "stats": asdict(self.stats) if self.stats is not None else None}
+        path.write_text(json.dumps(doc))
+
+    @classmethod
+    def load(cls, path: str | Path) -> RCRLPolicy:
+        doc = json.loads(Path(path).read_text())
+        cfg = doc["config"]
+        cfg["scale_range"] = tuple(cfg["scale_range"])
+        config = RCRLConfig(**cfg)
+        return cls(QualityModel.from_dict(doc["quality_model"]),
+                   cost_table(config.device, config.network),
+                   LagrangeTable.from_dict(doc["lagrange"]), RewardWeights(**doc["weights"]),
+                   config, np.asarray(doc["offsets"]),
+                   DialogueStats(**doc["stats"]) if doc.get("stats") else None)
+
+
+def _lists(est: dict[str, np.ndarray], costs: dict[str, np.ndarray]) -> dict[str, list[float]]:
+    out = {k: np.asarray(v).tolist() for k, v in est.items() if k != "lambda"}
+    out.update({k: v.tolist() for k, v in costs.items()})
+    return out
+
+
+def train_rcrl(train: list[Dialogue], config: RCRLConfig | None = None,
+               progress: bool = True) -> tuple[RCRLPolicy, list[dict[str, float]]]:
+    """Fit the reward model, then learn the multipliers by dual ascent on training rollouts.
+
+    Returns the policy and a per-epoch log (mean reward, share of overspent dialogues, mean λ).
+    """
+    from tqdm.auto import tqdm
+
+    from policies.env import EnvConfig, OffloadEnv
+
+    config = config or RCRLConfig()
+    costs = cost_table(config.device, config.network)
+    quality = QualityModel.fit(train, costs.space)
+    per_action = costs.per_action()
+    resources = tuple(config.budgets)
+    table = LagrangeTable(resources, tuple(float(per_action[r].max()) for r in resources), lr=config.lr)
+    policy = RCRLPolicy(quality, costs, table, config=config,
+                        stats=DialogueStats.fit(train, costs.space))
+    budgets = {**{r: float("inf") for r in RESOURCES}, **config.budgets}
+    env = OffloadEnv(train, quality, EnvConfig(config.device, config.network, budgets, "scale",
+                                               config.scale_range, guard=False))
+    rng = np.random.default_rng(config.seed)
+    env.reset(seed=config.seed)
+    log: list[dict[str, float]] = []
+    idx = {r: RESOURCES.index(r) for r in resources}
+    for epoch in tqdm(range(config.epochs), desc=f"rcrl seed {config.seed}", disable=not progress,
+                      leave=False):
+        samples: list[tuple[int, int, int, float]] = []
+        rewards, over = [], []
+        for i in rng.permutation(len(train)):
+            obs, _ = env.reset(options={"dialogue": int(i)})
+            steps, done = [], False
+            while not done:
+                # guard off while learning, so that overspending is seen and priced
+                dec = policy.decide(obs, env.presence_mask(), guard=False)
+                rem = obs[REMAIN].astype(np.float64)
+                turn = int(obs[TURN])
+                obs, r, done, _, info = env.step(dec.action)
+                steps.append((turn, rem, np.array([info["costs"][x] for x in RESOURCES])))
+                rewards.append(r)
+            over.append(info["over_budget"])
+            spent = np.array([s[2] for s in steps])
+            future = np.cumsum(spent[::-1], axis=0)[::-1]
+            for j, (turn, rem, _) in enumerate(steps):
+                t_b, b_b = table.cell(turn, rem[[idx[r] for r in resources]])
+                for k, r in enumerate(resources):
+                    g = (future[j, idx[r]] - rem[idx[r]]) / table.units[k]
+                    samples.append((k, t_b, int(b_b[k]), float(g)))
+        table.dual_step(samples, lr=config.lr / math.sqrt(1 + epoch))
+        log.append({"epoch": epoch, "reward": float(np.mean(rewards)), "over_share": float(np.mean(over)),
+                    **{f"lambda_{r}": float(table.values[k].mean()) for k, r in enumerate(resources)}})
+    return policy, log

@@ -1,0 +1,122 @@
+"""Outcome model for unlogged (state, action) pairs: the paper's k-NN quality simulator.
+
+Each logged turn is a point (paper state of 25 numbers, action as [cloud?, view0..2]) with
+its judged quality. The quality of any (state, action) is the inverse-distance-weighted
+mean of the 5 nearest logged points (weights 1/(d + 1e-6)), as in the paper. The model is
+fitted on training dialogues only; the held-out dialogues are scored by the same model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from policies.base import ActionSpace
+from policies.data import Dialogue
+from policies.features import step_state
+
+K_NEIGHBOURS = 5
+EPS = 1e-6
+
+
+def action_code(space: ActionSpace) -> np.ndarray:
+    """[cloud?, view0, view1, view2] per action (local is all zeros), the paper's encoding."""
+    rows = []
+    for a in space.actions:
+        cloud = 0.0 if a.location == "local" else 1.0
+        rows.append([cloud] + [cloud * (i in a.attachments) for i in range(space.slots)])
+    return np.asarray(rows, dtype=np.float64)
+
+
+def logged_states(dialogue: Dialogue, space: ActionSpace) -> list[list[float]]:
+    """Per-turn paper states along the logged actions of a dialogue."""
+    states, prev = [], None
+    for t in dialogue.turns:
+        states.append(step_state(prev, t.task))
+        prev = space.actions[t.logged_action]
+    return states
+
+
+@dataclass
+class QualityModel:
+    """k-NN regressor over logged (state, action) points; vectorised for batches."""
+
+    points: np.ndarray  # (N, 29)
+    quality: np.ndarray  # (N,)
+    space: ActionSpace
+
+    @classmethod
+    def fit(cls, dialogues: list[Dialogue], space: ActionSpace | None = None) -> QualityModel:
+        from policies.features import history_window
+        space = space or ActionSpace()
+        codes = action_code(space)
+        pts, q = [], []
+        for d in dialogues:
+            states = logged_states(d, space)
+            for i, t in enumerate(d.turns):
+                pts.append(np.concatenate([history_window(states[: i + 1]), codes[t.logged_action]]))
+                q.append(t.quality)
+        return cls(np.asarray(pts, dtype=np.float64), np.asarray(q, dtype=np.float64), space)
+
+    def __post_init__(self) -> None:
+        self._sq = (self.points ** 2).sum(1)
+        self._codes = action_code(self.space)
+
+    def predict(self, queries: np.ndarray) -> np.ndarray:
+        """Quality for each row of `queries` (M, 29)."""
+        queries = np.atleast_2d(np.asarray(queries, dtype=np.float64))
+        out = np.empty(len(queries))
+        for s in range(0, len(queries), 4096):  # chunks keep the distance matrix small
+            x = queries[s: s + 4096]
+            d2 = (x ** 2).sum(1)[:, None] + self._sq[None, :] - 2 * x @ self.points.T
+            idx = np.argpartition(d2, K_NEIGHBOURS - 1, axis=1)[:, :K_NEIGHBOURS]
+            dist = np.sqrt(np.maximum(np.take_along_axis(d2, idx, 1), 0.0))
+            w = 1.0 / (dist + EPS)
+            out[s: s + 4096] = (w * self.quality[idx]).sum(1) / w.sum(1)
+        return out
+
+    def predict_actions(self, history: np.ndarray) -> np.ndarray:
+        """Quality of every action from one 25-number paper state."""
+        h = np.broadcast_to(np.asarray(history, dtype=np.float64), (len(self._codes), len(history)))
+        return self.predict(np.hstack([h, self._codes]))
+
+    def to_dict(self) -> dict:
+        return {"points": self.points.tolist(), "quality": self.quality.tolist(),
+                "slots": self.space.slots}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> QualityModel:
+        return cls(np.asarray(d["points"]), np.asarray(d["quality"]), ActionSpace(d["slots"]))
+
+
+@dataclass(frozen=True)
+class RewardWeights:
+    """Paper: 1·quality + 1/3·association − 1/3·norm. latency − 1/3·norm. usage.
+    Plain: quality − latency_per_s·seconds − per_usd·dollars (no normalisation, no tricks)."""
+
+    quality: float = 1.0
+    association: float = 1 / 3
+    latency: float = 1 / 3
+    usage: float = 1 / 3
+    plain_per_s: float = 0.02  # one quality point per 50 s
+    plain_per_usd: float = 20.0  # one quality point per 5 cents
+
+
+def normalised_association(association: np.ndarray, space: ActionSpace) -> np.ndarray:
+    """Per action, the summed association of the slots it sends, min-max normalised over the
+    actions (local and cloud-without-views score 0), as in the paper."""
+    raw = np.array([0.0 if a.location == "local" else sum(association[i] for i in a.attachments)
+                    for a in space.actions])
+    lo, hi = raw.min(), raw.max()
+    return (raw - lo) / (hi - lo) if hi > lo else np.zeros_like(raw)
+
+
+def paper_reward(quality: np.ndarray, norm_assoc: np.ndarray, norm_costs: dict[str, np.ndarray],
+                 w: RewardWeights) -> np.ndarray:
+    return (w.quality * quality + w.association * norm_assoc
+            - w.latency * norm_costs["latency_s"] - w.usage * norm_costs["usd"])
+
+
+def plain_reward(quality: float, latency_s: float, usd: float, w: RewardWeights) -> float:
+    return quality - w.plain_per_s * latency_s - w.plain_per_usd * usd
