@@ -35,7 +35,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -307,7 +307,7 @@ class Generation:
                         return
                     for item in backend.stream(chat):
                         put(item)
-            except BaseException as exc:  # handed to the request, which maps it to HTTP
+            except Exception as exc:  # noqa: BLE001 (handed to the request, mapped to HTTP)
                 put(exc)
             finally:
                 cleanup()
@@ -385,9 +385,9 @@ def create_app(
     """
     settings = settings or get_settings()
     if backend is None:
-        factory: Callable[[], Backend] = lambda: default_backend(settings)  # noqa: E731
+        factory: Callable[[], Backend] = lambda: default_backend(settings)
     elif isinstance(backend, Backend):
-        factory = lambda: backend  # noqa: E731
+        factory = lambda: backend
     else:
         factory = backend
     faults = FaultSwitch()

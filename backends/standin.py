@@ -21,7 +21,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from backends.base import Backend
 from backends.config import Settings, get_settings
@@ -137,7 +137,7 @@ class StandinServer:
         def serve() -> None:
             try:
                 self._server.run(sockets=[sock])
-            except BaseException as exc:  # reported by _wait_healthy
+            except BaseException as exc:  # noqa: BLE001 (uvicorn may sys.exit; _wait_healthy reports it)
                 self._error = exc
             finally:
                 sock.close()
@@ -193,7 +193,7 @@ class StandinServer:
                     self._process.wait()
             self._process = None
 
-    def __enter__(self) -> StandinServer:
+    def __enter__(self) -> Self:
         self.start()
         return self
 

@@ -7,7 +7,6 @@ The last tests put real models and real perception behind the server.
 
 from __future__ import annotations
 
-import base64
 import logging
 import threading
 from collections.abc import Iterator
@@ -58,9 +57,9 @@ def server(echo: EchoBackend) -> Iterator[StandinServer]:
 
 def settings_for(server: StandinServer, **overrides: object) -> Settings:
     """Settings that point the backend at `server` as a configured endpoint, with a key."""
-    values: dict[str, object] = dict(openai_api_key=KEY, openai_base_url=server.base_url,
-                                     cloud_max_retries=0, cloud_timeout_s=5.0,
-                                     max_image_side=128)
+    values: dict[str, object] = {"openai_api_key": KEY, "openai_base_url": server.base_url,
+                                     "cloud_max_retries": 0, "cloud_timeout_s": 5.0,
+                                     "max_image_side": 128}
     values.update(overrides)
     return Settings(**values)
 

@@ -18,7 +18,7 @@ import pytest
 
 from backends.config import Settings
 from backends.server import Fault, create_app
-from backends.standin import StandinServer, free_port, probe
+from backends.standin import StandinServer, probe
 from tests.standin_fakes import EchoBackend
 
 KEY = "sk-test-secret-do-not-leak-123456"
