@@ -1,0 +1,72 @@
+"""The researcher's side, behind the token: participants, ratings by condition with CIs,
+cost and latency per condition, and the export. Every handler checks the token itself
+(constant-time), so calling an endpoint directly without it returns nothing.
+"""
+
+from __future__ import annotations
+
+import hmac
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from app.study import stats
+from app.study.config import StudyConfig
+from app.study.store import StudyStore
+
+NO_TOKEN = ("No researcher token is configured. Set `LCIO_STUDY_TOKEN` (a Space secret, or "
+            "an environment variable on a laptop) and restart.")
+WRONG = "Wrong or missing token."
+PARTICIPANT_COLUMNS = ["participant", "conditions", "answered", "rated", "questionnaire_ts",
+                       "created", "last_active"]
+SUMMARY_COLUMNS = ["condition", "participants", "ratings", "rating_participant_mean",
+                   "rating_ci_low", "rating_ci_high", "mean_rating", "turns", "cloud_share",
+                   "mean_cost_usd", "total_cost_usd", "mean_latency_s", "latency_ci_low",
+                   "latency_ci_high"]
+
+
+def token_ok(config: StudyConfig, given: str | None) -> bool:
+    """Constant-time comparison; no configured token means nobody gets in."""
+    expected = config.token_value()
+    if not expected or not given:
+        return False
+    return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+
+
+class Researcher:
+    def __init__(self, config: StudyConfig, store: StudyStore) -> None:
+        self.config = config
+        self.store = store
+
+    def dashboard(self, token: str | None) -> dict[str, Any] | None:
+        """Tables and figure for the view, or None when the token is wrong."""
+        if not token_ok(self.config, token):
+            return None
+        rows = self.store.turn_rows()
+        summary = stats.by_condition(rows, [c.name for c in self.config.conditions])
+        participants = self.store.participants()
+        return {
+            "participants": [[p.get(c) for c in PARTICIPANT_COLUMNS] for p in participants],
+            "summary": [[s.get(c) for c in SUMMARY_COLUMNS] for s in summary],
+            "figure": stats.ratings_figure(summary),
+            "status": (f"**{self.config.name}** — {len(participants)} participants, "
+                       f"{sum(r['status'] == 'answered' for r in rows)} answered turns, "
+                       f"{sum(r['rating'] is not None for r in rows)} ratings; "
+                       f"assignment: {self.config.assignment}."),
+        }
+
+    def export(self, token: str | None, fmt: str) -> list[str] | None:
+        """Files for download (a fresh private folder per export), or None."""
+        if not token_ok(self.config, token):
+            return None
+        ext = "jsonl" if str(fmt).lower().startswith("json") else "csv"
+        folder = Path(tempfile.mkdtemp(prefix="lcio-study-export-"))
+        out = []
+        for name, text in self.store.export(ext).items():
+            path = folder / name
+            path.write_text(text, encoding="utf-8")
+            out.append(str(path))
+        return out
+
+    def message(self) -> str:
+        return WRONG if self.config.token_value() else NO_TOKEN

@@ -1,0 +1,192 @@
+"""The study's pages: the participant's at `/`, the researcher's at `/researcher`.
+
+Participant: consent -> blind chat (no card, no gauges, no model names), a 1–5 rating
+and optional comment before the next turn -> questionnaire -> thank-you. The anonymous id
+lives in the browser (`gr.BrowserState`, keyed and encrypted with values kept in the
+study's database so they survive restarts), so a reload or a new visit resumes. Every
+participant handler returns `render(View)` only: the whitelist that keeps the study blind.
+Researcher: token box, then the dashboard and exports; each handler checks the token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import gradio as gr
+
+from app.engine import Engine
+from app.observe import features_observation
+from app.study.config import StudyConfig, load_study_config
+from app.study.researcher import PARTICIPANT_COLUMNS, SUMMARY_COLUMNS, Researcher
+from app.study.service import StudyService, View
+from app.study.store import StudyStore
+from app.ui import _files_of
+
+
+def open_study(runtime: Any, config: StudyConfig | None = None) -> StudyService:
+    """The study's service on the runtime's shared backends and policies."""
+    config = config or load_study_config()
+    unknown = [c.policy for c in config.conditions if c.policy not in runtime.policy_names]
+    if unknown:  # never substitute another policy silently in an experiment
+        raise ValueError(f"study conditions name unknown policies {unknown}; "
+                         f"available: {runtime.policy_names}")
+    slug = "".join(ch if ch.isalnum() else "-" for ch in config.name.lower()).strip("-")
+    store = StudyStore(config.db_path or runtime.settings.cache_dir / f"study-{slug}.sqlite")
+    engine = Engine(store.log, runtime.policy, runtime.backend, observe=features_observation,
+                    settings=runtime.settings, price_usd=runtime.engine.price_usd)
+    return StudyService(config, store, engine)
+
+
+def build_study(runtime: Any, config: StudyConfig | None = None) -> gr.Blocks:
+    return StudyUI(open_study(runtime, config)).build()
+
+
+class StudyUI:
+    def __init__(self, service: StudyService) -> None:
+        self.service = service
+        self.config = service.config
+        self.researcher = Researcher(service.config, service.store)
+
+    # -- participant handlers (plain functions; tests call them) ---------------------------
+
+    def render(self, view: View, streaming: bool = False) -> tuple[Any, ...]:
+        """View -> component updates, in the order of `self.outputs`."""
+        phase = view.phase
+        box_value = None if streaming else {"text": view.prompt, "files": []}
+        return (
+            gr.Column(visible=phase == "consent"),
+            gr.Column(visible=phase in ("chat", "rate")),
+            gr.Column(visible=phase == "rate"),
+            gr.Column(visible=phase == "questionnaire"),
+            gr.Column(visible=phase == "done"),
+            view.task, view.progress, view.messages,
+            gr.MultimodalTextbox(value=box_value, interactive=phase == "chat" and not streaming),
+            view.note,
+            f"Your anonymous participant id: `{view.participant}`" if view.participant else "",
+        )
+
+    def resume(self, pid: str | None) -> tuple[Any, ...]:
+        return self.render(self.service.view(pid))
+
+    def consent(self, agreed: bool, pid: str | None) -> tuple[Any, ...]:
+        view = self.service.consent(bool(agreed), pid)
+        return (view.participant or pid, *self.render(view))
+
+    def send(self, message: dict | str | None, pid: str | None) -> Iterator[tuple[Any, ...]]:
+        text, files = _files_of(message)
+        for view in self.service.send(pid, text, files):
+            yield self.render(view, streaming=view.live)
+
+    def rate(self, pid: str | None, stars: str | None, comment: str | None) -> tuple[Any, ...]:
+        view = self.service.rate(pid, stars, comment)
+        cleared = view.phase != "rate"
+        return (*self.render(view), None if cleared else gr.skip(), "" if cleared else gr.skip())
+
+    def questionnaire(self, pid: str | None, *values: Any) -> tuple[Any, ...]:
+        answers = {item.id: v for item, v in zip(self.config.questionnaire, values)}
+        return self.render(self.service.submit_questionnaire(pid, answers))
+
+    # -- page -----------------------------------------------------------------------------
+
+    def build(self) -> gr.Blocks:
+        cfg, store = self.config, self.service.store
+        paths = sorted({str(a.resolve().parent) for t in cfg.tasks for a in t.attachments})
+        if paths:
+            gr.set_static_paths(paths)  # the scripted tasks' files may be shown in the chat
+        with gr.Blocks(title=cfg.name) as demo:
+            gr.Navbar(visible=False)
+            pid = gr.BrowserState(None, storage_key="lcio-study-" + store.secret("storage_key")[:12],
+                                  secret=store.secret("browser_secret"))
+            gr.Markdown(f"## {cfg.name}")
+            with gr.Column(visible=True, elem_id="consent") as consent_col:
+                gr.Markdown(cfg.consent, elem_id="consent-text")
+                agree = gr.Checkbox(label="I have read the above and agree to take part.",
+                                    elem_id="agree")
+                start = gr.Button("Start", variant="primary", elem_id="start")
+            with gr.Column(visible=False, elem_id="chat-area") as chat_col:
+                task_md = gr.Markdown(elem_id="task")
+                progress = gr.Markdown(elem_id="progress")
+                chatbot = gr.Chatbot(height=420, elem_id="study-chat", label="Assistant",
+                                     buttons=[], feedback_options=None)
+                box = gr.MultimodalTextbox(file_count="multiple", file_types=["image", "audio"],
+                                           sources=["upload", "microphone"], elem_id="study-msg",
+                                           placeholder="Type your message and press Enter.",
+                                           show_label=False)
+                with gr.Column(visible=False, elem_id="rating") as rate_col:
+                    gr.Markdown("**How good was this answer?** (1 = poor, 5 = excellent) "
+                                "Please rate it before you continue.")
+                    stars = gr.Radio(["1", "2", "3", "4", "5"], label="Rating",
+                                     elem_id="stars")
+                    comment = gr.Textbox(label="Comment (optional)", lines=2, elem_id="comment")
+                    rate_btn = gr.Button("Submit rating", variant="primary", elem_id="rate")
+            with gr.Column(visible=False, elem_id="questionnaire") as q_col:
+                gr.Markdown("### A few last questions")
+                items = []
+                for item in cfg.questionnaire:
+                    label = item.text + ("" if item.required else " (optional)")
+                    if item.kind == "text":
+                        items.append(gr.Textbox(label=label, lines=2, elem_id=f"q-{item.id}"))
+                    else:
+                        items.append(gr.Radio(item.choices, label=label, elem_id=f"q-{item.id}"))
+                q_btn = gr.Button("Finish", variant="primary", elem_id="finish")
+            with gr.Column(visible=False, elem_id="done") as done_col:
+                gr.Markdown("### Thank you!\n\nYour answers are saved. You can close this page.")
+            note = gr.Markdown(elem_id="note")
+            pid_md = gr.Markdown(elem_id="participant-id")
+
+            outputs = [consent_col, chat_col, rate_col, q_col, done_col, task_md, progress,
+                       chatbot, box, note, pid_md]
+            demo.load(self.resume, [pid], outputs, api_name="resume")
+            start.click(self.consent, [agree, pid], [pid, *outputs], api_name="consent")
+            box.submit(self.send, [box, pid], outputs, api_name="send", concurrency_id="turns",
+                       concurrency_limit=8, show_progress="hidden")
+            rate_btn.click(self.rate, [pid, stars, comment], [*outputs, stars, comment],
+                           api_name="rate")
+            q_btn.click(self.questionnaire, [pid, *items], outputs, api_name="questionnaire")
+
+        with demo.route("Researcher", "researcher", show_in_navbar=False):
+            gr.Navbar(visible=False)
+            self._researcher_page()
+        return demo
+
+    def _researcher_page(self) -> None:
+        gr.Markdown(f"## {self.config.name} — researcher view")
+        with gr.Row():
+            token = gr.Textbox(label="Researcher token", type="password", elem_id="token",
+                               scale=4)
+            open_btn = gr.Button("Open", variant="primary", elem_id="open", scale=1)
+        status = gr.Markdown(elem_id="researcher-status")
+        with gr.Column(visible=False, elem_id="dashboard") as dash:
+            plot = gr.Plot(elem_id="ratings-plot", show_label=False)
+            summary = gr.Dataframe(headers=SUMMARY_COLUMNS, label="By condition",
+                                   elem_id="summary", interactive=False)
+            people = gr.Dataframe(headers=PARTICIPANT_COLUMNS, label="Participants",
+                                  elem_id="participants", interactive=False)
+            with gr.Row():
+                fmt = gr.Radio(["CSV", "JSONL"], value="CSV", label="Export format",
+                               elem_id="export-format")
+                export_btn = gr.Button("Export everything", elem_id="export")
+            files = gr.File(label="Export", file_count="multiple", elem_id="export-files")
+        open_btn.click(self.dashboard, [token], [status, dash, plot, summary, people],
+                       api_name="researcher_dashboard", api_visibility="undocumented")
+        token.submit(self.dashboard, [token], [status, dash, plot, summary, people],
+                     api_visibility="private")
+        export_btn.click(self.export, [token, fmt], [files, status],
+                         api_name="researcher_export", api_visibility="undocumented")
+
+    # -- researcher handlers ----------------------------------------------------------------
+
+    def dashboard(self, token: str | None) -> tuple[Any, ...]:
+        data = self.researcher.dashboard(token)
+        if data is None:
+            return self.researcher.message(), gr.Column(visible=False), None, [], []
+        return (data["status"], gr.Column(visible=True), data["figure"], data["summary"],
+                data["participants"])
+
+    def export(self, token: str | None, fmt: str) -> tuple[Any, str]:
+        paths = self.researcher.export(token, fmt)
+        if paths is None:
+            return None, self.researcher.message()
+        return paths, f"Exported {len(paths)} file(s)."
+
