@@ -61,7 +61,7 @@ class DialogueStats:
 @dataclass
 class RCRLConfig:
     seed: int = 0
-    epochs: int = 200
+    epochs: int = 100
     lr: float = 0.5  # dual step size, decayed as lr / sqrt(1 + epoch)
     scale_range: tuple[float, float] = (0.3, 1.7)  # training budgets: nominal × U(range)
     budgets: dict[str, float] = field(default_factory=lambda: {"latency_s": 30.0, "usd": 0.05})
