@@ -159,10 +159,10 @@ class StudyUI:
         status = gr.Markdown(elem_id="researcher-status")
         with gr.Column(visible=False, elem_id="dashboard") as dash:
             plot = gr.Plot(elem_id="ratings-plot", show_label=False)
-            summary = gr.Dataframe(headers=SUMMARY_COLUMNS, label="By condition",
-                                   elem_id="summary", interactive=False)
-            people = gr.Dataframe(headers=PARTICIPANT_COLUMNS, label="Participants",
-                                  elem_id="participants", interactive=False)
+            # No headers until the token is checked: the page config is public.
+            summary = gr.Dataframe(label="By condition", elem_id="summary", interactive=False)
+            people = gr.Dataframe(label="Participants", elem_id="participants",
+                                  interactive=False)
             with gr.Row():
                 fmt = gr.Radio(["CSV", "JSONL"], value="CSV", label="Export format",
                                elem_id="export-format")
@@ -181,8 +181,9 @@ class StudyUI:
         data = self.researcher.dashboard(token)
         if data is None:
             return self.researcher.message(), gr.Column(visible=False), None, [], []
-        return (data["status"], gr.Column(visible=True), data["figure"], data["summary"],
-                data["participants"])
+        return (data["status"], gr.Column(visible=True), data["figure"],
+                gr.Dataframe(value=data["summary"], headers=SUMMARY_COLUMNS),
+                gr.Dataframe(value=data["participants"], headers=PARTICIPANT_COLUMNS))
 
     def export(self, token: str | None, fmt: str) -> tuple[Any, str]:
         paths = self.researcher.export(token, fmt)
