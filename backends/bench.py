@@ -5,6 +5,7 @@
 It measures, on this machine:
 - local model: nf4 vs bf16 load time from the converted cache, memory footprint, time to
   first token and decoding tokens per second (runs interleaved, medians reported);
+- perception for the local path: seconds per photo, text picture and spoken question;
 - cloud backend: our `CloudBackend` vs a bare `openai` streaming call to the same stand-in
   server (a child process, no network delay): wall time, and the client process's CPU time,
   which isolates what our layer adds (message building, accounting, error mapping).
@@ -145,6 +146,31 @@ def bench_cloud(tokens: int, repeats: int) -> dict[str, Any]:
     }
 
 
+def bench_perception() -> dict[str, float]:
+    """Seconds to turn one attachment into text for the local path, uncached, models warm."""
+    import tempfile
+
+    from backends.perception import PerceptionCache, attachment_to_text
+    from backends.types import Attachment
+    from policies.bench.media import MediaSpec, render
+
+    specs = {
+        "photo_s": MediaSpec("photo", {"name": "chelsea"}),
+        "text_picture_s": MediaSpec("text_picture", {"style": "note",
+                                                     "lines": ["Budget meeting at noon"]}),
+        "speech_s": MediaSpec("speech", {"text": "What is the capital of France?"}),
+    }
+    out: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for label, spec in specs.items():
+            attachment = Attachment.from_path(render(spec, Path(folder)))
+            attachment_to_text(attachment, PerceptionCache(None))  # loads the model
+            started = time.perf_counter()
+            attachment_to_text(attachment, PerceptionCache(None))  # memory-only: recomputes
+            out[label] = time.perf_counter() - started
+    return out
+
+
 def _print(results: dict[str, Any]) -> None:
     local, cloud = results.get("local"), results.get("cloud")
     if local:
@@ -155,6 +181,9 @@ def _print(results: dict[str, Any]) -> None:
                   f"{v['ttft_s']:>9.3f}{v['tokens_per_s']:>9.1f}")
         for name, value in local["ratios"].items():
             print(f"  {name} = {value:.2f}")
+    if results.get("perception"):
+        print("perception, uncached: " + ", ".join(
+            f"{k.removesuffix('_s')} {v:.2f} s" for k, v in results["perception"].items()))
     if cloud:
         print(f"cloud ({cloud['model']}){'wall s':>12}{'client CPU ms':>15}")
         print(f"{'bare openai':<22}{cloud['bare_openai_wall_s']:>12.3f}"
@@ -170,7 +199,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--tokens", type=int, default=64, help="new tokens per generation")
     parser.add_argument("--repeats", type=int, default=3, help="measured runs per variant")
     parser.add_argument("--model", default="", help="local model reference (default: embedded)")
-    parser.add_argument("--skip", choices=["local", "cloud"], action="append", default=[])
+    parser.add_argument("--skip", choices=["local", "perception", "cloud"], action="append", default=[])
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args(argv)
 
@@ -182,6 +211,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                                "tokens": args.tokens, "repeats": args.repeats}
     if "local" not in args.skip:
         results["local"] = bench_local(args.tokens, args.repeats, args.model)
+    if "perception" not in args.skip:
+        results["perception"] = bench_perception()
     if "cloud" not in args.skip:
         results["cloud"] = bench_cloud(args.tokens, args.repeats)
     _print(results)
