@@ -110,6 +110,7 @@ def test_researcher_with_token_sees_and_exports(served: tuple[str, Any]) -> None
     client.predict(pid, "5", "nice", api_name="/rate")
     status, plot, summary, people = client.predict(TOKEN, api_name="/researcher_dashboard")
     assert "1 participants" in status and plot is not None
+    assert "always-" in json.dumps(summary)  # the researcher does see the conditions
     assert pid in json.dumps(people)
     files, _ = client.predict(TOKEN, "JSONL", api_name="/researcher_export")
     lines = Path(files[0]).read_text().splitlines()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hmac
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,13 @@ def token_ok(config: StudyConfig, given: str | None) -> bool:
     return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
 
 
+def _shown(column: str, value: Any) -> Any:
+    """Times as readable UTC for the table (exports keep epoch seconds for analysis)."""
+    if column in ("created", "last_active", "questionnaire_ts") and value is not None:
+        return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(float(value)))
+    return value
+
+
 class Researcher:
     def __init__(self, config: StudyConfig, store: StudyStore) -> None:
         self.config = config
@@ -46,7 +54,8 @@ class Researcher:
         summary = stats.by_condition(rows, [c.name for c in self.config.conditions])
         participants = self.store.participants()
         return {
-            "participants": [[p.get(c) for c in PARTICIPANT_COLUMNS] for p in participants],
+            "participants": [[_shown(c, p.get(c)) for c in PARTICIPANT_COLUMNS]
+                             for p in participants],
             "summary": [[s.get(c) for c in SUMMARY_COLUMNS] for s in summary],
             "figure": stats.ratings_figure(summary),
             "status": (f"**{self.config.name}** — {len(participants)} participants, "

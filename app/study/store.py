@@ -218,7 +218,7 @@ class StudyStore:
         tables = {"participants": self.participants(), "turns": self.turn_rows(),
                   "questionnaire": self.questionnaire()}
         if fmt == "jsonl":
-            lines = [json.dumps({"record": name[:-1] if name.endswith("s") else name, **row})
+            lines = [json.dumps({"record": name.removesuffix("s"), **row})
                      for name, rows in tables.items() for row in rows]
             return {"study.jsonl": "".join(line + "\n" for line in lines)}
         if fmt != "csv":

@@ -95,7 +95,7 @@ class StudyUI:
         if paths:
             gr.set_static_paths(paths)  # the scripted tasks' files may be shown in the chat
         with gr.Blocks(title=cfg.name) as demo:
-            gr.Navbar(visible=False)
+            gr.Navbar(visible=False, main_page_name=False)
             pid = gr.BrowserState(None, storage_key="lcio-study-" + store.secret("storage_key")[:12],
                                   secret=store.secret("browser_secret"))
             gr.Markdown(f"## {cfg.name}")
@@ -146,7 +146,7 @@ class StudyUI:
             q_btn.click(self.questionnaire, [pid, *items], outputs, api_name="questionnaire")
 
         with demo.route("Researcher", "researcher", show_in_navbar=False):
-            gr.Navbar(visible=False)
+            gr.Navbar(visible=False, main_page_name=False)
             self._researcher_page()
         return demo
 
