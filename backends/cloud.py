@@ -178,7 +178,10 @@ class CloudBackend(Backend):
             if settings.uses_standin:
                 from backends.standin import ensure_standin
 
-                base_url: str | None = ensure_standin(settings)
+                # A child process: its model load and imports never race the caller's
+                # (a first local turn importing transformers while the stand-in loads did),
+                # and its generation does not compete with the app for one GIL.
+                base_url: str | None = ensure_standin(settings, mode="subprocess")
                 api_key = STANDIN_API_KEY
             else:
                 base_url = settings.openai_base_url
