@@ -10,13 +10,8 @@ and written to browser-timings.json), never asserted as a timing.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,18 +19,7 @@ import pytest
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parent.parent
-OUT = Path(os.environ.get("LCIO_TEST_OUT", ROOT / "runs" / "test-output"))
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-dev-shm-usage"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.browser_support import ARGS, CHROMIUM, OUT, running_app
 
 
 @pytest.fixture(scope="module")
@@ -57,36 +41,11 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The README's command on a free port, honouring Gradio's own settings."""
-    port = _free_port()
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1",
-           "HF_HUB_DISABLE_TELEMETRY": "1", "GRADIO_SERVER_NAME": "127.0.0.1",
-           "GRADIO_SERVER_PORT": str(port), "LCIO_MAX_NEW_TOKENS": "16",
-           "LCIO_STANDIN_PORT": str(_free_port()),
-           "LCIO_LOG_PATH": str(tmp_path_factory.mktemp("log") / "sessions.sqlite")}
-    env.pop("OPENAI_API_KEY", None), env.pop("OPENAI_BASE_URL", None)
-    log = open(tmp_path_factory.mktemp("applog") / "app.log", "wb")
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"app exited: {Path(log.name).read_text()[-3000:]}")
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.terminate()
-        raise RuntimeError("app did not start")
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with running_app(tmp_path_factory.mktemp("app"), {
+        "LCIO_MAX_NEW_TOKENS": "16",
+        "LCIO_LOG_PATH": str(tmp_path_factory.mktemp("log") / "sessions.sqlite"),
+    }) as url:
+        yield url
 
 
 WATCH_CARD = """() => {

@@ -11,18 +11,13 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.test_browser import ARGS, CHROMIUM, OUT, ROOT, _free_port
+from tests.browser_support import ARGS, CHROMIUM, OUT, ROOT, running_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 TOKEN = "browser-test-token-7f3a9c"
@@ -67,36 +62,10 @@ text = "Anything else?"
 kind = "text"
 required = false
 """)
-    port = _free_port()
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1",
-           "HF_HUB_DISABLE_TELEMETRY": "1", "GRADIO_SERVER_NAME": "127.0.0.1",
-           "GRADIO_SERVER_PORT": str(port), "LCIO_MAX_NEW_TOKENS": "16",
-           "LCIO_STANDIN_PORT": str(_free_port()), "LCIO_STUDY_CONFIG": str(d / "study.toml"),
-           "LCIO_STUDY_TOKEN": TOKEN, "LCIO_LOG_PATH": str(d / "sessions.sqlite")}
-    env.pop("OPENAI_API_KEY", None), env.pop("OPENAI_BASE_URL", None)
-    log = open(d / "app.log", "wb")
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"app exited: {(d / 'app.log').read_text()[-3000:]}")
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.terminate()
-        raise RuntimeError("app did not start")
-    yield url, d
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with running_app(d, {"LCIO_MAX_NEW_TOKENS": "16", "LCIO_STUDY_TOKEN": TOKEN,
+                         "LCIO_STUDY_CONFIG": str(d / "study.toml"),
+                         "LCIO_LOG_PATH": str(d / "sessions.sqlite")}) as url:
+        yield url, d
 
 
 def _visible_text(page) -> str:

@@ -1,0 +1,65 @@
+"""What the browser tests share: Debian's chromium flags and `python app.py` on a free port.
+
+The app is started exactly as the README says, configured only through environment
+variables (Gradio's own GRADIO_SERVER_* and LCIO_*), with no real cloud credentials.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = Path(os.environ.get("LCIO_TEST_OUT", ROOT / "runs" / "test-output"))
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--disable-dev-shm-usage"]
+OFFLINE = {"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1",
+           "HF_HUB_DISABLE_TELEMETRY": "1"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def running_app(workdir: Path, env: dict[str, str], startup_s: float = 240) -> Iterator[str]:
+    """Start `python app.py` with `env` added (its log in `workdir/app.log`); yield its URL."""
+    port = free_port()
+    full_env = {**os.environ, **OFFLINE, "GRADIO_SERVER_NAME": "127.0.0.1",
+                "GRADIO_SERVER_PORT": str(port), "LCIO_STANDIN_PORT": str(free_port()), **env}
+    full_env.pop("OPENAI_API_KEY", None), full_env.pop("OPENAI_BASE_URL", None)
+    log_path = workdir / "app.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=full_env,
+                                stdout=log, stderr=subprocess.STDOUT)
+        try:
+            url = f"http://127.0.0.1:{port}/"
+            deadline = time.monotonic() + startup_s
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"app exited: {log_path.read_text()[-3000:]}")
+                if time.monotonic() > deadline:
+                    raise RuntimeError("app did not start")
+                try:
+                    urllib.request.urlopen(url, timeout=2)
+                    break
+                except OSError:
+                    time.sleep(0.5)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
