@@ -1,6 +1,9 @@
 """Compare every policy on the held-out dialogues of each seed, and sweep budgets.
 
     python -m policies.evaluate --dataset ../shared/data/m4a1/M4A1.json --seeds 3 --out runs/eval
+    python -m policies.evaluate --dataset assets/bench/lcio-bench-v1.jsonl --seeds 3 --out runs/eval-bench
+
+An LCIO-Bench file (detected by its header) goes to `policies.bench_eval` (measured outcomes).
 
 Seed s: the 80/20 split, the simulator (k-NN on the 80 %), the training of RC-A2C and RCRL,
 and the random baselines all use s. Trained models are cached under OUT/cache.
@@ -154,7 +157,21 @@ def plots(agg: dict, scales: list[float], nominal: float, path: Path) -> None:
     fig.write_html(path, include_plotlyjs="cdn")
 
 
+def _bench_dataset(argv: list[str] | None) -> bool:
+    """True when `--dataset` names an LCIO-Bench file (then `policies.bench_eval` runs)."""
+    from policies.bench.dataset import is_bench_file
+
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--dataset", default=str(DEFAULT_DATASET))
+    known, _ = pre.parse_known_args(argv)
+    return is_bench_file(known.dataset)
+
+
 def main(argv: list[str] | None = None) -> dict:
+    if _bench_dataset(argv):  # every outcome measured: no k-NN simulator (policies/bench_eval.py)
+        from policies.bench_eval import evaluate_main
+
+        return evaluate_main(argv)
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dataset", default=str(DEFAULT_DATASET))
     ap.add_argument("--seeds", type=int, default=3)

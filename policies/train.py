@@ -2,6 +2,8 @@
 
     python -m policies.train --dataset ../shared/data/m4a1/M4A1.json --seed 0 \
         --split all --out assets/policy/rcrl.json
+    python -m policies.train --dataset assets/bench/lcio-bench-v1.jsonl --seed 0 \
+        --split all --out assets/policy/rcrl-bench.json    (the app's policy)
 """
 
 from __future__ import annotations
@@ -16,10 +18,16 @@ import torch
 
 from policies.data import load_dialogues, split_dialogues
 from policies.rcrl import RCRLConfig, train_rcrl
-from policies.registry import APP_POLICY_PATH, DEFAULT_DATASET
+from policies.registry import DEFAULT_DATASET, M4A1_POLICY_PATH
 
 
 def main(argv: list[str] | None = None) -> Path:
+    from policies.evaluate import _bench_dataset
+
+    if _bench_dataset(argv):  # LCIO-Bench: the app's policy, trained with the app's features
+        from policies.bench_eval import train_main
+
+        return train_main(argv)
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dataset", default=str(DEFAULT_DATASET), help="M4A1.json or a .jsonl table of turns")
     ap.add_argument("--seed", type=int, default=0)
@@ -28,7 +36,7 @@ def main(argv: list[str] | None = None) -> Path:
                     help="all: every dialogue (the app's policy); train: the seed's 80%% split")
     ap.add_argument("--device", default="Jetson TX2")
     ap.add_argument("--network", default="Wired")
-    ap.add_argument("--out", default=str(APP_POLICY_PATH))
+    ap.add_argument("--out", default=str(M4A1_POLICY_PATH))
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     dialogues = load_dialogues(args.dataset)

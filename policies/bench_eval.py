@@ -1,0 +1,343 @@
+"""Train and evaluate every policy on LCIO-Bench (`--dataset` pointing at a bench .jsonl).
+
+    python -m policies.evaluate --dataset assets/bench/lcio-bench-v1.jsonl --seeds 3 --out runs/eval-bench
+    python -m policies.train --dataset assets/bench/lcio-bench-v1.jsonl --split all --out assets/policy/rcrl-bench.json
+
+Both commands detect the bench file (`is_bench_file`) and come here. Protocol as for M4A1:
+seed s picks the 80/20 split by dialogue, trains LCIO's RCRL (classifier, outcome model and
+multipliers on the 80 %) and RC-A2C, seeds the random baselines; every policy then plays the
+held-out 20 % with measured outcomes, at the nominal budgets and at every budget scale of the
+sweep (0.25, 2 and 3 were never seen while training the multipliers). The oracle plans each
+dialogue in hindsight on the measured outcomes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from policies.base import Policy
+from policies.bench.dataset import BenchTurn, load_bench
+from policies.bench_policy import (
+    BENCH_BUDGETS,
+    RESOURCES,
+    BenchCloudOnly,
+    BenchEnv,
+    BenchEnvConfig,
+    BenchGreedy,
+    BenchLocalOnly,
+    BenchRandom,
+    BenchRCA2C,
+    BenchRCRLConfig,
+    BenchRCRLPolicy,
+    Planned,
+    oracle_plan,
+)
+
+ORACLE, LCIO, PAPER = "oracle (hindsight)", "lcio-rcrl", "rc-a2c (paper)"
+COLUMNS = ["reward", "quality", "usd", "latency_s", "energy_j", "over_budget_share",
+           "refused_share", "cloud_share", "oracle_share", "decide_ms_p99"]
+SWEEP = [0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0]
+
+
+def complete_dialogues(path: str | Path) -> list[list[BenchTurn]]:
+    """Dialogues whose every turn is in the file with every action its files allow measured
+    (a partial file from a running build yields only its finished dialogues)."""
+    bench = load_bench(path)
+    expected: dict[str, int] = {}
+    with Path(path).open(encoding="utf-8") as handle:
+        for line in handle:
+            if '"type": "turn"' in line or '"type":"turn"' in line:
+                row = json.loads(line)
+                expected[row["dialogue"]] = int(row.get("n_turns", 0))
+    out = []
+    for name, turns in bench.dialogues.items():
+        if len(turns) != expected.get(name, -1):
+            continue
+        if all(not np.isnan(t.quality[bench.space.mask_for(list(t.present))]).any() for t in turns):
+            out.append(turns)
+    return out
+
+
+def split(dialogues: list, seed: int, test_ratio: float = 0.2) -> tuple[list, list]:
+    """The paper's 80/20 split of whole dialogues (as `policies.data.split_dialogues`)."""
+    order = np.random.default_rng(seed).permutation(len(dialogues))
+    n_test = int(len(dialogues) * test_ratio)
+    return [dialogues[i] for i in order[n_test:]], [dialogues[i] for i in order[:n_test]]
+
+
+def scaled(scale: float, nominal: dict[str, float] | None = None) -> dict[str, float]:
+    return {r: v * scale for r, v in (nominal or BENCH_BUDGETS).items()}
+
+
+@dataclass
+class Episode:
+    rewards: list[float] = field(default_factory=list)
+    qualities: list[float] = field(default_factory=list)
+    over_after: list[bool] = field(default_factory=list)
+    refused: list[bool] = field(default_factory=list)
+    spent: dict[str, float] = field(default_factory=lambda: {r: 0.0 for r in RESOURCES})
+    overspend: dict[str, float] = field(default_factory=dict)
+    cloud_calls: int = 0
+    decide_s: list[float] = field(default_factory=list)
+
+    @property
+    def reward(self) -> float:
+        """Mean plain reward per turn; turns after any budget was exceeded count 0."""
+        return float(np.mean([0.0 if o else r for r, o in zip(self.rewards, self.over_after)]))
+
+
+def run_episode(env: BenchEnv, policy: Policy, dialogue: int, budgets: dict[str, float]) -> Episode:
+    """One dialogue. Guarded policies get the worst-case guard (and are refused a turn where
+    nothing fits); the others may overspend, which the table counts as a violation."""
+    env.cfg.guard = bool(getattr(policy, "uses_guard", True))
+    obs, _ = env.reset(options={"dialogue": dialogue, "budgets": budgets})
+    policy.reset()
+    ep, done = Episode(), False
+    while not done:
+        mask = env.action_masks()
+        t0 = time.perf_counter()
+        action = policy.decide(obs, mask).action if mask.any() else -1
+        ep.decide_s.append(time.perf_counter() - t0)
+        obs, _, done, _, info = env.step(action)
+        ep.rewards.append(info["reward_plain"])
+        ep.qualities.append(info["quality"])
+        ep.over_after.append(info["over_budget"])
+        ep.refused.append(info["refused"])
+        for r in RESOURCES:
+            ep.spent[r] += info["costs"][r]
+        ep.cloud_calls += int(not info["refused"] and env.space.actions[info["action"]].location == "cloud")
+        ep.overspend = info["overspend"]
+    return ep
+
+
+def summarise(eps: list[Episode], oracle_reward: float | None = None) -> dict[str, float]:
+    turns = sum(len(e.rewards) for e in eps)
+    times = np.concatenate([e.decide_s for e in eps]) * 1e3
+    out = {
+        "reward": float(np.mean([e.reward for e in eps])),
+        "quality": float(np.mean([np.mean(e.qualities) for e in eps])),
+        **{r: float(np.mean([e.spent[r] for e in eps])) for r in RESOURCES},
+        "over_budget_share": float(np.mean([any(v > 1e-12 for v in e.overspend.values()) for e in eps])),
+        **{f"overspend_{r}": float(np.mean([e.overspend.get(r, 0.0) for e in eps])) for r in RESOURCES},
+        "refused_share": float(sum(sum(e.refused) for e in eps) / max(turns, 1)),
+        "cloud_share": float(sum(e.cloud_calls for e in eps) / max(turns, 1)),
+        "decide_ms_p50": float(np.percentile(times, 50)),
+        "decide_ms_p99": float(np.percentile(times, 99)),
+    }
+    if oracle_reward:
+        out["oracle_share"] = out["reward"] / oracle_reward
+    return out
+
+
+def observe_decide_ms_p99(policy: BenchRCRLPolicy, test: list[list[BenchTurn]]) -> float:
+    """What the app pays per decision: the classifier + observation + decide, p99 in ms."""
+    times = []
+    for d in test:
+        for i, t in enumerate(d):
+            t0 = time.perf_counter()
+            obs = policy.observe(t.prompt, t.kinds, i, None, dict(BENCH_BUDGETS), BENCH_BUDGETS)
+            policy.decide(obs, policy.space.mask_for(list(t.present)))
+            times.append(time.perf_counter() - t0)
+    return float(np.percentile(np.asarray(times) * 1e3, 99))
+
+
+def evaluate_seed(dialogues: list[list[BenchTurn]], seed: int, args: argparse.Namespace,
+                  cache: Path) -> tuple[dict[str, dict[float, dict[str, float]]], float]:
+    """metrics[policy][budget scale] for one seed, and LCIO's observe+decide p99 (ms)."""
+    train, test = split(dialogues, seed)
+    path = cache / f"bench_rcrl_seed{seed}_e{args.epochs}.json"
+    if path.exists():
+        rcrl = BenchRCRLPolicy.load(path)
+    else:
+        rcrl, _ = BenchRCRLPolicy.train(train, BenchRCRLConfig(seed=seed, epochs=args.epochs))
+        rcrl.save(path, command=f"python -m policies.evaluate (bench, seed {seed}, train split)")
+    env = BenchEnv(test, rcrl.classifier, rcrl.outcomes, BenchEnvConfig())
+    policies: dict[str, Callable[[], Policy]] = {
+        "local-only": BenchLocalOnly, "cloud-only": BenchCloudOnly,
+        "random": lambda: BenchRandom(seed=seed), "greedy": lambda: BenchGreedy(rcrl.outcomes),
+        LCIO: lambda: rcrl,
+    }
+    if args.a2c_steps > 0:
+        a2c_env = BenchEnv(train, rcrl.classifier, rcrl.outcomes,
+                           BenchEnvConfig(budget_sampling="paper", overspend="zero_reward",
+                                          guard=False))
+        a2c = BenchRCA2C.train(a2c_env, seed, args.a2c_steps,
+                               cache / f"bench_rc_a2c_seed{seed}_{args.a2c_steps}.zip")
+        policies[PAPER] = lambda: a2c
+    out: dict[str, dict[float, dict[str, float]]] = {}
+    for scale in tqdm(args.sweep, desc=f"seed {seed} budgets", leave=False):
+        budgets = scaled(scale)
+        t0 = time.perf_counter()
+        plans = [oracle_plan(d, budgets)[0] for d in test]
+        plan_ms = (time.perf_counter() - t0) * 1e3 / sum(len(d) for d in test)
+        orc = summarise([run_episode(env, Planned(p), i, budgets) for i, p in enumerate(plans)])
+        orc.update(decide_ms_p50=plan_ms, decide_ms_p99=plan_ms, oracle_share=1.0)
+        out.setdefault(ORACLE, {})[scale] = orc
+        for name, make in policies.items():
+            pol = make()
+            eps = [run_episode(env, pol, i, budgets) for i in range(len(test))]
+            out.setdefault(name, {})[scale] = summarise(eps, orc["reward"])
+    return out, observe_decide_ms_p99(rcrl, test)
+
+
+def aggregate(per_seed: list[dict]) -> dict:
+    """{policy: {scale: {metric: {"mean", "std", "per_seed"}}}}"""
+    agg: dict = {}
+    for name in per_seed[0]:
+        for scale in per_seed[0][name]:
+            for m in per_seed[0][name][scale]:
+                vals = [s[name][scale][m] for s in per_seed]
+                agg.setdefault(name, {}).setdefault(scale, {})[m] = {
+                    "mean": float(np.mean(vals)), "std": float(np.std(vals)), "per_seed": vals}
+    return agg
+
+
+def table(agg: dict, scale: float) -> str:
+    head = f"{'policy':<20}" + "".join(f"{c:>21}" for c in COLUMNS)
+    rows = [head, "-" * len(head)]
+    for name, by_scale in agg.items():
+        r = by_scale[scale]
+        cells = [f"{'—':>21}" if r.get(c) is None else f"{r[c]['mean']:>12.4g} ± {r[c]['std']:<6.2g}"
+                 for c in COLUMNS]
+        rows.append(f"{name:<20}" + "".join(cells))
+    return "\n".join(rows)
+
+
+def budget_label() -> str:
+    b = BENCH_BUDGETS
+    return f"{b['latency_s']:g} s, ${b['usd']:g}, {b['energy_j']:g} J"
+
+
+def sweep_table(agg: dict, scales: list[float], train_range: tuple[float, float]) -> str:
+    head = f"{'budget ×(' + budget_label() + ')':<32}" + "".join(
+        f"{s:>9g}{'' if train_range[0] <= s <= train_range[1] else '*':1}" for s in scales)
+    rows = [head]
+    for name, by in agg.items():
+        rows.append(f"{name + ' reward':<32}" + "".join(f"{by[s]['reward']['mean']:>10.3f}" for s in scales))
+        rows.append(f"{'   over-budget share':<32}" + "".join(f"{by[s]['over_budget_share']['mean']:>10.2f}" for s in scales))
+    rows.append("* budget scale never seen while training LCIO's multipliers")
+    return "\n".join(rows)
+
+
+def targets(agg: dict, nominal: float, app_ms: float) -> dict:
+    lcio, orc, paper = agg[LCIO], agg[ORACLE], agg.get(PAPER)
+    out = {
+        "lcio_zero_violations_all_budgets": all(v["over_budget_share"]["mean"] == 0 for v in lcio.values()),
+        "lcio_oracle_share": lcio[nominal]["reward"]["mean"] / orc[nominal]["reward"]["mean"],
+        "lcio_decide_ms_p99": max(v["decide_ms_p99"]["mean"] for v in lcio.values()),
+        "lcio_observe_and_decide_ms_p99": app_ms,
+        "lcio_best_non_oracle": max((n for n in agg if n != ORACLE),
+                                    key=lambda n: agg[n][nominal]["reward"]["mean"]) == LCIO,
+    }
+    if paper:
+        out["lcio_vs_paper_relative_gain"] = (lcio[nominal]["reward"]["mean"]
+                                              / paper[nominal]["reward"]["mean"] - 1)
+    out["met"] = {"zero_violations": out["lcio_zero_violations_all_budgets"],
+                  "decide_p99<1ms": out["lcio_decide_ms_p99"] < 1.0
+                  and out["lcio_observe_and_decide_ms_p99"] < 1.0}
+    return out
+
+
+def plots(agg: dict, scales: list[float], nominal: float, path: Path) -> None:
+    import plotly.graph_objects as go  # noqa: F401  (plotly present)
+    from plotly.subplots import make_subplots
+
+    names = list(agg)
+    fig = make_subplots(rows=1, cols=3, subplot_titles=(
+        f"Reward at {budget_label()} (mean ± std over seeds)", "Budget sweep: reward",
+        "Cost–quality per dialogue"))
+    fig.add_bar(x=names, y=[agg[n][nominal]["reward"]["mean"] for n in names],
+                error_y={"array": [agg[n][nominal]["reward"]["std"] for n in names]},
+                row=1, col=1, showlegend=False)
+    for n in names:
+        fig.add_scatter(x=scales, y=[agg[n][s]["reward"]["mean"] for s in scales], name=n,
+                        mode="lines+markers", legendgroup=n, row=1, col=2,
+                        text=[f"over budget: {agg[n][s]['over_budget_share']['mean']:.0%}" for s in scales])
+        fig.add_scatter(x=[agg[n][s]["usd"]["mean"] for s in scales],
+                        y=[agg[n][s]["quality"]["mean"] for s in scales], name=n, mode="markers",
+                        legendgroup=n, showlegend=False, row=1, col=3,
+                        text=[f"budget ×{s}" for s in scales])
+    fig.update_xaxes(title_text="budget scale", row=1, col=2)
+    fig.update_xaxes(title_text="dollars per dialogue", row=1, col=3)
+    fig.update_yaxes(title_text="mean quality", row=1, col=3)
+    fig.update_layout(title="LCIO policies on LCIO-Bench (held-out 20 %, measured outcomes)",
+                      height=520, width=1600)
+    fig.write_html(path, include_plotlyjs="cdn")
+
+
+def evaluate_main(argv: list[str] | None = None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dataset", required=True)
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--out", default="runs/eval-bench")
+    ap.add_argument("--epochs", type=int, default=BenchRCRLConfig.epochs, help="RCRL dual-ascent epochs")
+    ap.add_argument("--a2c-steps", type=int, default=30_000, help="paper recipe steps (0 skips it)")
+    ap.add_argument("--sweep", type=lambda s: [float(x) for x in s.split(",")], default=list(SWEEP))
+    args = ap.parse_args(argv)
+    import torch
+    torch.set_num_threads(1)
+    if 1.0 not in args.sweep:
+        args.sweep = sorted([*args.sweep, 1.0])
+    out = Path(args.out)
+    cache = out / "cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    dialogues = complete_dialogues(args.dataset)
+    n_turns = sum(len(d) for d in dialogues)
+    runs = [evaluate_seed(dialogues, s, args, cache) for s in tqdm(range(args.seeds), desc="seeds")]
+    agg = aggregate([r[0] for r in runs])
+    app_ms = float(max(r[1] for r in runs))
+    train_range = BenchRCRLConfig().scale_range
+    res = {"config": {"dataset": str(args.dataset), "dialogues": len(dialogues), "turns": n_turns,
+                      "seeds": args.seeds, "budgets": BENCH_BUDGETS, "sweep_scales": args.sweep,
+                      "rcrl_training_scale_range": list(train_range), "rcrl_epochs": args.epochs,
+                      "a2c_steps": args.a2c_steps,
+                      "reward": "per turn quality − 0.02·s − 20·$ (measured), mean per dialogue; "
+                                "turns after any budget is exceeded count 0; refused turns 0"},
+           "policies": {n: {m: v for m, v in by[1.0].items()} for n, by in agg.items()},
+           "sweep": {n: {str(s): v for s, v in by.items()} for n, by in agg.items()},
+           "targets": targets(agg, 1.0, app_ms)}
+    (out / "results.json").write_text(json.dumps(res, indent=1, default=float))
+    plots(agg, args.sweep, 1.0, out / "results.html")
+    print(f"\nLCIO-Bench ({len(dialogues)} dialogues, {n_turns} turns), budgets {budget_label()} "
+          f"per dialogue, {args.seeds} seeds (mean ± std over seeds)\n")
+    print(table(agg, 1.0))
+    print("\nBudget sweep (reward; share of dialogues over any budget)\n")
+    print(sweep_table(agg, args.sweep, train_range))
+    print("\nTargets:", json.dumps(res["targets"], indent=1, default=str))
+    return res
+
+
+def train_main(argv: list[str] | None = None) -> Path:
+    """`python -m policies.train --dataset BENCH.jsonl`: the app's bench policy."""
+    from policies.registry import APP_POLICY_PATH
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dataset", required=True)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--epochs", type=int, default=BenchRCRLConfig.epochs)
+    ap.add_argument("--split", choices=["all", "train"], default="all")
+    ap.add_argument("--out", default=str(APP_POLICY_PATH))
+    args = ap.parse_args(argv)
+    dialogues = complete_dialogues(args.dataset)
+    if args.split == "train":
+        dialogues, _ = split(dialogues, args.seed)
+    policy, log = BenchRCRLPolicy.train(dialogues, BenchRCRLConfig(seed=args.seed, epochs=args.epochs))
+    argv = sys.argv[1:] if argv is None else argv
+    command = "python -m policies.train " + " ".join(shlex.quote(a) for a in argv)
+    bench = load_bench(args.dataset)
+    policy.save(args.out, command=command, extra={
+        "trained_on": {"dataset": Path(args.dataset).name, "dialogues": len(dialogues),
+                       "turns": sum(len(d) for d in dialogues),
+                       "bench_created_at": bench.header.get("measured", {}).get("created_at")}})
+    print(json.dumps({"saved": args.out, "dialogues": len(dialogues), "last_epoch": log[-1]}, indent=1))
+    return Path(args.out)
