@@ -5,11 +5,15 @@ guard) -> policy.decide -> yield the decision -> backend.stream (yield deltas) -
 log -> yield the finished record. The cloud failing, or the budget being unable to pay for
 any action, falls back to the local model with the reason on the record.
 
-Slots: the policy's action space has `slots` attachment slots (3 in M4A1, one per camera
-view). Images fill the slots in upload order; images beyond the slots are left out, and
-said so. Audio is the person speaking their question, so it is always used (transcribed on
-the local path, sent as audio to the cloud) and takes no slot. Earlier turns' attachments
-are not re-sent: the history carries their text only.
+Slots: the policy's action space has `slots` attachment slots. The shipped policy is trained
+on LCIO-Bench (`ActionSpace(3, local_subsets=True)`), where audio is an attachment like an
+image: it takes a slot and the policy chooses whether to use it, on either path (transcribed
+through perception locally, sent as audio to the cloud). So, as the bench lays them out,
+images fill the slots first in upload order and audio follows them; if there are more files
+than slots, audio keeps its slots (it usually carries the question) and the images that do
+not fit are left out, and said so. For a space without local subsets (M4A1's, one slot per
+camera view) audio keeps the old rule: always used, takes no slot. Earlier turns'
+attachments are not re-sent: the history carries their text only.
 """
 
 from __future__ import annotations
@@ -60,8 +64,8 @@ class TurnRecord:
     prompt: str
     policy: str = ""
     slots: list[Attachment] = field(default_factory=list)
-    always: list[Attachment] = field(default_factory=list)  # audio: used on every path
-    extra: list[Attachment] = field(default_factory=list)  # images beyond the slots
+    always: list[Attachment] = field(default_factory=list)  # audio outside the slots (M4A1 spaces)
+    extra: list[Attachment] = field(default_factory=list)  # files beyond the slots
     observation: list[float] = field(default_factory=list)
     masked: dict[int, str] = field(default_factory=dict)  # action -> why the budget refused
     worst: list[Cost] = field(default_factory=list)
@@ -94,7 +98,7 @@ class TurnRecord:
     def left_out(self) -> list[tuple[Attachment, str]]:
         chosen = set(self.action.attachments) if self.action else set()
         out = [(a, "the policy left it out") for i, a in enumerate(self.slots) if i not in chosen]
-        out += [(a, "more images than the policy's slots") for a in self.extra]
+        out += [(a, "more attachments than the policy's slots") for a in self.extra]
         return out
 
     @property
@@ -244,6 +248,14 @@ class Engine:
 
     @staticmethod
     def _place_attachments(record: TurnRecord, space: ActionSpace) -> None:
+        """Files to slots as the policy's space expects them (see the module docstring)."""
+        if space.local_subsets:  # LCIO-Bench layout: images, then audio, each in a slot
+            audio, record.always = record.always, []
+            n_audio = min(len(audio), space.slots)
+            n_images = space.slots - n_audio
+            record.extra = record.slots[n_images:] + audio[n_audio:]
+            record.slots = record.slots[:n_images] + audio[:n_audio]
+            return
         record.extra = record.slots[space.slots:]
         record.slots = record.slots[:space.slots]
 

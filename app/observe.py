@@ -1,7 +1,13 @@
-"""Build the policy's observation from what the app knows (via `policies.features`).
+"""Build the policy's observation from what the app knows.
 
-The layout is the one the policies were trained on (see `policies/features.py`). Two inputs
-the app cannot measure within the 100 ms before the decision card shows:
+The shipped policy (`policies.registry.load_app_policy()`) is trained on LCIO-Bench over 16
+actions (local or cloud, each with a subset of the slots): for such a space the observation is
+`policies.bench_policy.bench_observation` — the task from the shipped policy's classifier over
+the bench's 8 tasks (prompt words + attachment kinds), which slots hold an image or audio, the
+prompt length, the turn index, the previous action and the remaining budgets.
+
+For a 9-action M4A1 space the layout is `policies/features.py`. Two of its inputs the app
+cannot measure within the 100 ms before the decision card shows:
 - association (prompt-image similarity): no offline package ships a vision-language
   embedding, and perception takes seconds, so a present slot gets the M4A1 mean
   association (0.21) and an empty slot 0;
@@ -9,6 +15,8 @@ the app cannot measure within the 100 ms before the decision card shows:
 """
 
 from __future__ import annotations
+
+from functools import lru_cache
 
 import numpy as np
 
@@ -26,8 +34,30 @@ def session_budgets(session: Session) -> tuple[dict[str, float], dict[str, float
     return remaining, limits
 
 
-def features_observation(session: Session, record: "object", space: ActionSpace) -> np.ndarray:
+@lru_cache(maxsize=1)
+def _bench_policy() -> object:
+    """The shipped bench policy, for its task classifier (loaded once per process)."""
+    from policies.bench_policy import BenchRCRLPolicy
+    from policies.registry import APP_POLICY_PATH
+
+    return BenchRCRLPolicy.load(APP_POLICY_PATH)
+
+
+def bench_features(session: Session, record: object, space: ActionSpace) -> np.ndarray:
+    """The bench policy's observation (`policies.bench_policy`, 26 numbers)."""
+    kinds = tuple(a.kind for a in record.slots)[: space.slots]
+    previous = None
+    if session.past_actions and session.past_actions[-1] < space.n:
+        previous = space.actions[session.past_actions[-1]]
+    remaining, limits = session_budgets(session)
+    return _bench_policy().observe(record.prompt, kinds, session.turn_index, previous,
+                                   remaining, limits)
+
+
+def features_observation(session: Session, record: object, space: ActionSpace) -> np.ndarray:
     """The trained policies' observation for this turn of this session."""
+    if space.local_subsets:
+        return bench_features(session, record, space)
     from policies.features import SLOTS, build_observation, classify_task, step_state
 
     actions = space.actions

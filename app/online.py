@@ -59,7 +59,8 @@ class OnlineLearner:
         obs = np.asarray(json.loads(row["observation"] or "[]"), dtype=np.float32)
         decision: dict[str, Any] = json.loads(row["decision"] or "{}")
         predicted = _at(decision.get("estimates", {}).get("quality"), row["action"])
-        task = _task_of(row["prompt"] or "")
+        task_of = getattr(policy, "task_of", None)  # the bench policy reads it from its observation
+        task = task_of(obs) if task_of is not None and obs.size else _task_of(row["prompt"] or "")
         with self._lock:
             before = _estimate(policy, obs, row["action"])
             update(task, int(row["action"]), quality, predicted)

@@ -23,7 +23,8 @@ from policies.base import ActionSpace, Policy
 
 log = logging.getLogger(__name__)
 
-APP_SPACE = ActionSpace(slots=3, local_subsets=False)  # M4A1's: what the policies learned
+# LCIO-Bench's: local or cloud, each with any subset of the slots (what the shipped policy learned)
+APP_SPACE = ActionSpace(slots=3, local_subsets=True)
 
 
 def _load_rcrl() -> Policy | None:
@@ -41,7 +42,7 @@ def _load_rcrl() -> Policy | None:
 
 def policy_factories() -> dict[str, Callable[[], Policy]]:
     """Policies the settings panel offers, LCIO's RCRL first when it can be loaded."""
-    from policies.baselines import CloudOnly, LocalOnly, RandomPolicy
+    from policies.bench_policy import BenchCloudOnly, BenchLocalOnly, BenchRandom
 
     out: dict[str, Callable[[], Policy]] = {}
     try:
@@ -51,9 +52,9 @@ def policy_factories() -> dict[str, Callable[[], Policy]]:
         rcrl = None
     if rcrl is not None:
         out["lcio-rcrl"] = lambda: rcrl
-    out["local-only"] = lambda: LocalOnly(APP_SPACE)
-    out["cloud-only"] = lambda: CloudOnly(APP_SPACE)
-    out["random"] = lambda: RandomPolicy(APP_SPACE)
+    out["local-only"] = lambda: BenchLocalOnly(APP_SPACE)  # local, every attachment
+    out["cloud-only"] = lambda: BenchCloudOnly(APP_SPACE)  # cloud, every attachment
+    out["random"] = lambda: BenchRandom(APP_SPACE)
     return out
 
 

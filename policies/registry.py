@@ -1,4 +1,9 @@
-"""Policies by name, and loading the shipped policy for the app."""
+"""Policies by name, and loading the shipped policy for the app.
+
+Two artifacts ship in assets/policy/: `rcrl.json` (M4A1, the paper's protocol, 9 actions,
+`policies.features` observation) and `rcrl-bench.json` (LCIO-Bench, 16 actions with local
+attachment subsets, `policies.bench_policy` observation). The app decides with the bench one.
+"""
 
 from __future__ import annotations
 
@@ -12,15 +17,23 @@ POLICIES: dict[str, type[Policy]] = {
     "local-only": LocalOnly, "cloud-only": CloudOnly, "random": RandomPolicy,
     "greedy": GreedyOneStep, "rc-a2c (paper)": RCA2C, "lcio-rcrl": RCRLPolicy,
 }
-APP_POLICY_PATH = Path(__file__).resolve().parent.parent / "assets" / "policy" / "rcrl.json"
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+M4A1_POLICY_PATH = ASSETS / "policy" / "rcrl.json"
+APP_POLICY_PATH = ASSETS / "policy" / "rcrl-bench.json"
+BENCH_PATH = ASSETS / "bench" / "lcio-bench-v1.jsonl"
 DEFAULT_DATASET = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "m4a1" / "M4A1.json"
 
 
-def load_policy(path: str | Path) -> RCRLPolicy:
-    """Load a trained RCRL artifact (the JSON written by `python -m policies.train`)."""
-    return RCRLPolicy.load(path)
+def load_policy(path: str | Path) -> Policy:
+    """Load a trained RCRL artifact (M4A1 or bench, told apart by its content)."""
+    from policies.bench_policy import BenchRCRLPolicy, is_bench_policy_file
+
+    return BenchRCRLPolicy.load(path) if is_bench_policy_file(path) else RCRLPolicy.load(path)
 
 
-def load_app_policy(path: str | Path | None = None) -> RCRLPolicy:
-    """The policy shipped in assets/policy/ (see its "command" field to reproduce it)."""
-    return RCRLPolicy.load(path or APP_POLICY_PATH)
+def load_app_policy(path: str | Path | None = None) -> Policy:
+    """The policy the app decides with: the bench-trained RCRL (`rcrl-bench.json`, see its
+    "command" field to reproduce it); the M4A1 one only if the bench artifact is missing."""
+    if path is None:
+        path = APP_POLICY_PATH if APP_POLICY_PATH.exists() else M4A1_POLICY_PATH
+    return load_policy(path)

@@ -22,8 +22,8 @@ class RulePolicy(Policy):
 
     name = "rule"
 
-    def __init__(self, prefer: str = "cloud") -> None:
-        self.space = ActionSpace(slots=3, local_subsets=False)
+    def __init__(self, prefer: str = "cloud", local_subsets: bool = False) -> None:
+        self.space = ActionSpace(slots=3, local_subsets=local_subsets)
         self.prefer = prefer
         self.seen: list[np.ndarray] = []
 
@@ -93,7 +93,7 @@ def test_decision_comes_first_then_deltas_then_done(tmp_path: Path, media) -> No
     assert kinds[0] == "decision" and kinds[-1] == "done" and "delta" in kinds
     rec = events[-1].record
     assert rec.location == "cloud" and rec.answer == "cloud answer"
-    # The image took slot 0 and was sent; audio is always sent.
+    # M4A1 space: the image took slot 0 and was sent; audio takes no slot and is always sent.
     sent = cloud.requests[0].messages[-1].attachments
     assert {a.kind for a in sent} == {"image", "audio"}
     assert rec.expected_source == "policy" and rec.expected.latency_s == 1.0
@@ -182,3 +182,25 @@ def test_history_and_observation_follow_turns(tmp_path: Path) -> None:
         list(engine.run(session, q))
     assert [m.role for m in session.history] == ["user", "assistant"] * 3
     assert session.turn_index == 3 and len(session.per_turn) == 3
+
+
+def test_bench_space_puts_audio_in_a_slot_after_the_images(tmp_path: Path, media) -> None:
+    """As LCIO-Bench lays files out (and the shipped policy learned): images first, then
+    audio, each in a slot; with more files than slots the audio keeps its slot."""
+    import shutil
+
+    imgs = []
+    for i in range(3):
+        imgs.append(tmp_path / f"img{i}.png")
+        shutil.copy(media["img"], imgs[-1])
+    engine, _, local, _, _ = make(tmp_path, policy=RulePolicy(prefer="local", local_subsets=True))
+    files = [str(imgs[0]), str(media["wav"]), str(imgs[1]), str(imgs[2])]
+    rec = list(engine.run(Session(), "what do you see and hear?", files))[-1].record
+    assert [a.kind for a in rec.slots] == ["image", "image", "audio"] and not rec.always
+    assert [a.path.name for a in rec.slots[:2]] == ["img0.png", "img1.png"]
+    assert [a.path.name for a in rec.extra] == ["img2.png"]
+    assert ("more attachments than the policy's slots" in
+            [why for a, why in rec.left_out if a.path.name == "img2.png"])
+    # the rule policy took local with every slot: the audio is used on the local path too
+    assert rec.action.location == "local" and rec.action.attachments == (0, 1, 2)
+    assert {a.kind for a in local.requests[0].messages[-1].attachments} == {"image", "audio"}

@@ -1,5 +1,6 @@
-"""The app with LCIO's RCRL policy (trained briefly on M4A1 here): the observation the app
-builds fits the policy, decisions carry estimates, and ratings move the policy."""
+"""The app with LCIO's RCRL policies: the shipped one (trained on LCIO-Bench, 16 actions)
+and an M4A1 one trained briefly here. The observation the app builds fits the policy,
+decisions carry estimates and respect the guard, and ratings move the policy."""
 
 from __future__ import annotations
 
@@ -73,3 +74,78 @@ def test_ratings_move_the_policy_estimate(tmp_path: Path, rcrl) -> None:
     learner.rate(session, session.turn_ids[-1], -1, None)
     assert learner.points[-1]["preference"] < up
     assert [r["reward"] for r in engine.store.ratings()] == [2.0, 2.0, 0.0]
+
+
+# --- the shipped policy: trained on LCIO-Bench with the app's own features ----------------
+@pytest.fixture
+def shipped():
+    from policies.registry import APP_POLICY_PATH, load_app_policy
+
+    if not APP_POLICY_PATH.exists():
+        pytest.skip("assets/policy/rcrl-bench.json is not built")
+    return load_app_policy()  # a fresh object: ratings here do not leak into other tests
+
+
+def test_app_decides_with_the_bench_policy_over_16_actions(shipped) -> None:
+    from app.runtime import APP_SPACE, policy_factories
+    from policies.bench_policy import BenchRCRLPolicy
+
+    assert isinstance(shipped, BenchRCRLPolicy) and shipped.space.n == 16 and shipped.space.local_subsets
+    factories = policy_factories()
+    assert isinstance(factories["lcio-rcrl"](), BenchRCRLPolicy)
+    assert all(factories[n]().space == APP_SPACE for n in ("local-only", "cloud-only", "random"))
+
+
+def test_app_observation_fits_the_shipped_policy(tmp_path: Path, shipped, media_files) -> None:
+    from policies.bench_policy import OBS_DIM, TASK, TURN, kinds_from_obs
+    from policies.bench.scenarios import TASKS
+
+    engine = _engine(tmp_path, shipped)
+    session = Session(policy_name="lcio-rcrl")
+    rec = list(engine.run(session, "Answer my voice message.",
+                          [str(media_files["img"]), str(media_files["wav"])]))[-1].record
+    obs = np.asarray(rec.observation)
+    assert obs.shape == (OBS_DIM,) and obs[TURN] == 0
+    assert kinds_from_obs(obs) == ("image", "audio")  # audio took slot 1, as in the bench
+    assert [a.kind for a in rec.slots] == ["image", "audio"]
+    assert TASKS[int(np.argmax(obs[TASK]))] == "speech"  # the shipped classifier's call
+    assert 0 <= rec.decision.action < 16 and rec.decision.estimates["quality"]
+    assert all(i < 2 for i in rec.action.attachments)  # only slots that hold a file
+    rec2 = list(engine.run(session, "What is the capital of France?"))[-1].record
+    obs2 = np.asarray(rec2.observation)
+    assert obs2[TURN] == 1 and kinds_from_obs(obs2) == ()
+    assert TASKS[int(np.argmax(obs2[TASK]))] == "factual"
+    assert obs2[16] == (1.0 if rec.location == "cloud" else 0.0)  # previous location
+
+
+def test_guard_keeps_the_shipped_policy_local_without_dollars(tmp_path: Path, shipped) -> None:
+    engine = _engine(tmp_path, shipped)
+    session = Session(policy_name="lcio-rcrl",
+                      ledger=BudgetLedger(limit=Cost(usd=0.0, latency_s=1e5, energy_j=1e7)))
+    rec = list(engine.run(session, "Recommend a film for tonight."))[-1].record
+    assert rec.location == "local"
+
+
+def test_ratings_move_the_shipped_policy(tmp_path: Path, shipped) -> None:
+    engine = _engine(tmp_path, shipped)
+    learner = OnlineLearner(engine.store, lambda n: shipped)
+    session = Session(policy_name="lcio-rcrl")
+    list(engine.run(session, "Rewrite this politely: send me the file now."))
+    learner.rate(session, session.turn_ids[-1], 1, None)
+    assert learner.points[0]["preference"] > learner.points[0]["before"]
+    learner.rate(session, session.turn_ids[-1], -1, None)
+    assert learner.points[-1]["preference"] < learner.points[0]["preference"]
+
+
+@pytest.fixture
+def media_files(tmp_path: Path) -> dict[str, Path]:
+    import wave
+
+    from PIL import Image
+
+    img = tmp_path / "photo.png"
+    Image.new("RGB", (8, 8), "blue").save(img)
+    wav = tmp_path / "question.wav"
+    with wave.open(str(wav), "wb") as w:
+        w.setnchannels(1), w.setsampwidth(2), w.setframerate(16000), w.writeframes(b"\0\0" * 1600)
+    return {"img": img, "wav": wav}
