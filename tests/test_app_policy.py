@@ -97,8 +97,8 @@ def test_app_decides_with_the_bench_policy_over_16_actions(shipped) -> None:
 
 
 def test_app_observation_fits_the_shipped_policy(tmp_path: Path, shipped, media_files) -> None:
-    from policies.bench_policy import OBS_DIM, TASK, TURN, kinds_from_obs
     from policies.bench.scenarios import TASKS
+    from policies.bench_policy import OBS_DIM, TASK, TURN, kinds_from_obs
 
     engine = _engine(tmp_path, shipped)
     session = Session(policy_name="lcio-rcrl")
