@@ -88,7 +88,8 @@ class Episode:
     spent: dict[str, float] = field(default_factory=lambda: {r: 0.0 for r in RESOURCES})
     overspend: dict[str, float] = field(default_factory=dict)
     cloud_calls: int = 0
-    decide_s: list[float] = field(default_factory=list)
+    decide_s: list[float] = field(default_factory=list)  # wall clock
+    decide_cpu_s: list[float] = field(default_factory=list)  # this thread's CPU time
 
     @property
     def reward(self) -> float:
@@ -105,8 +106,9 @@ def run_episode(env: BenchEnv, policy: Policy, dialogue: int, budgets: dict[str,
     ep, done = Episode(), False
     while not done:
         mask = env.action_masks()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         action = policy.decide(obs, mask).action if mask.any() else -1
+        ep.decide_cpu_s.append(time.thread_time() - c0)
         ep.decide_s.append(time.perf_counter() - t0)
         obs, _, done, _, info = env.step(action)
         ep.rewards.append(info["reward_plain"])
@@ -133,27 +135,34 @@ def summarise(eps: list[Episode], oracle_reward: float | None = None) -> dict[st
         "cloud_share": float(sum(e.cloud_calls for e in eps) / max(turns, 1)),
         "decide_ms_p50": float(np.percentile(times, 50)),
         "decide_ms_p99": float(np.percentile(times, 99)),
+        "decide_cpu_ms_p99": float(np.percentile(np.concatenate([e.decide_cpu_s for e in eps]) * 1e3, 99)),
     }
     if oracle_reward:
         out["oracle_share"] = out["reward"] / oracle_reward
     return out
 
 
-def observe_decide_ms_p99(policy: BenchRCRLPolicy, test: list[list[BenchTurn]]) -> float:
-    """What the app pays per decision: the classifier + observation + decide, p99 in ms."""
-    times = []
-    for d in test:
+def observe_decide_ms_p99(policy: BenchRCRLPolicy, test: list[list[BenchTurn]],
+                          repeats: int = 5) -> tuple[float, float]:
+    """What the app pays per decision: the classifier + observation + decide, p99 in ms
+    over `repeats` passes of the held-out turns (enough samples for a 99th percentile):
+    (wall clock, this thread's CPU time). On a shared, loaded machine the wall clock's tail
+    is the scheduler's time slices, not the policy's work; the CPU time is the latter."""
+    times, cpu = [], []
+    for d in [d for _ in range(repeats) for d in test]:
         for i, t in enumerate(d):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.thread_time()
             obs = policy.observe(t.prompt, t.kinds, i, None, dict(BENCH_BUDGETS), BENCH_BUDGETS)
             policy.decide(obs, policy.space.mask_for(list(t.present)))
+            cpu.append(time.thread_time() - c0)
             times.append(time.perf_counter() - t0)
-    return float(np.percentile(np.asarray(times) * 1e3, 99))
+    return (float(np.percentile(np.asarray(times) * 1e3, 99)),
+            float(np.percentile(np.asarray(cpu) * 1e3, 99)))
 
 
 def evaluate_seed(dialogues: list[list[BenchTurn]], seed: int, args: argparse.Namespace,
-                  cache: Path) -> tuple[dict[str, dict[float, dict[str, float]]], float]:
-    """metrics[policy][budget scale] for one seed, and LCIO's observe+decide p99 (ms)."""
+                  cache: Path) -> tuple[dict[str, dict[float, dict[str, float]]], tuple[float, float]]:
+    """metrics[policy][budget scale] for one seed, and LCIO's observe+decide p99 (ms; wall, CPU)."""
     train, test = split(dialogues, seed)
     path = cache / f"bench_rcrl_seed{seed}_e{args.epochs}.json"
     if path.exists():
@@ -181,7 +190,8 @@ def evaluate_seed(dialogues: list[list[BenchTurn]], seed: int, args: argparse.Na
         plans = [oracle_plan(d, budgets)[0] for d in test]
         plan_ms = (time.perf_counter() - t0) * 1e3 / sum(len(d) for d in test)
         orc = summarise([run_episode(env, Planned(p), i, budgets) for i, p in enumerate(plans)])
-        orc.update(decide_ms_p50=plan_ms, decide_ms_p99=plan_ms, oracle_share=1.0)
+        orc.update(decide_ms_p50=plan_ms, decide_ms_p99=plan_ms, decide_cpu_ms_p99=plan_ms,
+                   oracle_share=1.0)
         out.setdefault(ORACLE, {})[scale] = orc
         for name, make in policies.items():
             pol = make()
@@ -229,13 +239,15 @@ def sweep_table(agg: dict, scales: list[float], train_range: tuple[float, float]
     return "\n".join(rows)
 
 
-def targets(agg: dict, nominal: float, app_ms: float) -> dict:
+def targets(agg: dict, nominal: float, app_ms: tuple[float, float]) -> dict:
     lcio, orc, paper = agg[LCIO], agg[ORACLE], agg.get(PAPER)
     out = {
         "lcio_zero_violations_all_budgets": all(v["over_budget_share"]["mean"] == 0 for v in lcio.values()),
         "lcio_oracle_share": lcio[nominal]["reward"]["mean"] / orc[nominal]["reward"]["mean"],
         "lcio_decide_ms_p99": max(v["decide_ms_p99"]["mean"] for v in lcio.values()),
-        "lcio_observe_and_decide_ms_p99": app_ms,
+        "lcio_decide_cpu_ms_p99": max(v["decide_cpu_ms_p99"]["mean"] for v in lcio.values()),
+        "lcio_observe_and_decide_ms_p99": app_ms[0],
+        "lcio_observe_and_decide_cpu_ms_p99": app_ms[1],
         "lcio_best_non_oracle": max((n for n in agg if n != ORACLE),
                                     key=lambda n: agg[n][nominal]["reward"]["mean"]) == LCIO,
     }
@@ -243,8 +255,10 @@ def targets(agg: dict, nominal: float, app_ms: float) -> dict:
         out["lcio_vs_paper_relative_gain"] = (lcio[nominal]["reward"]["mean"]
                                               / paper[nominal]["reward"]["mean"] - 1)
     out["met"] = {"zero_violations": out["lcio_zero_violations_all_budgets"],
-                  "decide_p99<1ms": out["lcio_decide_ms_p99"] < 1.0
-                  and out["lcio_observe_and_decide_ms_p99"] < 1.0}
+                  "decide_p99<1ms (wall clock)": out["lcio_decide_ms_p99"] < 1.0
+                  and out["lcio_observe_and_decide_ms_p99"] < 1.0,
+                  "decide_p99<1ms (CPU time)": out["lcio_decide_cpu_ms_p99"] < 1.0
+                  and out["lcio_observe_and_decide_cpu_ms_p99"] < 1.0}
     return out
 
 
@@ -295,7 +309,7 @@ def evaluate_main(argv: list[str] | None = None) -> dict:
     n_turns = sum(len(d) for d in dialogues)
     runs = [evaluate_seed(dialogues, s, args, cache) for s in tqdm(range(args.seeds), desc="seeds")]
     agg = aggregate([r[0] for r in runs])
-    app_ms = float(max(r[1] for r in runs))
+    app_ms = (max(r[1][0] for r in runs), max(r[1][1] for r in runs))
     train_range = BenchRCRLConfig().scale_range
     res = {"config": {"dataset": str(args.dataset), "dialogues": len(dialogues), "turns": n_turns,
                       "seeds": args.seeds, "budgets": BENCH_BUDGETS, "sweep_scales": args.sweep,
