@@ -210,3 +210,20 @@ def test_evaluate_and_train_clis_accept_the_bench(tmp_path: Path, sample: Path) 
     doc = json.loads(Path(out).read_text())
     assert doc["dataset_format"] == "lcio-bench" and doc["action_space"]["local_subsets"]
     assert "policies.train" in doc["command"]
+
+
+def test_shipped_benchmark_is_complete_and_its_env_passes_check_env() -> None:
+    from policies.registry import APP_POLICY_PATH, BENCH_PATH
+
+    if not (BENCH_PATH.exists() and APP_POLICY_PATH.exists()):
+        pytest.skip("the shipped benchmark or policy is not in assets/")
+    bench = load_bench(BENCH_PATH)
+    assert bench.complete()
+    dialogues = complete_dialogues(BENCH_PATH)
+    assert len(dialogues) >= 100 and sum(len(d) for d in dialogues) >= 352  # M4A1's size
+    policy = BenchRCRLPolicy.load(APP_POLICY_PATH)
+    env = BenchEnv(dialogues, policy.classifier, policy.outcomes)
+    check_env(env, skip_render_check=True)
+    # the shipped policy never goes over the nominal budgets on the benchmark it learned from
+    for i in range(len(dialogues)):
+        assert not any(run_episode(env, policy, i, dict(env.cfg.budgets)).over_after)
