@@ -533,8 +533,15 @@ class BenchRCRLPolicy(Policy):
         lam = self.table.lookup(int(observation[TURN]), remaining)
         price = (mean / self._units[None, :]) @ lam
         allowed = np.asarray(mask, dtype=bool).copy()
+        why = ""
         if guard:  # defence in depth: never trust the caller to have applied the guard
-            allowed &= affordable(remaining, worst)
+            guarded = allowed & affordable(remaining, worst)
+            if guarded.any():
+                allowed = guarded
+            elif allowed.any():
+                # the caller (the app) guards its own real costs, which it knows better than
+                # the bench's worst cases: choose among what it allows rather than refuse
+                why = " (the bench's worst case fits nowhere; the caller's guard allows it)"
         if not allowed.any():
             return Decision(0, "local", (), 0.0, {}, {}, "no action is affordable: refuse the turn")
         score = np.where(allowed, r - price, -np.inf)
@@ -547,7 +554,7 @@ class BenchRCRLPolicy(Policy):
                          "energy_j": mean[:, 2].tolist()},
                         dict(zip(self.table.resources, lam.tolist())),
                         f"{act.location} with {len(act.attachments)} attachment(s): expected "
-                        f"reward {r[a]:.2f}, budget price {price[a]:.2f}")
+                        f"reward {r[a]:.2f}, budget price {price[a]:.2f}{why}")
 
     def observe(self, prompt: str, kinds: tuple[str, ...] | list[str], turn: int,
                 previous: Action | None, remaining: dict[str, float],

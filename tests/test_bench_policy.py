@@ -227,3 +227,14 @@ def test_shipped_benchmark_is_complete_and_its_env_passes_check_env() -> None:
     # the shipped policy never goes over the nominal budgets on the benchmark it learned from
     for i in range(len(dialogues)):
         assert not any(run_episode(env, policy, i, dict(env.cfg.budgets)).over_after)
+
+
+def test_policy_chooses_within_the_callers_mask_when_its_worst_case_fits_nowhere(
+        sample: Path, trained: BenchRCRLPolicy) -> None:
+    """The app guards its real costs itself: an empty bench guard must not override it."""
+    env = make_env(sample, trained)
+    obs, _ = env.reset(options={"dialogue": 0, "budgets": {r: 0.0 for r in RESOURCES}})
+    mask = env.presence_mask() & np.array([a.location == "local" for a in BENCH_SPACE.actions])
+    dec = trained.decide(obs, mask)
+    assert mask[dec.action] and "caller's guard" in dec.reason
+    assert trained.decide(obs, np.zeros(BENCH_SPACE.n, dtype=bool)).reason.startswith("no action")
