@@ -29,9 +29,11 @@ from policies.features import ASSOC, HIST, REMAIN, TURN
 from policies.guard import affordable_mask
 from policies.lagrange import LagrangeTable
 from policies.profiles import RESOURCES, CostTable, cost_table
-from policies.simulator import QualityModel, RewardWeights
+from policies.simulator import EPS, K_NEIGHBOURS, QualityModel, RewardWeights
 
 ARTIFACT_VERSION = 1
+WARM_TURNS = 2  # caches are filled ahead for windows up to this turn (5,332 windows)
+CACHE_SIZE = 50_000  # memoised k-NN rows per cache (a few KB each); cleared when full
 
 
 @dataclass
@@ -90,6 +92,8 @@ class RCRLPolicy(Policy):
         self._attach = np.array([[float(a.location == "cloud" and i in a.attachments)
                                   for i in range(self.space.slots)] for a in self.space.actions])
         self.offsets = np.zeros((len(TASKS), self.space.n)) if offsets is None else np.asarray(offsets)
+        self._q_cache: dict[bytes, np.ndarray] = {}
+        self._look_cache: dict[bytes, np.ndarray] = {}
         from policies.features import SPAN, STEP_DIM, step_state
         self._step_dim = STEP_DIM
         # next per-turn state for (action, next task): [cloud?, views sent, task]
@@ -101,11 +105,34 @@ class RCRLPolicy(Policy):
             self._future_reward_base = (self.weights.association * np.asarray(stats.future_assoc)
                                         - self._cost_term)
             self._prepare_lookahead()
+            self.warm_caches()
+
+    def warm_caches(self, max_turn: int = WARM_TURNS) -> None:
+        """Fill the exact k-NN caches for every window reachable at turns 0..`max_turn`
+        (4·36^t windows at turn t), so that those decisions never pay for a k-NN query."""
+        from policies.features import SPAN, STEP_DIM, step_state
+        pad = [-1.0] * STEP_DIM
+        steps = self._next_state.reshape(-1, STEP_DIM)  # every (action, task) step state
+        layer = [[step_state(None, k)] for k in range(len(TASKS))]
+        windows: list[np.ndarray] = []
+        for t in range(max_turn + 1):
+            windows += [np.asarray([pad] * (SPAN - len(w)) + w, dtype=np.float32).reshape(-1) for w in layer]
+            if t < max_turn:
+                layer = [w + [list(st)] for w in layer for st in steps]
+        rows = np.repeat(np.stack(windows).astype(np.float64), self.space.n, 0)
+        q = self.quality.predict(np.hstack([rows, np.tile(self.quality._codes, (len(windows), 1))]))
+        for w, qw in zip(windows, q.reshape(len(windows), self.space.n)):
+            self._q_cache[w.tobytes()] = qw
+            if self.config.lookahead:
+                head = w[self._step_dim:].astype(np.float64)
+                self._look_cache.setdefault(head.tobytes(), self._lookahead_quality(head))
 
     # --- decision ---------------------------------------------------------------------------
-    def estimates(self, observation: np.ndarray) -> dict[str, np.ndarray]:
+    def estimates(self, observation: np.ndarray, reference: bool = False) -> dict[str, np.ndarray]:
+        """Per-action quality, reward, budget price, look-ahead value and score (`reference`:
+        compute the look-ahead the slow, obvious way; for tests)."""
         task = int(round(float(observation[HIST][-1])))
-        q = self.quality.predict_actions(observation[HIST]) + self.offsets[task]
+        q = self._current_quality(observation[HIST]) + self.offsets[task]
         raw = self._attach @ np.asarray(observation[ASSOC], dtype=np.float64)
         lo, hi = raw.min(), raw.max()
         na = (raw - lo) / (hi - lo) if hi > lo else np.zeros_like(raw)
@@ -116,42 +143,103 @@ class RCRLPolicy(Policy):
         price = lam @ self._cost_units
         out = {"quality": q, "reward": reward, "price": price, "score": reward - price, "lambda": lam}
         if self.config.lookahead and self.stats is not None:
-            out["future"] = self._future_value(observation[HIST], task, turn, remaining)
+            out["future"] = self._future_value(observation[HIST], task, turn, remaining, reference)
             out["score"] = out["score"] + out["future"]
         return out
 
+    def _current_quality(self, window: np.ndarray) -> np.ndarray:
+        """k-NN quality of every action from this window, memoised: the window is discrete
+        (≤ 5 turns of location, views, task), so a cache keyed by its bytes is exact."""
+        key = np.asarray(window, dtype=np.float32).tobytes()
+        q = self._q_cache.get(key)
+        if q is None:
+            if len(self._q_cache) >= CACHE_SIZE:
+                self._q_cache.clear()
+            q = self._q_cache[key] = self.quality.predict_actions(window)
+        return q
+
     def _prepare_lookahead(self) -> None:
         """Precompute the distance of every (next per-turn state, next action) tail to every
-        logged point: in a look-ahead query only the first 20 numbers depend on the dialogue."""
+        logged point: in a look-ahead query only the first 20 numbers depend on the dialogue.
+
+        All features are small integers, so squared distances are exact in float64 and the
+        k-NN below is exact: neighbours are ranked by (distance, point index), a stable rule
+        that the fast path and `_lookahead_quality_reference` share."""
         n, k, sd = self.space.n, len(TASKS), self._step_dim
         tails = np.concatenate([np.repeat(self._next_state.reshape(n * k, sd), n, 0),
                                 np.tile(self.quality._codes, (n * k, 1))], 1)  # (n*k*n, 9)
         pts = self.quality.points
-        self._head_pts = pts[:, : pts.shape[1] - tails.shape[1]].astype(np.float32)
+        self._head_pts = pts[:, : pts.shape[1] - tails.shape[1]].astype(np.float64)
+        self._tails = tails
         tail_pts = pts[:, pts.shape[1] - tails.shape[1]:]
-        self._tail_d2 = ((tails[:, None, :] - tail_pts[None, :, :]) ** 2).sum(2).astype(np.float32)
-        self._qual32 = self.quality.quality.astype(np.float32)
+        self._tail_d2 = ((tails[:, None, :] - tail_pts[None, :, :]) ** 2).sum(2)  # (n*k*n, N)
+        self._tail_d2_max = self._tail_d2.max(0)  # (N,): bounds which points can be neighbours
         self._units = np.asarray(self.table.units)
+        self._raw_costs = self._cost_units.T * self._units[None, :]
+        self._res_index = np.arange(len(self._units))[None, :]
+        n_pts = len(pts)
+        self._idx_scale = float(2 ** max(int(n_pts - 1).bit_length(), 1))
+        exact = np.all(pts == np.round(pts)) and float(np.abs(pts).max()) < 2 ** 10 and n_pts < 2 ** 30
+        self._exact_d2 = bool(exact)  # integer features: keys below are exact
 
-    def _future_value(self, window: np.ndarray, task: int, turn: int, remaining: np.ndarray) -> np.ndarray:
+    def _lookahead_quality(self, head: np.ndarray) -> np.ndarray:
+        """Quality (n first actions, k next tasks, n next actions) of every next-turn query
+        whose first 20 numbers are `head`: one broadcasted distance matrix, restricted to the
+        points that can be among any row's 5 nearest, ranked by (distance, index)."""
+        if not self._exact_d2:
+            return self._lookahead_quality_reference(head)
+        n, k = self.space.n, len(TASKS)
+        h = ((self._head_pts - head) ** 2).sum(1)  # (N,)
+        # every row's 5th-nearest distance is at most the 5th smallest of h + max tail distance,
+        # so a point whose head distance alone exceeds that bound is never a neighbour
+        bound = np.partition(h + self._tail_d2_max, K_NEIGHBOURS - 1)[K_NEIGHBOURS - 1]
+        cand = np.flatnonzero(h <= bound)
+        # key = distance · 2^bits + index: integers below 2^53, exact in float64
+        keys = (self._tail_d2[:, cand] + h[cand][None, :]) * self._idx_scale + cand[None, :]
+        top = np.partition(keys, K_NEIGHBOURS - 1, axis=1)[:, :K_NEIGHBOURS]
+        d2 = np.floor(top / self._idx_scale)
+        idx = (top - d2 * self._idx_scale).astype(np.intp)
+        w = 1.0 / (np.sqrt(d2) + EPS)
+        return ((w * self.quality.quality[idx]).sum(1) / w.sum(1)).reshape(n, k, n)
+
+    def _lookahead_quality_reference(self, head: np.ndarray) -> np.ndarray:
+        """The slow, obvious version of `_lookahead_quality` (full query rows, stable sort),
+        kept as the definition the fast path is tested against."""
+        n, k = self.space.n, len(TASKS)
+        queries = np.hstack([np.broadcast_to(np.asarray(head, np.float64), (len(self._tails), len(head))),
+                             self._tails])
+        out = np.empty(len(queries))
+        for i, x in enumerate(queries):
+            d2 = ((self.quality.points - x) ** 2).sum(1)
+            idx = np.argsort(d2, kind="stable")[:K_NEIGHBOURS]
+            w = 1.0 / (np.sqrt(d2[idx]) + EPS)
+            out[i] = (w * self.quality.quality[idx]).sum() / w.sum()
+        return out.reshape(n, k, n)
+
+    def _future_value(self, window: np.ndarray, task: int, turn: int, remaining: np.ndarray,
+                      reference: bool = False) -> np.ndarray:
         """Per action: P(next turn) · E_next task[max_a' r̂(s', a') − price(a')], where s' is the
         state after the action. Next actions are limited to what the budget would still allow."""
         cont = self._cont[min(turn, len(self._cont) - 1)]
         if cont <= 0:
             return np.zeros(self.space.n)
-        n, k = self.space.n, len(TASKS)
-        head = np.asarray(window[self._step_dim:], dtype=np.float32)
-        d2 = self._tail_d2 + ((self._head_pts - head) ** 2).sum(1)[None, :]
-        idx = np.argpartition(d2, 4, axis=1)[:, :5]
-        w = 1.0 / (np.sqrt(np.maximum(np.take_along_axis(d2, idx, 1), 0.0)) + 1e-6)
-        q = ((w * self._qual32[idx]).sum(1) / w.sum(1)).reshape(n, k, n).astype(np.float64)
-        q += self.offsets[None, :, :]
-        raw_costs = self._cost_units.T * self._units[None, :]  # (n, R) in resource units
+        head = np.asarray(window[self._step_dim:], dtype=np.float64)
+        if reference:
+            q = self._lookahead_quality_reference(head)
+        else:  # memoised by the head's bytes: exact, the head is discrete
+            key = head.tobytes()
+            q = self._look_cache.get(key)
+            if q is None:
+                if len(self._look_cache) >= CACHE_SIZE:
+                    self._look_cache.clear()
+                q = self._look_cache[key] = self._lookahead_quality(head)
+        q = q + self.offsets[None, :, :]
+        raw_costs = self._raw_costs  # (n, R) in resource units
         left = remaining[None, :] - raw_costs  # budget left after each first action
         t_b = min(turn + 1, self.table.turn_buckets - 1)
-        bins = np.stack([np.searchsorted(self.table.edges, left[:, r] / self._units[r], side="right")
-                         for r in range(len(self._units))], 1)  # (n, R)
-        lam = self.table.values[np.arange(len(self._units))[None, :], t_b, bins]  # (n, R)
+        bins = np.searchsorted(self.table.edges, (left / self._units[None, :]).ravel(),
+                               side="right").reshape(left.shape)  # (n, R)
+        lam = self.table.values[self._res_index, t_b, bins]  # (n, R)
         next_price = lam @ self._cost_units  # (first action, next action)
         fits = np.all(raw_costs[None, :, :] <= left[:, None, :] + 1e-12, 2)  # (first, next)
         r = (self.weights.quality * q + self._future_reward_base[None, None, :]

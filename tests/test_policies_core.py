@@ -129,3 +129,44 @@ def test_task_classifier_keywords():
     assert classify_task("Please send a message to my home") == 1
     assert classify_task("Where did I put my dishes?") == 2
     assert classify_task("Please recommend two dishes") == 3
+
+
+def _random_observation(rng: np.random.Generator, policy: RCRLPolicy) -> np.ndarray:
+    """A random reachable observation: random tasks, actions, turn, association and budget."""
+    b = AppObservationBuilder({"latency_s": float(rng.uniform(0.05, 60)), "usd": float(rng.uniform(1e-6, 0.1))})
+    obs = b.observe("q", [True] * 3, rng.uniform(0, 1, 3).tolist(), task=int(rng.integers(4)))
+    for _ in range(int(rng.integers(0, 5))):
+        b.record(policy.space.actions[int(rng.integers(policy.space.n))],
+                 {"latency_s": float(rng.uniform(0, 8)), "usd": float(rng.uniform(0, 0.015))})
+        obs = b.observe("q", [True] * 3, rng.uniform(0, 1, 3).tolist(), task=int(rng.integers(4)))
+    return obs
+
+
+def test_fast_lookahead_equals_slow_reference(trained):
+    """The pruned, memoised k-NN look-ahead must give the reference's values and decisions."""
+    policy, _ = trained
+    assert policy._exact_d2 and len(policy._look_cache) > 0  # caches were filled ahead
+    rng = np.random.default_rng(7)
+    turns = set()
+    for _ in range(150):
+        obs = _random_observation(rng, policy)
+        turns.add(int(obs[31]))
+        fast, slow = policy.estimates(obs), policy.estimates(obs, reference=True)
+        np.testing.assert_allclose(fast["future"], slow["future"], rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(fast["score"], slow["score"], rtol=1e-12, atol=1e-12)
+        assert int(np.argmax(fast["score"])) == int(np.argmax(slow["score"]))
+    assert turns >= {0, 1, 2, 3, 4}
+
+
+def test_memoised_quality_equals_fresh_knn(trained):
+    """Cached k-NN rows (filled ahead and on the fly) equal a fresh query of the same model."""
+    policy, _ = trained
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        obs = _random_observation(rng, policy)
+        policy.estimates(obs)
+    for key, q in list(policy._q_cache.items())[::41]:
+        np.testing.assert_array_equal(q, policy.quality.predict_actions(np.frombuffer(key, np.float32)))
+    for key, q in list(policy._look_cache.items())[::83]:
+        np.testing.assert_allclose(q, policy._lookahead_quality_reference(np.frombuffer(key, np.float64)),
+                                   rtol=1e-12, atol=1e-12)
