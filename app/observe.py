@@ -4,7 +4,8 @@ The shipped policy (`policies.registry.load_app_policy()`) is trained on LCIO-Be
 actions (local or cloud, each with a subset of the slots): for such a space the observation is
 `policies.bench_policy.bench_observation` — the task from the shipped policy's classifier over
 the bench's 8 tasks (prompt words + attachment kinds), which slots hold an image or audio, the
-prompt length, the turn index, the previous action and the remaining budgets.
+prompt length, the turn index, the previous action, the remaining budgets and whether earlier
+turns of the session sent audio or images.
 
 For a 9-action M4A1 space the layout is `policies/features.py`. Two of its inputs the app
 cannot measure within the 100 ms before the decision card shows:
@@ -50,8 +51,9 @@ def bench_features(session: Session, record: object, space: ActionSpace) -> np.n
     if session.past_actions and session.past_actions[-1] < space.n:
         previous = space.actions[session.past_actions[-1]]
     remaining, limits = session_budgets(session)
+    earlier = tuple(a.kind for m in session.history if m.role == "user" for a in m.attachments)
     return _bench_policy().observe(record.prompt, kinds, session.turn_index, previous,
-                                   remaining, limits)
+                                   remaining, limits, earlier)
 
 
 def features_observation(session: Session, record: object, space: ActionSpace) -> np.ndarray:

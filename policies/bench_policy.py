@@ -6,7 +6,7 @@ What is different from M4A1 (`policies.env`, `policies.rcrl`):
   benchmark built them: images first, then audio).
 - Outcomes: `BenchEnv.step` takes quality, seconds, dollars and joules from the measured row
   of that turn and action. An action that names an empty slot sends only the slots that exist.
-- Observation (`bench_observation`, `OBS_DIM` = 26): only what the app knows when it decides,
+- Observation (`bench_observation`, `OBS_DIM` = 28): only what the app knows when it decides,
   never the benchmark's hidden labels (task, relevance):
 
       [0:8)   predicted task, one-hot over the bench's 8 tasks (`TaskClassifier` on the prompt
@@ -16,6 +16,9 @@ What is different from M4A1 (`policies.env`, `policies.rcrl`):
       [16]    previous location (-1 none, 0 local, 1 cloud)   [17:20) slots used last turn
       [20:23) remaining budget fractions (seconds, dollars, joules), 1 = untouched
       [23:26) remaining budgets in their units, capped at BIG
+      [26]    an earlier turn of the dialogue carried audio   [27] ... carried an image
+              (the conversation sent with each call carries earlier files: audio there is
+              the largest cloud cost the bench measured)
 
 - Guard: a policy cannot know this turn's cost before acting, so the hard guard uses the
   worst case seen in training for the action's shape (`OutcomeModel.worst`); when no action's
@@ -59,7 +62,8 @@ PROMPT_LEN, TURN, PREV_LOC = 14, 15, 16
 PREV_SLOTS = slice(17, 20)
 FRAC = slice(20, 23)
 REMAIN = slice(23, 26)
-OBS_DIM = 26
+HEARD, SEEN = 26, 27
+OBS_DIM = 28
 BIG = 1e6
 ARTIFACT_VERSION = 1
 
@@ -79,9 +83,13 @@ class BenchWeights:
 # ------------------------------------------------------------------------------ features
 def bench_observation(task: int, kinds: tuple[str, ...] | list[str], prompt: str, turn: int,
                       previous: Action | None, remaining: dict[str, float],
-                      budgets: dict[str, float]) -> np.ndarray:
-    """The layout in the module docstring, from what the app knows at decision time."""
+                      budgets: dict[str, float], earlier: tuple[str, ...] | list[str] = ()
+                      ) -> np.ndarray:
+    """The layout in the module docstring, from what the app knows at decision time
+    (`earlier`: the kinds of the files earlier turns of the dialogue carried)."""
     obs = np.zeros(OBS_DIM, dtype=np.float32)
+    obs[HEARD] = float("audio" in earlier)
+    obs[SEEN] = float("image" in earlier)
     obs[TASK.start + int(task)] = 1.0
     for i, k in enumerate(list(kinds)[:SLOTS]):
         obs[(IMAGE if k == "image" else AUDIO).start + i] = 1.0
@@ -207,10 +215,12 @@ class OutcomeModel:
 
     @classmethod
     def fit(cls, turns: list[BenchTurn], tasks: list[int], space: ActionSpace = BENCH_SPACE,
-            shrink: float = 3.0) -> OutcomeModel:
+            shrink: float = 3.0, heard: list[bool] | None = None) -> OutcomeModel:
+        """`heard[i]`: an earlier turn of turn i's dialogue carried audio (costs depend on it)."""
         q: dict[str, list[float]] = {}
         costs: dict[str, list[list[float]]] = {}
-        for t, task in zip(turns, tasks, strict=True):
+        heard = heard or [False] * len(turns)
+        for t, task, h in zip(turns, tasks, heard, strict=True):
             mask = space.mask_for(list(t.present))
             for a in np.flatnonzero(mask):
                 act = space.actions[a]
@@ -222,12 +232,13 @@ class OutcomeModel:
                     s[1] += 1
                 if t.valid[a]:
                     c = [float(np.nan_to_num(getattr(t, r)[a])) for r in RESOURCES]
-                    costs.setdefault(_key(shape[:3]), []).append(c)
-                    costs.setdefault(f"{task}#{_key(shape[:3])}", []).append(c)
+                    k = _key(shape[:3])
+                    for key in (k, f"{task}#{k}", f"{k}@{int(h)}", f"{task}#{k}@{int(h)}"):
+                        costs.setdefault(key, []).append(c)
         mean = {k: np.mean(v, 0).tolist() for k, v in costs.items()}
-        # the guard's worst case per (task, shape) only where enough turns back it up
+        # the guard's worst case for a finer key only where enough turns back it up
         worst = {k: np.max(v, 0).tolist() for k, v in costs.items()
-                 if "#" not in k or len(v) >= cls.min_task_samples}
+                 if ("#" not in k and "@" not in k) or len(v) >= cls.min_task_samples}
         return cls(q, mean, worst, shrink)
 
     def _q(self, task: int, shape: tuple) -> float:
@@ -238,24 +249,28 @@ class OutcomeModel:
             est = (s + self.shrink * est) / (n + self.shrink)
         return est
 
-    def _cost(self, table: dict[str, list[float]], shape: tuple, task: int) -> list[float]:
+    def _cost(self, table: dict[str, list[float]], shape: tuple, task: int, heard: bool,
+              lowest: bool = False) -> list[float]:
+        """The finest key's costs; with `lowest` (worst cases) the lowest of the bounds that
+        apply: each is the largest cost seen in a population this turn belongs to."""
         k = _key(shape[:3])
-        if f"{task}#{k}" in table:
-            return table[f"{task}#{k}"]
-        if k in table:
-            return table[k]
+        keys = [key for key in (f"{task}#{k}@{int(heard)}", f"{k}@{int(heard)}", f"{task}#{k}", k)
+                if key in table]
+        if keys:
+            return np.min([table[key] for key in keys], 0).tolist() if lowest else table[keys[0]]
         # unseen shape: the most expensive cost seen at that location (safe for the guard)
         same = [v for key, v in table.items() if key.startswith(shape[0] + "|") or
                 f"#{shape[0]}|" in key]
         return np.max(same, 0).tolist() if same else [0.0, 0.0, 0.0]
 
-    def predict(self, task: int, kinds: tuple[str, ...], space: ActionSpace = BENCH_SPACE
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def predict(self, task: int, kinds: tuple[str, ...], heard: bool = False,
+                space: ActionSpace = BENCH_SPACE) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(quality [n], mean costs [n, 3], worst-case costs [n, 3]) for every action."""
         shapes = [action_shape(a, kinds) for a in space.actions]
         q = np.array([self._q(task, s) for s in shapes])
-        mean = np.array([self._cost(self.cost_mean, s, task) for s in shapes])
-        worst = np.array([self._cost(self.cost_worst, s, task) for s in shapes]) * self.margin
+        mean = np.array([self._cost(self.cost_mean, s, task, heard) for s in shapes])
+        worst = np.array([self._cost(self.cost_worst, s, task, heard, lowest=True)
+                          for s in shapes]) * self.margin
         return q, mean, worst
 
     def to_dict(self) -> dict:
@@ -330,10 +345,15 @@ class BenchEnv(gym.Env):
     def _obs(self) -> np.ndarray:
         d = self.dialogues[self._i]
         if self._t >= len(d):  # terminal: nothing left to decide
-            return bench_observation(0, (), "", self._t, self._previous, self.remaining, self.budgets)
+            return bench_observation(0, (), "", self._t, self._previous, self.remaining,
+                                     self.budgets, self.earlier())
         t = self.turn
         return bench_observation(self.task, t.kinds, t.prompt, self._t, self._previous,
-                                 self.remaining, self.budgets)
+                                 self.remaining, self.budgets, self.earlier())
+
+    def earlier(self) -> tuple[str, ...]:
+        """Kinds of the files the dialogue's earlier turns carried."""
+        return tuple(k for t in self.dialogues[self._i][: self._t] for k in t.kinds)
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None
               ) -> tuple[np.ndarray, dict[str, Any]]:
@@ -348,9 +368,9 @@ class BenchEnv(gym.Env):
 
     def worst_costs(self) -> np.ndarray:
         """[n, 3] worst-case cost of every action this turn, as the guard sees it."""
-        key = (self.task, self.turn.kinds)
+        key = (self.task, self.turn.kinds, "audio" in self.earlier())
         if key not in self._worst:
-            self._worst[key] = self.outcomes.predict(*key, self.space)[2]
+            self._worst[key] = self.outcomes.predict(*key, space=self.space)[2]
         return self._worst[key]
 
     def presence_mask(self) -> np.ndarray:
@@ -449,8 +469,8 @@ ALL_KINDS: tuple[tuple[str, ...], ...] = tuple(
     k for n in range(SLOTS + 1) for k in product(("image", "audio"), repeat=n))
 
 
-def _key_obs(task: int, kinds: tuple[str, ...]) -> np.ndarray:
-    return bench_observation(task, kinds, "", 0, None, {}, {})
+def _key_obs(task: int, kinds: tuple[str, ...], heard: bool) -> np.ndarray:
+    return bench_observation(task, kinds, "", 0, None, {}, {}, ("audio",) if heard else ())
 
 
 class _Estimates:
@@ -461,13 +481,14 @@ class _Estimates:
         self._cache: dict[tuple[int, tuple[str, ...]], tuple[np.ndarray, ...]] = {}
         for task in range(len(TASKS)):  # warm every (task, file kinds) so no decision pays for it
             for kinds in ALL_KINDS:
-                self(_key_obs(task, kinds))
+                for heard in (False, True):
+                    self(_key_obs(task, kinds, heard))
 
     def __call__(self, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(quality, mean costs, worst costs, expected plain reward) per action."""
-        key = (int(np.argmax(obs[TASK])), kinds_from_obs(obs))
+        key = (int(np.argmax(obs[TASK])), kinds_from_obs(obs), bool(obs[HEARD] > 0.5))
         if key not in self._cache:
-            q, mean, worst = self.outcomes.predict(*key, self.space)
+            q, mean, worst = self.outcomes.predict(*key, space=self.space)
             r = self.weights.reward(q, mean[:, 0], mean[:, 1], mean[:, 2])
             self._cache[key] = (q, mean, worst, r)
         return self._cache[key]
@@ -558,10 +579,11 @@ class BenchRCRLPolicy(Policy):
 
     def observe(self, prompt: str, kinds: tuple[str, ...] | list[str], turn: int,
                 previous: Action | None, remaining: dict[str, float],
-                budgets: dict[str, float]) -> np.ndarray:
+                budgets: dict[str, float], earlier: tuple[str, ...] | list[str] = ()) -> np.ndarray:
         """The observation for the app: the task comes from this policy's classifier."""
         task = self.classifier.predict(prompt, tuple(kinds))
-        return bench_observation(task, tuple(kinds), prompt, turn, previous, remaining, budgets)
+        return bench_observation(task, tuple(kinds), prompt, turn, previous, remaining, budgets,
+                                 tuple(earlier))
 
     def estimates(self, observation: np.ndarray) -> dict[str, np.ndarray]:
         """Per-action quality estimate (with rating offsets), for the app's learning figure."""
@@ -595,7 +617,8 @@ class BenchRCRLPolicy(Policy):
         turns = [t for d in dialogues for t in d]
         clf = TaskClassifier.fit(turns)
         tasks = [clf.predict(t.prompt, t.kinds) for t in turns]
-        outcomes = OutcomeModel.fit(turns, tasks, shrink=config.shrink)
+        heard = [any("audio" in e.kinds for e in d[: t.index]) for d in dialogues for t in d]
+        outcomes = OutcomeModel.fit(turns, tasks, shrink=config.shrink, heard=heard)
         outcomes.margin = config.margin
         units = tuple(max(max(v[j] for k, v in outcomes.cost_mean.items() if "#" not in k), 1e-9)
                       for j in range(len(RESOURCES)))
@@ -655,7 +678,7 @@ class BenchRCRLPolicy(Policy):
         cfg = asdict(self.config)
         doc = {"version": ARTIFACT_VERSION, "policy": self.name, "dataset_format": "lcio-bench",
                "action_space": {"slots": self.space.slots, "local_subsets": self.space.local_subsets},
-               "observation": "policies.bench_policy.bench_observation (OBS_DIM 26)",
+               "observation": "policies.bench_policy.bench_observation (OBS_DIM 28)",
                "command": command, "config": cfg, "lagrange": self.table.to_dict(),
                "classifier": self.classifier.to_dict(), "outcomes": self.outcomes.to_dict(),
                "offsets": self.offsets.tolist(), **(extra or {})}

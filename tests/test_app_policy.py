@@ -98,7 +98,7 @@ def test_app_decides_with_the_bench_policy_over_16_actions(shipped) -> None:
 
 def test_app_observation_fits_the_shipped_policy(tmp_path: Path, shipped, media_files) -> None:
     from policies.bench.scenarios import TASKS
-    from policies.bench_policy import OBS_DIM, TASK, TURN, kinds_from_obs
+    from policies.bench_policy import HEARD, OBS_DIM, TASK, TURN, kinds_from_obs
 
     engine = _engine(tmp_path, shipped)
     session = Session(policy_name="lcio-rcrl")
@@ -116,6 +116,7 @@ def test_app_observation_fits_the_shipped_policy(tmp_path: Path, shipped, media_
     assert obs2[TURN] == 1 and kinds_from_obs(obs2) == ()
     assert TASKS[int(np.argmax(obs2[TASK]))] == "factual"
     assert obs2[16] == (1.0 if rec.location == "cloud" else 0.0)  # previous location
+    assert obs2[HEARD] == float(any(a.kind == "audio" for a in rec.used))  # audio sent earlier
 
 
 def test_guard_keeps_the_shipped_policy_local_without_dollars(tmp_path: Path, shipped) -> None:

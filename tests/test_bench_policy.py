@@ -16,6 +16,7 @@ from policies.bench.scenarios import TASKS
 from policies.bench_eval import complete_dialogues, run_episode, scaled
 from policies.bench_policy import (
     BENCH_SPACE,
+    HEARD,
     OBS_DIM,
     RESOURCES,
     BenchCloudOnly,
@@ -150,6 +151,15 @@ def test_observation_holds_only_what_the_app_knows(sample: Path, trained: BenchR
     assert kinds_from_obs(obs) == ("image", "image", "audio")
     turn = env.dialogues[i][0]
     assert np.argmax(obs[:8]) == trained.classifier.predict(turn.prompt, turn.kinds)
+
+
+def test_observation_says_whether_earlier_turns_carried_audio(sample: Path, trained: BenchRCRLPolicy) -> None:
+    env = make_env(sample, trained, guard=False)
+    i = next(i for i, d in enumerate(env.dialogues) if "audio" in d[0].kinds)
+    obs, _ = env.reset(options={"dialogue": i})
+    assert obs[HEARD] == 0.0
+    obs, *_ = env.step(0)
+    assert obs[HEARD] == 1.0
 
 
 def test_classifier_learns_the_tasks(sample: Path) -> None:
