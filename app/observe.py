@@ -4,8 +4,9 @@ The shipped policy (`policies.registry.load_app_policy()`) is trained on LCIO-Be
 actions (local or cloud, each with a subset of the slots): for such a space the observation is
 `policies.bench_policy.bench_observation` — the task from the shipped policy's classifier over
 the bench's 8 tasks (prompt words + attachment kinds), which slots hold an image or audio, the
-prompt length, the turn index, the previous action, the remaining budgets and whether earlier
-turns of the session sent audio or images.
+prompt length, the turn index, the previous action, the remaining budgets and whether the
+conversation sent with this call carries earlier audio or images (the bench's did, which made
+cloud calls dearer; the app's history is text only, so these stay 0 unless that changes).
 
 For a 9-action M4A1 space the layout is `policies/features.py`. Two of its inputs the app
 cannot measure within the 100 ms before the decision card shows:

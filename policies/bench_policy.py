@@ -195,12 +195,20 @@ def _key(shape: tuple) -> str:
     return "|".join(str(x) for x in shape)
 
 
+def _quality_keys(task: int, shape: tuple) -> tuple[str, ...]:
+    """Coarse to fine: all, location, what is sent (location, images, audio), the same per
+    task, and per task with what is left out too. The middle levels carry what was learned
+    to file layouts the training turns never had (e.g. one image and one audio)."""
+    used = _key(shape[:3])
+    return ("*", shape[0], f"u:{used}", f"{task}#u:{used}", f"{task}#{_key(shape)}")
+
+
 @dataclass
 class OutcomeModel:
     """Quality and costs an action is expected to have, learned from training turns only.
 
     Quality: mean measured score per (predicted task, action shape), shrunk towards the mean
-    per shape and then per location (`shrink` pseudo-counts). Costs: mean per (predicted
+    per (task, what is sent), per what is sent and per location (`shrink` pseudo-counts). Costs: mean per (predicted
     task, location, images used, audio used); `worst` is the largest cost seen for it (for
     the shape alone where the task has under 20 measurements) times `margin`: the guard's
     worst case.
@@ -226,7 +234,7 @@ class OutcomeModel:
                 act = space.actions[a]
                 shape = action_shape(act, t.kinds)
                 qa = float(np.nan_to_num(t.quality[a]))
-                for k in (f"{task}#{_key(shape)}", _key(shape), act.location, "*"):
+                for k in _quality_keys(task, shape):
                     s = q.setdefault(k, [0.0, 0.0])
                     s[0] += qa
                     s[1] += 1
@@ -244,7 +252,7 @@ class OutcomeModel:
     def _q(self, task: int, shape: tuple) -> float:
         est = self.quality.get("*", [0.0, 1.0])
         est = est[0] / max(est[1], 1)
-        for k in (shape[0], _key(shape), f"{task}#{_key(shape)}"):  # coarse to fine
+        for k in _quality_keys(task, shape)[1:]:  # coarse to fine
             s, n = self.quality.get(k, (0.0, 0.0))
             est = (s + self.shrink * est) / (n + self.shrink)
         return est
