@@ -42,6 +42,7 @@ from policies.bench_policy import (
     Planned,
     oracle_plan,
 )
+from policies.evaluate import aggregate, sweep_table, table
 
 ORACLE, LCIO, PAPER = "oracle (hindsight)", "lcio-rcrl", "rc-a2c (paper)"
 COLUMNS = ["reward", "quality", "usd", "latency_s", "energy_j", "over_budget_share",
@@ -200,43 +201,11 @@ def evaluate_seed(dialogues: list[list[BenchTurn]], seed: int, args: argparse.Na
     return out, observe_decide_ms_p99(rcrl, test)
 
 
-def aggregate(per_seed: list[dict]) -> dict:
-    """{policy: {scale: {metric: {"mean", "std", "per_seed"}}}}"""
-    agg: dict = {}
-    for name in per_seed[0]:
-        for scale in per_seed[0][name]:
-            for m in per_seed[0][name][scale]:
-                vals = [s[name][scale][m] for s in per_seed]
-                agg.setdefault(name, {}).setdefault(scale, {})[m] = {
-                    "mean": float(np.mean(vals)), "std": float(np.std(vals)), "per_seed": vals}
-    return agg
-
-
-def table(agg: dict, scale: float) -> str:
-    head = f"{'policy':<20}" + "".join(f"{c:>21}" for c in COLUMNS)
-    rows = [head, "-" * len(head)]
-    for name, by_scale in agg.items():
-        r = by_scale[scale]
-        cells = [f"{'—':>21}" if r.get(c) is None else f"{r[c]['mean']:>12.4g} ± {r[c]['std']:<6.2g}"
-                 for c in COLUMNS]
-        rows.append(f"{name:<20}" + "".join(cells))
-    return "\n".join(rows)
-
-
 def budget_label() -> str:
     b = BENCH_BUDGETS
     return f"{b['latency_s']:g} s, ${b['usd']:g}, {b['energy_j']:g} J"
 
 
-def sweep_table(agg: dict, scales: list[float], train_range: tuple[float, float]) -> str:
-    head = f"{'budget ×(' + budget_label() + ')':<32}" + "".join(
-        f"{s:>9g}{'' if train_range[0] <= s <= train_range[1] else '*':1}" for s in scales)
-    rows = [head]
-    for name, by in agg.items():
-        rows.append(f"{name + ' reward':<32}" + "".join(f"{by[s]['reward']['mean']:>10.3f}" for s in scales))
-        rows.append(f"{'   over-budget share':<32}" + "".join(f"{by[s]['over_budget_share']['mean']:>10.2f}" for s in scales))
-    rows.append("* budget scale never seen while training LCIO's multipliers")
-    return "\n".join(rows)
 
 
 def targets(agg: dict, nominal: float, app_ms: tuple[float, float]) -> dict:
@@ -324,9 +293,9 @@ def evaluate_main(argv: list[str] | None = None) -> dict:
     plots(agg, args.sweep, 1.0, out / "results.html")
     print(f"\nLCIO-Bench ({len(dialogues)} dialogues, {n_turns} turns), budgets {budget_label()} "
           f"per dialogue, {args.seeds} seeds (mean ± std over seeds)\n")
-    print(table(agg, 1.0))
+    print(table(agg, 1.0, COLUMNS))
     print("\nBudget sweep (reward; share of dialogues over any budget)\n")
-    print(sweep_table(agg, args.sweep, train_range))
+    print(sweep_table(agg, args.sweep, train_range, reward="reward", budgets=budget_label()))
     print("\nTargets:", json.dumps(res["targets"], indent=1, default=str))
     return res
 

@@ -21,7 +21,14 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from policies.baselines import RCA2C, CloudOnly, FixedSequence, GreedyOneStep, LocalOnly, RandomPolicy
+from policies.baselines import (
+    RCA2C,
+    CloudOnly,
+    FixedSequence,
+    GreedyOneStep,
+    LocalOnly,
+    RandomPolicy,
+)
 from policies.data import load_dialogues, split_dialogues
 from policies.env import PAPER_BUDGETS, EnvConfig, OffloadEnv
 from policies.oracle import best_sequence
@@ -89,26 +96,33 @@ def aggregate(per_seed: list[dict]) -> dict:
     return agg
 
 
-def table(agg: dict, scale: float) -> str:
-    head = f"{'policy':<20}" + "".join(f"{c:>22}" for c in COLUMNS)
+def table(agg: dict, scale: float, columns: list[str] = COLUMNS) -> str:
+    """Mean ± std over seeds of each metric, one row per policy, at one budget scale."""
+    head = f"{'policy':<20}" + "".join(f"{c:>22}" for c in columns)
     rows = [head, "-" * len(head)]
     for name, by_scale in agg.items():
         r = by_scale[scale]
         cells = []
-        for c in COLUMNS:
+        for c in columns:
             v = r.get(c)
             cells.append(f"{'—':>22}" if v is None else f"{v['mean']:>13.4g} ± {v['std']:<6.2g}")
         rows.append(f"{name:<20}" + "".join(cells))
     return "\n".join(rows)
 
 
-def sweep_table(agg: dict, scales: list[float], train_range: tuple[float, float]) -> str:
-    head = f"{'budget ×(30 s, $0.05)':<24}" + "".join(f"{s:>10g}{'' if train_range[0] <= s <= train_range[1] else '*':1}"
-                                                   for s in scales)
+def sweep_table(agg: dict, scales: list[float], train_range: tuple[float, float],
+                reward: str = "reward_paper", budgets: str = "30 s, $0.05") -> str:
+    """Reward and over-budget share per policy across budget scales; * marks unseen scales."""
+    label = f"budget ×({budgets})"
+    width = max(24, len(label) + 2)
+    head = f"{label:<{width}}" + "".join(
+        f"{s:>10g}{'' if train_range[0] <= s <= train_range[1] else '*':1}" for s in scales)
     rows = [head]
     for name, by in agg.items():
-        rows.append(f"{name + ' reward':<24}" + "".join(f"{by[s]['reward_paper']['mean']:>11.3f}" for s in scales))
-        rows.append(f"{'   over-budget share':<24}" + "".join(f"{by[s]['over_budget_share']['mean']:>11.2f}" for s in scales))
+        rows.append(f"{name + ' reward':<{width}}"
+                    + "".join(f"{by[s][reward]['mean']:>11.3f}" for s in scales))
+        rows.append(f"{'   over-budget share':<{width}}"
+                    + "".join(f"{by[s]['over_budget_share']['mean']:>11.2f}" for s in scales))
     rows.append("* budget scale never seen while training LCIO's multipliers")
     return "\n".join(rows)
 
@@ -132,7 +146,6 @@ def targets(agg: dict, nominal: float) -> dict:
 
 
 def plots(agg: dict, scales: list[float], nominal: float, path: Path) -> None:
-    import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
     names = list(agg)
