@@ -10,8 +10,8 @@ energy = that local latency x the configured CPU/GPU power.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np

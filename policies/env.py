@@ -17,12 +17,27 @@ import numpy as np
 
 from policies.base import ActionSpace
 from policies.data import Dialogue
-from policies.features import (ASSOC, BIG, HIST, OBS_DIM, PRESENT, SPAN, STEP_DIM,
-                               build_observation, history_window, step_state)
+from policies.features import (
+    ASSOC,
+    BIG,
+    HIST,
+    OBS_DIM,
+    PRESENT,
+    SPAN,
+    STEP_DIM,
+    build_observation,
+    history_window,
+    step_state,
+)
 from policies.guard import affordable_mask
 from policies.profiles import RESOURCES, CostTable, cost_table
-from policies.simulator import (QualityModel, RewardWeights, normalised_association,
-                                paper_reward, plain_reward)
+from policies.simulator import (
+    QualityModel,
+    RewardWeights,
+    normalised_association,
+    paper_reward,
+    plain_reward,
+)
 
 PAPER_BUDGETS: dict[str, float] = {"latency_s": 30.0, "usd": 0.05, "energy_j": float("inf")}
 

@@ -94,7 +94,7 @@ class RCRLPolicy(Policy):
         self.offsets = np.zeros((len(TASKS), self.space.n)) if offsets is None else np.asarray(offsets)
         self._q_cache: dict[bytes, np.ndarray] = {}
         self._look_cache: dict[bytes, np.ndarray] = {}
-        from policies.features import SPAN, STEP_DIM, step_state
+        from policies.features import STEP_DIM, step_state
         self._step_dim = STEP_DIM
         # next per-turn state for (action, next task): [cloud?, views sent, task]
         self._next_state = np.array([[step_state(a, k) for k in range(len(TASKS))]

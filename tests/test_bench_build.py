@@ -18,8 +18,14 @@ import pytest
 from backends.base import Backend
 from backends.types import ChatRequest, Completion
 from policies.bench import build as bench_build
-from policies.bench.build import (ACTION_SPACE, Backends, build, content_view, outcome_key,
-                                  valid_actions)
+from policies.bench.build import (
+    ACTION_SPACE,
+    Backends,
+    build,
+    content_view,
+    outcome_key,
+    valid_actions,
+)
 from policies.bench.dataset import is_bench_file, load_bench
 from policies.bench.scenarios import generate
 

@@ -14,7 +14,6 @@ from backends.errors import BackendError, PromptTooLong
 from backends.local import InvalidRequest, LocalBackend
 from backends.models import ModelUnavailable, load_model, resolve_model
 from backends.types import Attachment, ChatRequest, Completion, Message
-
 from tests.media import sample_image
 
 

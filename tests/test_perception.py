@@ -18,7 +18,6 @@ from backends.perception import (
     transcribe,
 )
 from backends.types import Attachment
-
 from tests.media import corrupt_file, normalise, sample_image, speech, text_image, truncated_copy
 
 CAT_LABELS = {"Egyptian cat", "tabby", "tiger cat", "Persian cat", "Siamese cat", "lynx"}

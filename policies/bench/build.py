@@ -45,7 +45,14 @@ from typing import Any
 from policies.base import Action, ActionSpace
 from policies.bench.media import espeak_version, render
 from policies.bench.scenarios import MAX_ATTACHMENTS, SCENARIO_VERSION, Dialogue, Turn, generate
-from policies.bench.scoring import SCORING_VERSION, Embedder, Judge, Rule, minilm_embed, score_answer
+from policies.bench.scoring import (
+    SCORING_VERSION,
+    Embedder,
+    Judge,
+    Rule,
+    minilm_embed,
+    score_answer,
+)
 
 FORMAT = "lcio-bench"
 FORMAT_VERSION = 1
