@@ -193,7 +193,24 @@ class CloudBackend(Backend):
                 max_retries=settings.cloud_max_retries,
             )
             self._base_url = str(self._client.base_url)
+        if not self.model:
+            self.model = self._first_listed_model(self._client)
         return self._client
+
+    def _first_listed_model(self, client: openai.OpenAI) -> str:
+        """An endpoint configured without a model name (Ollama, LM Studio, vLLM serving one
+        model): use the first model it lists, and say so in the log."""
+        try:
+            listed = [m.id for m in client.models.list().data]
+        except openai.OpenAIError as exc:
+            raise map_openai_error(exc, where=self.endpoint, model="(none set)",
+                                   timeout_s=self.settings.cloud_timeout_s,
+                                   secret=self._secret()) from exc
+        if not listed:
+            raise CloudRefused(f"The cloud at {self.endpoint} lists no model; set LCIO_CLOUD_MODEL.")
+        log.info("LCIO_CLOUD_MODEL is not set: using %r, the first model %s lists",
+                 listed[0], self.endpoint)
+        return listed[0]
 
     # -- request -----------------------------------------------------------------------------
 

@@ -10,8 +10,12 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+STANDIN_MODEL = "lcio-standin"
+OPENAI_DEFAULT_MODEL = "gpt-4o-mini"
 
 
 class Settings(BaseSettings):
@@ -38,7 +42,9 @@ class Settings(BaseSettings):
     openai_base_url: str | None = Field(
         default=None, validation_alias=AliasChoices("OPENAI_BASE_URL", "LCIO_OPENAI_BASE_URL")
     )
-    cloud_model: str = "lcio-standin"
+    # Empty: "lcio-standin" for the stand-in, "gpt-4o-mini" for OpenAI itself, and for any
+    # other endpoint the first model it lists at /v1/models (resolved by CloudBackend).
+    cloud_model: str = ""
     cloud_accepts_images: bool = True
     cloud_accepts_audio: bool = True
     cloud_timeout_s: float = 60.0
@@ -56,6 +62,15 @@ class Settings(BaseSettings):
 
     # Uploads larger than this are refused with a clear message.
     max_attachment_mb: float = 25.0
+
+    @model_validator(mode="after")
+    def _default_cloud_model(self) -> Settings:
+        if not self.cloud_model:
+            if self.uses_standin:
+                self.cloud_model = STANDIN_MODEL
+            elif self.openai_base_url is None:
+                self.cloud_model = OPENAI_DEFAULT_MODEL
+        return self
 
     @property
     def uses_standin(self) -> bool:

@@ -335,3 +335,27 @@ def test_default_settings_start_the_standin_with_the_real_model() -> None:
     assert completion.prompt_tokens > 5 and 0 < completion.completion_tokens <= 16
     assert completion.cost_usd > 0
     assert str(settings.standin_port) in backend.endpoint
+
+
+def test_default_model_follows_the_endpoint() -> None:
+    assert Settings().cloud_model == "lcio-standin"  # nothing configured: the stand-in
+    assert Settings(openai_api_key=KEY).cloud_model == "gpt-4o-mini"  # OpenAI itself
+    other = Settings(openai_base_url="http://127.0.0.1:9/v1")
+    assert other.cloud_model == ""  # any other endpoint: asked at /v1/models
+    assert Settings(openai_base_url="http://127.0.0.1:9/v1", cloud_model="llama3").cloud_model \
+        == "llama3"
+
+
+def test_an_endpoint_without_a_configured_model_uses_the_first_it_lists(
+        server: StandinServer) -> None:
+    backend = CloudBackend(settings_for(server))
+    assert backend.model == ""
+    _, done = run(backend, ask("hello there"))
+    assert backend.model == done.model == "lcio-standin"
+
+
+def test_an_unreachable_endpoint_without_a_model_is_a_named_error() -> None:
+    backend = CloudBackend(Settings(openai_base_url=f"http://127.0.0.1:{free_port()}/v1",
+                                    cloud_max_retries=0, cloud_timeout_s=2.0))
+    with pytest.raises(CloudUnavailable):
+        run(backend, ask("hello"))
