@@ -13,7 +13,6 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-
 STANDIN_MODEL = "lcio-standin"
 OPENAI_DEFAULT_MODEL = "gpt-4o-mini"
 
