@@ -18,6 +18,7 @@ attachments are not re-sent: the history carries their text only.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -50,6 +51,8 @@ def _local_stream(backend: Backend, request: ChatRequest) -> Iterator[str | Comp
     """Local generation, the one part that wants the GPU when Spaces lends one."""
     yield from backend.stream(request)
 
+
+log = logging.getLogger(__name__)
 
 EventKind = Literal["decision", "delta", "fallback", "done", "rejected"]
 HISTORY_MESSAGES = 8  # the backends trim further to their context windows
@@ -297,6 +300,7 @@ class Engine:
             record.status, record.error = "failed", exc.message
         except Exception as exc:
             record.status = "failed"
+            log.exception("local turn failed")
             record.error = f"The local model failed ({type(exc).__name__}). Please try again."
         if record.actual is not None and wasted:
             record.actual = record.actual + Cost(latency_s=wasted)

@@ -15,6 +15,11 @@ from typing import Any
 
 import torch
 
+# Imported with the module, never inside a turn: transformers resolves names lazily, and a
+# first lazy import racing another thread's (the app's warm-up loading the model) raised
+# ImportError in a study run.
+from transformers import StoppingCriteriaList, TextIteratorStreamer
+
 from backends.base import Backend, StreamItem, register
 from backends.config import Settings, get_settings
 from backends.energy import EnergyMeter
@@ -205,8 +210,6 @@ class LocalBackend(Backend):
 
     def stream(self, request: ChatRequest) -> Iterator[StreamItem]:
         """Yield text deltas, then one Completion; see `Backend.stream`."""
-        from transformers import StoppingCriteriaList, TextIteratorStreamer
-
         if not request.messages or request.messages[-1].role != "user":
             raise InvalidRequest("There is no message from you to answer.")
         loaded = self.load()

@@ -27,6 +27,10 @@ from typing import Any
 
 import torch
 
+# At module import, for the same reason as in backends/local.py: no lazy transformers
+# import may run in two threads at once.
+from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig
+
 from backends.config import get_settings
 from backends.errors import BackendError
 
@@ -106,7 +110,6 @@ def convert_gguf(gguf: Path, cache_dir: Path | None = None) -> Path:
     The GGUF marker is cleared before saving so the saved checkpoint can later be loaded
     with a bitsandbytes quantization config.
     """
-    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     cache_dir = Path(cache_dir or get_settings().cache_dir)
 
@@ -148,7 +151,6 @@ def _load_nf4(source: str, device: str, cache_dir: Path | None) -> Any:
     Quantizing SmolLM2 takes 5-40 s on a busy 2-core CPU; reloading the saved nf4 copy
     takes under a second and gives the same weights. Hub ids are quantized every time.
     """
-    from transformers import AutoModelForCausalLM
 
     path = Path(source)
     if not path.is_dir():
@@ -200,7 +202,6 @@ def pick_device(device: str = "auto") -> str:
 
 def nf4_config() -> Any:
     """The one 4-bit recipe: nf4, bf16 compute, no double quantization (slower on CPU)."""
-    from transformers import BitsAndBytesConfig
 
     return BitsAndBytesConfig(
         load_in_4bit=True,
@@ -222,7 +223,6 @@ def load_model(
     `dtype` (default bf16) — what the stand-in cloud uses to serve a better copy of the same
     family. `device` is "auto", "cpu" or "cuda"; the same code path serves both.
     """
-    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     source = resolve_model(ref, cache_dir)
     target_device = pick_device(device)
