@@ -42,7 +42,7 @@ from policies.bench_policy import (
     Planned,
     oracle_plan,
 )
-from policies.evaluate import aggregate, sweep_table, table
+from policies.evaluate import aggregate, plots, sweep_table, table
 
 ORACLE, LCIO, PAPER = "oracle (hindsight)", "lcio-rcrl", "rc-a2c (paper)"
 COLUMNS = ["reward", "quality", "usd", "latency_s", "energy_j", "over_budget_share",
@@ -231,33 +231,6 @@ def targets(agg: dict, nominal: float, app_ms: tuple[float, float]) -> dict:
     return out
 
 
-def plots(agg: dict, scales: list[float], nominal: float, path: Path) -> None:
-    import plotly.graph_objects as go  # noqa: F401  (plotly present)
-    from plotly.subplots import make_subplots
-
-    names = list(agg)
-    fig = make_subplots(rows=1, cols=3, subplot_titles=(
-        f"Reward at {budget_label()} (mean ± std over seeds)", "Budget sweep: reward",
-        "Cost–quality per dialogue"))
-    fig.add_bar(x=names, y=[agg[n][nominal]["reward"]["mean"] for n in names],
-                error_y={"array": [agg[n][nominal]["reward"]["std"] for n in names]},
-                row=1, col=1, showlegend=False)
-    for n in names:
-        fig.add_scatter(x=scales, y=[agg[n][s]["reward"]["mean"] for s in scales], name=n,
-                        mode="lines+markers", legendgroup=n, row=1, col=2,
-                        text=[f"over budget: {agg[n][s]['over_budget_share']['mean']:.0%}" for s in scales])
-        fig.add_scatter(x=[agg[n][s]["usd"]["mean"] for s in scales],
-                        y=[agg[n][s]["quality"]["mean"] for s in scales], name=n, mode="markers",
-                        legendgroup=n, showlegend=False, row=1, col=3,
-                        text=[f"budget ×{s}" for s in scales])
-    fig.update_xaxes(title_text="budget scale", row=1, col=2)
-    fig.update_xaxes(title_text="dollars per dialogue", row=1, col=3)
-    fig.update_yaxes(title_text="mean quality", row=1, col=3)
-    fig.update_layout(title="LCIO policies on LCIO-Bench (held-out 20 %, measured outcomes)",
-                      height=520, width=1600)
-    fig.write_html(path, include_plotlyjs="cdn")
-
-
 def evaluate_main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dataset", required=True)
@@ -290,7 +263,8 @@ def evaluate_main(argv: list[str] | None = None) -> dict:
            "sweep": {n: {str(s): v for s, v in by.items()} for n, by in agg.items()},
            "targets": targets(agg, 1.0, app_ms)}
     (out / "results.json").write_text(json.dumps(res, indent=1, default=float))
-    plots(agg, args.sweep, 1.0, out / "results.html")
+    plots(agg, args.sweep, 1.0, out / "results.html", reward="reward", budgets=budget_label(),
+          title="LCIO policies on LCIO-Bench (held-out 20 %, measured outcomes)")
     print(f"\nLCIO-Bench ({len(dialogues)} dialogues, {n_turns} turns), budgets {budget_label()} "
           f"per dialogue, {args.seeds} seeds (mean ± std over seeds)\n")
     print(table(agg, 1.0, COLUMNS))

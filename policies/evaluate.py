@@ -145,20 +145,25 @@ def targets(agg: dict, nominal: float) -> dict:
     return out
 
 
-def plots(agg: dict, scales: list[float], nominal: float, path: Path) -> None:
+def plots(agg: dict, scales: list[float], nominal: float, path: Path,
+          reward: str = "reward_paper", budgets: str = "30 s / $0.05",
+          title: str = "LCIO policies on M4A1 (held-out 20 %)") -> None:
+    """Reward at the nominal budget, the budget sweep and cost–quality, as one HTML page
+    with plotly.js embedded (it opens offline)."""
     from plotly.subplots import make_subplots
 
     names = list(agg)
     fig = make_subplots(rows=1, cols=3, subplot_titles=(
-        "Paper reward at 30 s / $0.05 (mean ± std, 3 seeds)", "Budget sweep: paper reward",
+        f"{reward} at {budgets} (mean ± std over seeds)", f"Budget sweep: {reward}",
         "Cost–quality per dialogue"))
-    fig.add_bar(x=names, y=[agg[n][nominal]["reward_paper"]["mean"] for n in names],
-                error_y={"array": [agg[n][nominal]["reward_paper"]["std"] for n in names]},
+    fig.add_bar(x=names, y=[agg[n][nominal][reward]["mean"] for n in names],
+                error_y={"array": [agg[n][nominal][reward]["std"] for n in names]},
                 row=1, col=1, showlegend=False)
     for n in names:
-        fig.add_scatter(x=scales, y=[agg[n][s]["reward_paper"]["mean"] for s in scales], name=n,
+        fig.add_scatter(x=scales, y=[agg[n][s][reward]["mean"] for s in scales], name=n,
                         mode="lines+markers", legendgroup=n, row=1, col=2,
-                        text=[f"over budget: {agg[n][s]['over_budget_share']['mean']:.0%}" for s in scales])
+                        text=[f"over budget: {agg[n][s]['over_budget_share']['mean']:.0%}"
+                              for s in scales])
         fig.add_scatter(x=[agg[n][s]["usd"]["mean"] for s in scales],
                         y=[agg[n][s]["quality"]["mean"] for s in scales], name=n, mode="markers",
                         legendgroup=n, showlegend=False, row=1, col=3,
@@ -166,8 +171,8 @@ def plots(agg: dict, scales: list[float], nominal: float, path: Path) -> None:
     fig.update_xaxes(title_text="budget scale", row=1, col=2)
     fig.update_xaxes(title_text="dollars per dialogue", row=1, col=3)
     fig.update_yaxes(title_text="mean quality", row=1, col=3)
-    fig.update_layout(title="LCIO policies on M4A1 (held-out 20 %)", height=520, width=1600)
-    fig.write_html(path, include_plotlyjs="cdn")
+    fig.update_layout(title=title, height=520, width=1600)
+    fig.write_html(path, include_plotlyjs=True)
 
 
 def _bench_dataset(argv: list[str] | None) -> bool:
