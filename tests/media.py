@@ -51,7 +51,7 @@ def speech(text: str, folder: Path, name: str = "speech.wav") -> Path:
     path = folder / name
     subprocess.run(["espeak-ng", "-w", str(raw), text], check=True, capture_output=True)
     subprocess.run(
-        ["sox", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(path)],
+        ["sox", "-D", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(path)],
         check=True,
         capture_output=True,
     )

@@ -34,7 +34,7 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     Image.fromarray(data.chelsea()).save(img)
     raw, wav = d / "raw.wav", d / "question.wav"
     subprocess.run(["espeak-ng", "-w", str(raw), "What animal is in the picture?"], check=True)
-    subprocess.run(["sox", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(wav)], check=True)
+    subprocess.run(["sox", "-D", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(wav)], check=True)
     return {"image": img, "audio": wav}
 
 
