@@ -208,7 +208,7 @@ def _labels(image: Any) -> tuple[tuple[str, float], ...]:
     with torch.inference_mode():
         probs = model((pixels - 127.0) / 128.0).softmax(-1)[0]
     values, indices = probs.topk(TOP_LABELS)
-    labels = [(names[int(i)], round(float(p), 4)) for p, i in zip(values, indices)]
+    labels = [(names[int(i)], round(float(p), 4)) for p, i in zip(values, indices, strict=False)]
     return tuple(lab for k, lab in enumerate(labels) if k == 0 or lab[1] >= MIN_LABEL_PROB)
 
 

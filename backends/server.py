@@ -385,9 +385,13 @@ def create_app(
     """
     settings = settings or get_settings()
     if backend is None:
-        factory: Callable[[], Backend] = lambda: default_backend(settings)
+        def factory() -> Backend:
+            return default_backend(settings)
     elif isinstance(backend, Backend):
-        factory = lambda: backend
+        fixed = backend
+
+        def factory() -> Backend:
+            return fixed
     else:
         factory = backend
     faults = FaultSwitch()

@@ -74,5 +74,5 @@ class Policy(ABC):
     @abstractmethod
     def decide(self, observation: np.ndarray, mask: np.ndarray) -> Decision: ...
 
-    def reset(self) -> None:
+    def reset(self) -> None:  # noqa: B027 - optional hook; most policies keep no state
         """Forget per-dialogue state (called at the start of every dialogue)."""

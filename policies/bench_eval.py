@@ -1,7 +1,8 @@
 """Train and evaluate every policy on LCIO-Bench (`--dataset` pointing at a bench .jsonl).
 
     python -m policies.evaluate --dataset assets/bench/lcio-bench-v1.jsonl --seeds 3 --out runs/eval-bench
-    python -m policies.train --dataset assets/bench/lcio-bench-v1.jsonl --split all --out assets/policy/rcrl-bench.json
+    python -m policies.train --dataset assets/bench/lcio-bench-v1.jsonl --split all \
+        --out assets/policy/rcrl-bench.json
 
 Both commands detect the bench file (`is_bench_file`) and come here. Protocol as for M4A1:
 seed s picks the 80/20 split by dialogue, trains LCIO's RCRL (classifier, outcome model and
@@ -95,7 +96,7 @@ class Episode:
     @property
     def reward(self) -> float:
         """Mean plain reward per turn; turns after any budget was exceeded count 0."""
-        return float(np.mean([0.0 if o else r for r, o in zip(self.rewards, self.over_after)]))
+        return float(np.mean([0.0 if o else r for r, o in zip(self.rewards, self.over_after, strict=False)]))
 
 
 def run_episode(env: BenchEnv, policy: Policy, dialogue: int, budgets: dict[str, float]) -> Episode:

@@ -208,7 +208,8 @@ class OutcomeModel:
     """Quality and costs an action is expected to have, learned from training turns only.
 
     Quality: mean measured score per (predicted task, action shape), shrunk towards the mean
-    per (task, what is sent), per what is sent and per location (`shrink` pseudo-counts). Costs: mean per (predicted
+    per (task, what is sent), per what is sent and per location (`shrink` pseudo-counts).
+    Costs: mean per (predicted
     task, location, images used, audio used); `worst` is the largest cost seen for it (for
     the shape alone where the task has under 20 measurements) times `margin`: the guard's
     worst case.
@@ -581,7 +582,7 @@ class BenchRCRLPolicy(Policy):
                         {"quality": q.tolist(), "reward": r.tolist(), "price": price.tolist(),
                          "latency_s": mean[:, 0].tolist(), "usd": mean[:, 1].tolist(),
                          "energy_j": mean[:, 2].tolist()},
-                        dict(zip(self.table.resources, lam.tolist())),
+                        dict(zip(self.table.resources, lam.tolist(), strict=False)),
                         f"{act.location} with {len(act.attachments)} attachment(s): expected "
                         f"reward {r[a]:.2f}, budget price {price[a]:.2f}{why}")
 

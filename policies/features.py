@@ -51,7 +51,8 @@ def history_window(states: Sequence[Sequence[float]]) -> np.ndarray:
     return np.asarray(pad + last, dtype=np.float32).reshape(-1)
 
 
-def budget_features(remaining: dict[str, float], budgets: dict[str, float]) -> tuple[list[float], list[float]]:
+def budget_features(remaining: dict[str, float], budgets: dict[str, float]
+                    ) -> tuple[list[float], list[float]]:
     frac, rem = [], []
     for r in RESOURCES:
         b, left = budgets.get(r, float("inf")), remaining.get(r, float("inf"))

@@ -53,7 +53,7 @@ class DialogueStats:
         trans = np.ones((len(TASKS), len(TASKS)))  # Laplace smoothing
         assoc = []
         for d in dialogues:
-            for a, b in zip(d.turns[:-1], d.turns[1:]):
+            for a, b in zip(d.turns[:-1], d.turns[1:], strict=False):
                 trans[a.task, b.task] += 1
             assoc += [normalised_association(np.asarray(t.association), space) for t in d.turns]
         trans /= trans.sum(1, keepdims=True)
@@ -88,7 +88,8 @@ class RCRLPolicy(Policy):
         self.action_costs = costs.per_action()
         norm = costs.normalised()
         self._cost_term = self.weights.latency * norm["latency_s"] + self.weights.usage * norm["usd"]
-        self._cost_units = np.stack([self.action_costs[r] / u for r, u in zip(table.resources, table.units)])
+        self._cost_units = np.stack([self.action_costs[r] / u for r, u
+                                     in zip(table.resources, table.units, strict=False)])
         self._attach = np.array([[float(a.location == "cloud" and i in a.attachments)
                                   for i in range(self.space.slots)] for a in self.space.actions])
         self.offsets = np.zeros((len(TASKS), self.space.n)) if offsets is None else np.asarray(offsets)
@@ -121,7 +122,7 @@ class RCRLPolicy(Policy):
                 layer = [w + [list(st)] for w in layer for st in steps]
         rows = np.repeat(np.stack(windows).astype(np.float64), self.space.n, 0)
         q = self.quality.predict(np.hstack([rows, np.tile(self.quality._codes, (len(windows), 1))]))
-        for w, qw in zip(windows, q.reshape(len(windows), self.space.n)):
+        for w, qw in zip(windows, q.reshape(len(windows), self.space.n), strict=False):
             self._q_cache[w.tobytes()] = qw
             if self.config.lookahead:
                 head = w[self._step_dim:].astype(np.float64)
@@ -253,7 +254,7 @@ class RCRLPolicy(Policy):
         est = self.estimates(observation)
         allowed = np.asarray(mask, dtype=bool).copy()
         if guard:  # defence in depth: never trust the caller to have applied the guard
-            remaining = dict(zip(RESOURCES, (float(x) for x in observation[REMAIN])))
+            remaining = dict(zip(RESOURCES, (float(x) for x in observation[REMAIN]), strict=False))
             allowed &= affordable_mask(remaining, self.action_costs)
         if not allowed.any():
             a = 0
@@ -264,7 +265,7 @@ class RCRLPolicy(Policy):
         z = (score - score[a]) / self.config.temperature
         p = np.exp(z) / np.exp(z).sum()
         act = self.space.actions[a]
-        lam = dict(zip(self.table.resources, est["lambda"].tolist()))
+        lam = dict(zip(self.table.resources, est["lambda"].tolist(), strict=False))
         reason = (f"{act.location} with {len(act.attachments)} attachment(s): expected reward "
                   f"{est['reward'][a]:.2f}, budget price {est['price'][a]:.2f}")
         return Decision(a, act.location, act.attachments, float(p[a]), _lists(est, self.action_costs),

@@ -32,7 +32,8 @@ class EpisodeResult:
     @property
     def reward_paper(self) -> float:
         """The paper's reported reward: per-turn mean, turns after overspending count 0."""
-        return float(np.mean([0.0 if o else r for r, o in zip(self.rewards_paper, self.over_after)]))
+        return float(np.mean([0.0 if o else r for r, o
+                              in zip(self.rewards_paper, self.over_after, strict=False)]))
 
 
 def run_episode(env: OffloadEnv, policy: Policy, dialogue: int, budgets: dict[str, float]) -> EpisodeResult:

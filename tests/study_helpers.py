@@ -43,6 +43,6 @@ def make_service(config: StudyConfig) -> StudyService:
 
 def last(iterable: Any) -> Any:
     out = None
-    for out in iterable:
-        pass
+    for item in iterable:
+        out = item
     return out

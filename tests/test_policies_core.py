@@ -21,7 +21,7 @@ from tests.policy_fixtures import synthetic_dialogues
 def test_multiplier_rises_while_exceeded_and_falls_when_not():
     lag = Lagrange(0.0, lr=0.1)
     seen = [float(lag.update(cost=12.0, limit=10.0)) for _ in range(5)]
-    assert all(b > a for a, b in zip(seen, seen[1:]))
+    assert all(b > a for a, b in zip(seen, seen[1:], strict=False))
     falling = [float(lag.update(cost=8.0, limit=10.0)) for _ in range(3)]
     assert falling[0] < seen[-1] and falling[1] < falling[0]
     for _ in range(100):
@@ -96,7 +96,7 @@ def test_rcrl_never_overspends(trained, lat, usd, seed):
     assert res.latency_s <= lat + 1e-9 and res.usd <= usd + 1e-12
     assert not any(v > 0 for v in res.overspend.values())
     present = [t.present for t in dialogues[i].turns]
-    for a, p in zip(res.actions, present):
+    for a, p in zip(res.actions, present, strict=False):
         assert all(p[s] for s in env.space.actions[a].attachments)
 
 
@@ -133,7 +133,8 @@ def test_task_classifier_keywords():
 
 def _random_observation(rng: np.random.Generator, policy: RCRLPolicy) -> np.ndarray:
     """A random reachable observation: random tasks, actions, turn, association and budget."""
-    b = AppObservationBuilder({"latency_s": float(rng.uniform(0.05, 60)), "usd": float(rng.uniform(1e-6, 0.1))})
+    b = AppObservationBuilder({"latency_s": float(rng.uniform(0.05, 60)),
+                               "usd": float(rng.uniform(1e-6, 0.1))})
     obs = b.observe("q", [True] * 3, rng.uniform(0, 1, 3).tolist(), task=int(rng.integers(4)))
     for _ in range(int(rng.integers(0, 5))):
         b.record(policy.space.actions[int(rng.integers(policy.space.n))],

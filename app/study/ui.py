@@ -84,7 +84,7 @@ class StudyUI:
         return (*self.render(view), None if cleared else gr.skip(), "" if cleared else gr.skip())
 
     def questionnaire(self, pid: str | None, *values: Any) -> tuple[Any, ...]:
-        answers = {item.id: v for item, v in zip(self.config.questionnaire, values)}
+        answers = {item.id: v for item, v in zip(self.config.questionnaire, values, strict=False)}
         return self.render(self.service.submit_questionnaire(pid, answers))
 
     # -- page -----------------------------------------------------------------------------

@@ -161,7 +161,7 @@ def to_policy_dialogues(bench: Bench, association: Any = None) -> list[Any]:
     from policies.data import Dialogue, Turn
 
     out = []
-    for number, (name, turns) in enumerate(bench.dialogues.items()):
+    for number, (_name, turns) in enumerate(bench.dialogues.items()):
         converted = []
         for t in turns:
             assoc = association(t) if association else tuple(float(p) for p in t.present)
