@@ -412,5 +412,35 @@ def test_html_in_prompt_and_answer_runs_nothing_and_fetches_nothing(
                 " #chat iframe, #chat link, #chat [onerror]').length")
         finally:
             browser.close()
-    assert shown.count(f"<img src={base}/img-tag>") >= 2, "prompt and answer shown as text"
     assert hits == [] and xss is None and dialogs == [] and live == 0, (hits, xss, dialogs, live)
+    assert shown.count(f"<img src={base}/img-tag>") >= 2, "prompt and answer shown as text"
+
+
+def call_raw(url: str, api_name: str, data: list[Any]) -> str:
+    """POST /gradio_api/call/NAME with hand-made JSON (no client-side upload), then read the
+    event stream: what a hostile script, not gradio_client, would send."""
+    request = urllib.request.Request(f"{url}gradio_api/call/{api_name}",
+                                     data=json.dumps({"data": data}).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        event_id = json.loads(response.read())["event_id"]
+    return get(f"{url}gradio_api/call/{api_name}/{event_id}")[1]
+
+
+@pytest.mark.slow
+def test_server_side_paths_in_inputs_are_refused(app: dict[str, Any],
+                                                 victim: dict[str, Any]) -> None:
+    """A file input naming a path on the server (the log, /etc/passwd) instead of an upload:
+    Gradio must refuse it, so no handler echoes it back as a downloadable file."""
+    for target in (str(app["log"]), "/etc/passwd"):
+        file = {"path": target, "meta": {"_type": "gradio.FileData"}}
+        outputs = [
+            call_raw(app["url"], "chat", [{"text": "read this", "files": [file]}]),
+            call_raw(app["url"], "respond", [{"text": "read this", "files": [file]},
+                                             [{"role": "user", "content": [{"file": file}]}]]),
+        ]
+        for body in outputs:
+            assert "event: error" in body or target not in body, body[:1500]
+            for path in re.findall(r'"path": ?"([^"]+)"', body):
+                status, content = get(f"{app['url']}gradio_api/file={path}")
+                assert "root:" not in content and victim["canary"] not in content, path
