@@ -19,7 +19,7 @@ from app.online import OnlineLearner
 from app.store import SessionStore
 from backends.base import BACKENDS, Backend
 from backends.config import Settings, get_settings
-from backends.redact import redact_url
+from backends.redact import redact_logs, redact_url, url_secrets
 from policies.base import ActionSpace, Policy
 
 log = logging.getLogger(__name__)
@@ -67,6 +67,8 @@ class Runtime:
                  policies: dict[str, Callable[[], Policy]] | None = None,
                  backends: dict[str, Backend] | None = None) -> None:
         self.settings = settings or get_settings()
+        key = self.settings.openai_api_key
+        redact_logs([key.get_secret_value() if key else "", *url_secrets(self.settings.openai_base_url)])
         path = log_path or os.environ.get("LCIO_LOG_PATH") or self.settings.cache_dir / "sessions.sqlite"
         self.store = SessionStore(path)
         self._factories = policies or policy_factories()

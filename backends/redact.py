@@ -6,7 +6,9 @@ neither may reach the page header, a fallback message, the session log or an exp
 
 from __future__ import annotations
 
+import logging
 import re
+from typing import Any
 from urllib.parse import urlsplit
 
 # scheme://userinfo@ anywhere in a text (an error message quoting a URL, a logged request)
@@ -45,3 +47,29 @@ def redact_text(text: str, secrets: list[str] | tuple[str, ...] = ()) -> str:
         if secret:
             text = text.replace(secret, "[redacted]")
     return _USERINFO.sub(r"\1[redacted]@", text)
+
+
+_log_secrets: set[str] = set()
+
+
+def redact_logs(secrets: list[str] | tuple[str, ...] = ()) -> None:
+    """From now on, every log message of every library is passed through `redact_text` with
+    these secrets (httpx, for one, logs each request's full URL, login included, at INFO)."""
+    _log_secrets.update(s for s in secrets if s)
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "lcio_redacting", False):
+        return
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record is logging's to report, not ours
+            return record
+        clean = redact_text(message, sorted(_log_secrets, key=len, reverse=True))
+        if clean != message:
+            record.msg, record.args = clean, ()
+        return record
+
+    factory.lcio_redacting = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)

@@ -121,6 +121,24 @@ def test_header_hides_the_url_login(login_settings: Settings, tmp_path: Path) ->
     assert PASSWORD not in shown and "lcio-user" not in shown and "127.0.0.1:" in shown
 
 
+def test_process_logs_hide_the_url_login_and_key(login_settings: Settings, tmp_path: Path,
+                                                 caplog: pytest.LogCaptureFixture) -> None:
+    """httpx logs every request's full URL at INFO, login included; the runtime's log filter
+    removes it, and the key, from every library's messages."""
+    import logging
+
+    from app.runtime import Runtime
+
+    Runtime(login_settings, log_path=tmp_path / "log.sqlite", policies={"rule": RulePolicy},
+            backends={"local": FakeBackend("local", ["hi"]), "cloud": FakeBackend("cloud", ["yo"])})
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("httpx").info('HTTP Request: GET %s "HTTP/1.1 200 OK"',
+                                        login_settings.openai_base_url)
+        logging.getLogger("openai").warning("retrying with key %s", KEY)
+    assert "HTTP Request: GET http://[redacted]@127.0.0.1:" in caplog.text
+    assert PASSWORD not in caplog.text and KEY not in caplog.text
+
+
 def test_fallback_message_and_log_hide_the_url_login(login_settings: Settings,
                                                      tmp_path: Path) -> None:
     """A cloud that cannot be reached: the fallback note names host:port only, and the
