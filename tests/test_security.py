@@ -216,6 +216,20 @@ def test_file_names_and_errors_are_shown_inert(two_sessions: tuple[ChatUI, Sessi
         assert "<img" not in card and "<script" not in card
 
 
+
+def test_study_page_chat_is_inert() -> None:
+    """The study page's Chatbot gets the same treatment (its render() is the only way out)."""
+    from app.study.service import View
+    from app.study.ui import StudyUI
+
+    hostile = HOSTILE.format(u="http://127.0.0.1:9")
+    view = View("rate", "p-0", [{"role": "user", "content": hostile},
+                                {"role": "assistant", "content": f"sure: {hostile}"}])
+    outputs = StudyUI.render(None, view)  # type: ignore[arg-type]  (render uses no state)
+    messages = next(o for o in outputs if isinstance(o, list))  # the Chatbot's value
+    assert len(messages) == 2 and all(live_markup(m["content"]) == [] for m in messages)
+
+
 # -- the real app, as an anonymous stranger ---------------------------------------------------
 
 
