@@ -276,13 +276,15 @@ def app(tmp_path_factory: pytest.TempPathFactory, echo_cloud: Any) -> Iterator[d
     """`python app.py`, its cloud at a base URL with a login, its log in a temp folder."""
     workdir = tmp_path_factory.mktemp("abuse-app")
     log_path = workdir / "sessions.sqlite"
+    (workdir / "tmp").mkdir()  # its temp folder: exports and Gradio's uploads, removed with it
     parts = urllib.parse.urlsplit(echo_cloud.base_url)
     base_url = f"http://lcio-user:{PASSWORD}@{parts.netloc}{parts.path}"
     env = {"LCIO_OPENAI_BASE_URL": base_url, "LCIO_OPENAI_API_KEY": KEY,
            "LCIO_LOG_PATH": str(log_path), "LCIO_MAX_NEW_TOKENS": "24",
-           "LCIO_CLOUD_MAX_RETRIES": "0"}  # an injected fault is not retried away
+           "LCIO_CLOUD_MAX_RETRIES": "0",  # an injected fault is not retried away
+           "TMPDIR": str(workdir / "tmp")}
     with running_app(workdir, env) as url:
-        yield {"url": url, "log": log_path, "app_log": workdir / "app.log"}
+        yield {"url": url, "log": log_path, "app_log": workdir / "app.log", "tmp": workdir / "tmp"}
 
 
 def get(url: str) -> tuple[int, str]:
@@ -298,7 +300,7 @@ def victim(app: dict[str, Any]) -> dict[str, Any]:
     """Someone else's session: a cloud turn with a unique prompt, and its export."""
     from gradio_client import Client
 
-    client = Client(app["url"], verbose=False)
+    client = Client(app["url"], verbose=False, download_files=False)  # files as server URLs
     *_, note = client.predict(0.05, 300, 3000, 1, 1 / 3, 1 / 3, "cloud-only",
                               api_name="/new_session")
     session_id = re.search(r"New session (\S+)", note).group(1)
@@ -306,8 +308,8 @@ def victim(app: dict[str, Any]) -> dict[str, Any]:
     answer, decision = client.predict({"text": f"remember {canary}", "files": []},
                                       api_name="/chat")
     assert decision["location"] == "cloud" and canary in answer, (answer, decision)
-    export = client.predict("CSV", api_name="/export")
-    assert canary in Path(export).read_text(), "the owner gets their own rows"
+    export = client.predict("CSV", api_name="/export")["url"]
+    assert canary in get(export)[1], "the owner gets their own rows"
     return {"canary": canary, "session_id": session_id, "answer": answer, "export": export}
 
 
@@ -359,17 +361,15 @@ def test_every_endpoint_gives_a_stranger_nothing_of_another_session(
 @pytest.mark.slow
 def test_file_route_serves_no_log_cache_system_or_export_file(
         app: dict[str, Any], victim: dict[str, Any]) -> None:
-    import tempfile
-
     from backends.config import Settings as AppSettings
 
     cache = AppSettings().cache_dir
     cached_file = next((p for p in cache.rglob("*") if p.is_file()), cache / "none")
-    originals = list(Path(tempfile.gettempdir()).glob(
-        f"lcio-exports*/**/lcio-log-{victim['session_id']}*"))
+    originals = list(app["tmp"].glob(f"lcio-exports*/**/lcio-log-{victim['session_id']}*"))
     assert originals, "the export was written where the test looks"
     targets = [app["log"], cache, cached_file, Path("/etc/passwd"), *originals,
-               app["log"].parent, "/tmp/gradio/../../etc/passwd", "..%2F..%2Fetc%2Fpasswd"]
+               app["log"].parent,
+               f"{app['tmp']}/gradio/{'../' * 12}etc/passwd", "..%2F..%2Fetc%2Fpasswd"]
     for target in targets:
         for quoted in (str(target), urllib.parse.quote(str(target))):
             status, body = get(f"{app['url']}gradio_api/file={quoted}")
@@ -377,8 +377,8 @@ def test_file_route_serves_no_log_cache_system_or_export_file(
             assert victim["canary"] not in body
     # The owner's own download works (so the 403s above mean something): its URL holds a
     # hash made with this server's secret seed, and is shown only to the owner.
-    status, body = get(f"{app['url']}gradio_api/file={victim['export']}")
-    assert status == 200 and victim["canary"] in body
+    status, body = get(victim["export"])
+    assert status == 200 and victim["canary"] in body and "/gradio_api/file=" in victim["export"]
 
 
 @pytest.mark.slow
