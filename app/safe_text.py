@@ -22,9 +22,11 @@ import re
 from typing import Any
 
 JOINER = "\u2060"
+# Linear time on any input (a prompt may be megabytes of backticks): possessive runs, and a
+# span starts only where a run of backticks starts.
 _CODE = re.compile(
-    r"^ {0,3}(?P<fence>`{3,}|~{3,})[^\n]*\n.*?(?:^ {0,3}(?P=fence)[`~]*[ \t]*$|\Z)"  # fenced block
-    r"|(?P<ticks>`+)[^`\n]+?(?P=ticks)(?!`)",  # inline code span
+    r"^ {0,3}(?P<fence>`{3,}+|~{3,}+)[^\n]*\n.*?(?:^ {0,3}(?P=fence)[`~]*[ \t]*$|\Z)"  # block
+    r"|(?<!`)(?P<ticks>`++)[^`\n]+?(?P=ticks)(?!`)",  # inline code span
     re.MULTILINE | re.DOTALL,
 )
 

@@ -51,6 +51,17 @@ def test_safe_markdown_leaves_no_live_markup(text: str) -> None:
     assert visible == text, "inert, but every character still shown"
 
 
+def test_safe_markdown_is_linear_on_hostile_input() -> None:
+    """Megabytes of backticks must not pin a CPU (a quadratic regex took 27 s for 32 k). The
+    bound is 50x what linear needs here: a complexity guard, not a speed target."""
+    import time
+
+    for text in ("`" * 200_000, "`" * 200_000 + "x", "```" + "`x" * 100_000):
+        started = time.process_time()
+        assert len(safe_markdown(text)) >= len(text)
+        assert time.process_time() - started < 10
+
+
 def test_safe_markdown_keeps_formatting_and_code() -> None:
     out = safe_markdown("**bold** > quote\n```python\nif a < b and c & d:\n    pass\n```")
     assert out.startswith("**bold** > quote") and "a <" + JOINER + " b and c & d" in out
