@@ -11,8 +11,10 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-# scheme://userinfo@ anywhere in a text (an error message quoting a URL, a logged request)
-_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/\s@]+@")
+# scheme://userinfo@ anywhere in a text (an error message quoting a URL, a logged request).
+# Linear time on any text (prompts reach the log): a scheme is tried only where a run of
+# scheme characters starts, and runs are never backtracked into.
+_USERINFO = re.compile(r"(?i)(?<![a-z0-9+.\-])([a-z0-9+.\-]++://)[^/\s@]++@")
 MIN_SECRET_CHARS = 4  # a shorter "password" would blank out ordinary words
 
 
