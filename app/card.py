@@ -48,9 +48,10 @@ def decision_card(record: TurnRecord, models: dict[str, str] | None = None) -> s
         return (_CSS + f'<div class="lcio-card" data-turn="{record.turn_index + 1}" '
                 f'data-status="rejected"><span class="lcio-loc loc-none">not sent</span>'
                 f'<div class="lcio-fallback">{escape(record.error)}</div></div>')
-    loc = record.location or "none"
+    # Every string below can come from a user, a file name, the policy or the endpoint: escaped.
+    loc = escape(record.location or "none")
     d = record.decision
-    status = record.status if record.status != "pending" else "streaming"
+    status = escape(record.status if record.status != "pending" else "streaming")
     model = (record.completion.model if record.completion else models.get(loc, ""))
     conf = f"{d.probability:.0%}" if d else "–"
     used = ", ".join(f"{a.kind} {a.path.name}" for a in record.used) or "none"
@@ -74,7 +75,7 @@ def decision_card(record: TurnRecord, models: dict[str, str] | None = None) -> s
         f'data-status="{status}">'
         f'<span class="lcio-loc loc-{loc}">{loc.upper()}</span>'
         f'<b>turn {record.turn_index + 1}</b> · {escape(record.policy)} · confidence {conf} '
-        f'<span class="lcio-muted">· {escape(status)}</span>'
+        f'<span class="lcio-muted">· {status}</span>'
         f'<div class="lcio-muted">model: {escape(model)}</div>'
         f'<table><tr><th></th><th>expected ({escape(record.expected_source)})</th><th>actual</th></tr>'
         f'<tr><td>latency</td><td>{_s(exp.latency_s)}</td><td>{_s(act.latency_s if act else None)}</td></tr>'

@@ -19,12 +19,14 @@ from app.online import OnlineLearner
 from app.store import SessionStore
 from backends.base import BACKENDS, Backend
 from backends.config import Settings, get_settings
+from backends.redact import redact_logs, redact_url, url_secrets
 from policies.base import ActionSpace, Policy
 
 log = logging.getLogger(__name__)
 
 # LCIO-Bench's: local or cloud, each with any subset of the slots (what the shipped policy learned)
 APP_SPACE = ActionSpace(slots=3, local_subsets=True)
+OPENAI_URL = "https://api.openai.com/v1"  # what the SDK uses when no base URL is set
 
 
 def _load_rcrl() -> Policy | None:
@@ -65,6 +67,8 @@ class Runtime:
                  policies: dict[str, Callable[[], Policy]] | None = None,
                  backends: dict[str, Backend] | None = None) -> None:
         self.settings = settings or get_settings()
+        key = self.settings.openai_api_key
+        redact_logs([key.get_secret_value() if key else "", *url_secrets(self.settings.openai_base_url)])
         path = log_path or os.environ.get("LCIO_LOG_PATH") or self.settings.cache_dir / "sessions.sqlite"
         self.store = SessionStore(path)
         self._factories = policies or policy_factories()
@@ -106,12 +110,12 @@ class Runtime:
             return self._backends[name]
 
     def models(self) -> dict[str, str]:
-        """Which models answer, for the page (endpoint host only, never a key)."""
+        """Which models answer, for the page (endpoint host:port only: never a key or login)."""
         local = self.backend("local")
         cloud = self.backend("cloud")
         local_name = getattr(local, "model_name", type(local).__name__)
         where = "the project's stand-in on 127.0.0.1" if self.settings.uses_standin \
-            else getattr(cloud, "endpoint", "your endpoint")
+            else redact_url(self.settings.openai_base_url or OPENAI_URL)
         return {"local": f"{local_name} (4-bit nf4, this machine)",
                 "cloud": f"{getattr(cloud, 'model', self.settings.cloud_model)} via {where}"}
 

@@ -181,11 +181,15 @@ def _decode_row(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_no_secret(row: dict[str, Any]) -> None:
-    """Defence in depth: a configured key must never reach the log, even inside an error."""
+    """Defence in depth: a configured key or URL login must never reach the log, even inside
+    an error."""
     from backends.config import get_settings
+    from backends.redact import redact_text, url_secrets
 
-    key = get_settings().openai_api_key
-    secret = key.get_secret_value() if key is not None else ""
+    settings = get_settings()
+    key = settings.openai_api_key
+    hidden = [key.get_secret_value() if key is not None else "",
+               *url_secrets(settings.openai_base_url)]
     for k, v in row.items():
-        if isinstance(v, str) and secret and secret in v:
-            row[k] = v.replace(secret, "[redacted]")
+        if isinstance(v, str):
+            row[k] = redact_text(v, hidden)

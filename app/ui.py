@@ -9,7 +9,11 @@ concurrently (`concurrency_limit` on the turn events).
 
 from __future__ import annotations
 
+import atexit
+import secrets
+import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,10 +24,13 @@ import gradio as gr
 from app.card import decision_card, decision_data, empty_card, totals_markdown
 from app.charts import budget_gauges, learning_chart, per_turn_chart
 from app.engine import Engine, TurnRecord
+from app.safe_text import safe_markdown
 from app.session import BudgetLedger, Cost, RewardWeights, Session
 
 TURN_CONCURRENCY = 8  # cloud turns overlap; local ones queue on the model's lock
-EXPORT_DIR = Path(tempfile.gettempdir()) / "lcio-exports"
+EXPORT_KEEP_S = 3600  # an export folder older than this is removed at the next export
+_export_root: Path | None = None  # made on the first export: mkdtemp, so private and unguessable
+_export_lock = threading.Lock()
 
 Rater = Callable[[Session, int, int | None, int | None], str]
 
@@ -68,13 +75,13 @@ class ChatUI:
         for path in files:
             history.append({"role": "user", "content": {"path": path}})
         if text or not files:
-            history.append({"role": "user", "content": text})
+            history.append({"role": "user", "content": safe_markdown(text)})
         skip = gr.skip()
         box = gr.MultimodalTextbox(value=None, interactive=False)
         for event in self.engine.run(session, text, files):
             rec = event.record
             if event.kind == "rejected":
-                history.append({"role": "assistant", "content": f"⚠️ {rec.error}"})
+                history.append({"role": "assistant", "content": f"⚠️ {safe_markdown(rec.error)}"})
                 yield (list(history), gr.MultimodalTextbox(value=None, interactive=True),
                        decision_card(rec, self.models), skip, skip, skip, session)
                 return
@@ -143,13 +150,19 @@ class ChatUI:
         note = self.rate_fn(session, turn_id, thumbs, stars) if self.rate_fn else "Thanks."
         return note, learning_chart(self.learning_points())
 
-    def export(self, fmt: str, session: Session | None, scope: str) -> str:
-        """Write the log as CSV/JSONL to a file the page offers for download."""
-        EXPORT_DIR.mkdir(parents=True, exist_ok=True)
-        sid = session.id if (session and scope == "this session") else None
-        ext = "jsonl" if fmt.lower().startswith("json") else "csv"
-        path = EXPORT_DIR / f"lcio-log-{sid or 'all'}-{int(time.time())}.{ext}"
-        path.write_text(self.engine.store.export(ext, sid), encoding="utf-8")
+    def export(self, fmt: str, session: Session | None) -> str | None:
+        """This session's log as CSV/JSONL, for download: never another session's rows.
+
+        Each export gets its own folder with an unguessable name, readable only by this
+        process; Gradio serves the copy it makes of the returned file, and nothing else
+        (everything in the log is `python -m app.export_log`, run where the log lives).
+        """
+        if session is None:
+            return None
+        ext = "jsonl" if str(fmt).lower().startswith("json") else "csv"
+        folder = _export_folder()
+        path = folder / f"lcio-log-{session.id}.{ext}"
+        path.write_text(self.engine.store.export(ext, session.id), encoding="utf-8")
         return str(path)
 
     # -- page -----------------------------------------------------------------------------
@@ -196,9 +209,7 @@ class ChatUI:
                 new_btn = gr.Button("Start a new session with these settings", elem_id="new")
                 with gr.Row():
                     fmt = gr.Radio(["CSV", "JSONL"], value="CSV", label="Export format")
-                    scope = gr.Radio(["this session", "all sessions"], value="this session",
-                                     label="Export")
-                    export_btn = gr.Button("Export log")
+                    export_btn = gr.Button("Export this session's log")
                     export_file = gr.File(label="Log", elem_id="export-file")
 
             turn = box.submit(self.respond, [box, chatbot, session],
@@ -213,7 +224,7 @@ class ChatUI:
             new_btn.click(self.new_session, [b_usd, b_lat, b_en, w_q, w_l, w_c, policy],
                           [session, chatbot, card, gauges, totals, chart, note],
                           api_name="new_session")
-            export_btn.click(self.export, [fmt, session, scope], [export_file], api_name="export")
+            export_btn.click(self.export, [fmt, session], [export_file], api_name="export")
 
             # `/chat` for scripts and studies: hidden components, same engine and state.
             api_in = gr.MultimodalTextbox(visible=False, file_count="multiple")
@@ -228,18 +239,36 @@ class ChatUI:
         return demo
 
     def _models_line(self) -> str:
-        return (f"**Local:** {self.models.get('local', '?')} · "
-                f"**Cloud:** {self.models.get('cloud', '?')} · "
+        # A cloud endpoint names its own model: shown as text, never as markup.
+        return (f"**Local:** {safe_markdown(self.models.get('local', '?'))} · "
+                f"**Cloud:** {safe_markdown(self.models.get('cloud', '?'))} · "
                 f"**Policy options:** {', '.join(self.policy_names)}")
 
 
+def _export_folder() -> Path:
+    """A fresh folder for one export, named by a secret inside this process's private (0700)
+    temp folder; exports older than EXPORT_KEEP_S are removed first."""
+    global _export_root
+    with _export_lock:
+        if _export_root is None:
+            _export_root = Path(tempfile.mkdtemp(prefix="lcio-exports-"))
+            atexit.register(shutil.rmtree, _export_root, True)
+        now = time.time()
+        for old in _export_root.iterdir():
+            if now - old.stat().st_mtime > EXPORT_KEEP_S:
+                shutil.rmtree(old, ignore_errors=True)
+        folder = _export_root / secrets.token_urlsafe(24)
+        folder.mkdir(mode=0o700)
+        return folder
+
+
 def _shown(record: TurnRecord) -> str:
-    """The answer as the chat shows it, with a one-line note when something went wrong."""
-    text = record.answer
+    """The answer as the chat shows it (inert Markdown), with a note when something went wrong."""
+    text = safe_markdown(record.answer)
     if record.fallback:
-        text = f"_({record.fallback})_\n\n{text}"
+        text = f"_({safe_markdown(record.fallback)})_\n\n{text}"
     if record.status == "failed":
-        text = f"{text}\n\n⚠️ {record.error}".strip()
+        text = f"{text}\n\n⚠️ {safe_markdown(record.error)}".strip()
     elif record.status == "cancelled":
         text = f"{text}\n\n_(stopped)_".strip()
     return text

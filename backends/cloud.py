@@ -18,7 +18,6 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 import openai
 
@@ -36,6 +35,7 @@ from backends.errors import (
 )
 from backends.media import audio_wav_b64, image_data_uri
 from backends.pricing import PriceTable, load_prices
+from backends.redact import redact_text, redact_url
 from backends.types import ChatRequest, Completion, Message
 
 log = logging.getLogger(__name__)
@@ -48,10 +48,9 @@ _SECRETISH = re.compile(r"\b(sk-[A-Za-z0-9_\-*]{4,}|Bearer\s+\S+)")
 
 
 def scrub(text: str, secret: str | None = None) -> str:
-    """Remove the key (and anything that looks like one) from text shown to people or logs."""
-    if secret:
-        text = text.replace(secret, "[redacted]")
-    return _SECRETISH.sub("[redacted]", text)
+    """Remove the key, any URL login and anything that looks like a key from text shown to
+    people or logs."""
+    return _SECRETISH.sub("[redacted]", redact_text(text, [secret] if secret else []))
 
 
 def _server_message(exc: openai.APIError, secret: str | None) -> str:
@@ -150,14 +149,14 @@ class CloudBackend(Backend):
 
     @property
     def endpoint(self) -> str:
-        """host:port of the endpoint, for messages (never the key, never a path with tokens)."""
+        """host:port of the endpoint, for messages (never the key, a login, a path or a query)."""
         if self._base_url:
             url = self._base_url
         elif self.settings.uses_standin:
             return "the stand-in (not started yet)"
         else:
             url = self.settings.openai_base_url or "https://api.openai.com/v1"
-        return urlsplit(url).netloc or url
+        return redact_url(url)
 
     def _secret(self) -> str | None:
         key = self.settings.openai_api_key

@@ -107,9 +107,9 @@ def test_export_csv_and_jsonl(ui: ChatUI) -> None:
     session = Session(policy_name="rule")
     list(ui.respond("one", [], session))
     list(ui.respond("two", [], session))
-    rows = list(csv.DictReader(io.StringIO(Path(ui.export("CSV", session, "this session")).read_text())))
+    rows = list(csv.DictReader(io.StringIO(Path(ui.export("CSV", session)).read_text())))
     assert [r["prompt"] for r in rows] == ["one", "two"] and rows[0]["location"] == "cloud"
-    lines = Path(ui.export("JSONL", session, "this session")).read_text().splitlines()
+    lines = Path(ui.export("JSONL", session)).read_text().splitlines()
     first = json.loads(lines[0])
     assert isinstance(first["observation"], list) and first["decision"]["estimates"]
 

@@ -17,6 +17,7 @@ import gradio as gr
 
 from app.engine import Engine
 from app.observe import features_observation
+from app.safe_text import safe_history
 from app.study.config import StudyConfig, load_study_config
 from app.study.researcher import PARTICIPANT_COLUMNS, SUMMARY_COLUMNS, Researcher
 from app.study.service import StudyService, View
@@ -60,7 +61,7 @@ class StudyUI:
             gr.Column(visible=phase == "rate"),
             gr.Column(visible=phase == "questionnaire"),
             gr.Column(visible=phase == "done"),
-            view.task, view.progress, view.messages,
+            view.task, view.progress, safe_history(view.messages),
             gr.MultimodalTextbox(value=box_value, interactive=phase == "chat" and not streaming),
             view.note,
             f"Your anonymous participant id: `{view.participant}`" if view.participant else "",
