@@ -6,8 +6,8 @@ from html import escape
 from typing import Any
 
 from app.engine import TurnRecord
-from app.explain import details_body, why_sentence
-from app.session import Cost, Session
+from app.explain import details_body, expected_vs_actual, why_sentence
+from app.session import Session
 
 _CSS = """
 <style>
@@ -17,9 +17,6 @@ _CSS = """
   color:#fff;margin-right:6px}
 #decision-card .loc-local{background:#6d4c41}#decision-card .loc-cloud{background:#1565c0}
 #decision-card .loc-none{background:#9e9e9e}
-#decision-card table{width:100%;border-collapse:collapse;margin-top:6px}
-#decision-card td,#decision-card th{padding:2px 4px;text-align:left;border-bottom:1px solid
-  var(--border-color-primary)}
 #decision-card .lcio-fallback{background:rgba(239,108,0,.12);border-left:4px solid #ef6c00;
   border-radius:6px;padding:4px 8px;margin-top:6px}
 #decision-card .lcio-why{margin:6px 0 2px;font-weight:500}
@@ -65,7 +62,6 @@ def decision_card(record: TurnRecord, models: dict[str, str] | None = None,
     used = ", ".join(f"{a.kind} {a.path.name}" for a in record.used) or "text only"
     left = "<br>".join(f"{escape(a.kind)} {escape(a.path.name)} <span class='lcio-muted'>"
                        f"({escape(reason)})</span>" for a, reason in record.left_out) or "none"
-    exp, act = record.expected or Cost(), record.actual
     masked = (f"<div class='lcio-muted'>Budget guard ruled out {len(record.masked)} option(s): "
               f"{escape('; '.join(sorted(set(record.masked.values()))))}</div>"
               if record.masked else "")
@@ -82,11 +78,7 @@ def decision_card(record: TurnRecord, models: dict[str, str] | None = None,
         f'<b>turn {record.turn_index + 1}</b> <span class="lcio-muted">· {escape(status)} · '
         f'{escape(model)}</span>'
         f'<div class="lcio-why">{why}</div>{conf}'
-        f'<table><tr><th></th><th>expected ({source})</th><th>actual</th></tr>'
-        f'<tr><td>wait</td><td>{_s(exp.latency_s)}</td><td>{_s(act.latency_s if act else None)}</td></tr>'
-        f'<tr><td>cloud cost</td><td>{_usd(exp.usd)}</td><td>{_usd(act.usd if act else None)}</td></tr>'
-        f'<tr><td>local energy</td><td>{exp.energy_j:.0f} J</td>'
-        f'<td>{"–" if act is None else f"{act.energy_j:.0f} J"}</td></tr></table>'
+        f'<div class="lcio-muted">{escape(expected_vs_actual(record, source))}</div>'
         f'<div><b>sent:</b> {escape(used)}</div><div><b>left out:</b> {left}</div>'
         f'{masked}{fallback}{error}'
         f'<details><summary class="lcio-muted">details</summary>'

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from app.explain import money
 from app.session import RESOURCE_LABELS, RESOURCES, BudgetLedger
 
 _UNIT_TURNS = {"usd": "cloud turns", "latency_s": "turns", "energy_j": "local turns"}
@@ -25,7 +26,7 @@ _BUDGET_CSS = """<style>
 
 def _fmt(resource: str, value: float) -> str:
     if resource == "usd":
-        return f"${value:.4f}"
+        return money(value)
     return f"{value:.1f} s" if resource == "latency_s" else f"{value:.0f} J"
 
 

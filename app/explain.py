@@ -18,7 +18,7 @@ import numpy as np
 from app.engine import TurnRecord
 from app.session import Session
 
-ICON = {"cloud": "☁", "local": "💻"}
+ICON = {"cloud": "☁", "local": "⌂"}  # glyphs every font has (no emoji font needed)
 TASK_WORDS = {
     "image_qa": "answering a question about a picture", "ocr": "reading text or numbers from an image",
     "speech": "understanding a spoken question", "factual": "a factual question",
@@ -26,6 +26,11 @@ TASK_WORDS = {
     "arithmetic": "arithmetic",
 }
 CLEAR_GAP = 0.05  # quality estimates closer than this count as "about the same"
+
+
+def money(x: float) -> str:
+    """Dollars with enough digits that a stand-in's fractions of a cent do not read as $0."""
+    return f"${x:.6f}" if 0 < x < 0.0001 else f"${x:.4f}"
 
 
 def task_name(record: TurnRecord) -> str | None:
@@ -97,15 +102,18 @@ def _policy_reason(record: TurnRecord, loc: str, space_actions: list[Any]) -> st
     if loc == "cloud":
         if gap > CLEAR_GAP:
             return (f"Cloud, because {about} the stronger model helps: local was expected to "
-                    f"score ~{gap:.2f} lower.")
+                    f"score ~{gap:.2f} lower (quality {q_alt:.2f} vs {q:.2f}).")
         return (f"Cloud: {about} both were expected to score about the same ({q:.2f}); "
                 "the policy judged the cloud worth its cost and wait.")
     other_masked = alt in record.masked if alt is not None else False
     if other_masked:
         return (f"Local, because the budget guard ruled out the cloud ({escape(record.masked[alt])}).")
     if gap >= -CLEAR_GAP:
+        lat, lat_alt = _est(record, "latency_s", d.action), _est(record, "latency_s", alt)
+        sooner = (f" and sooner (~{lat:.1f} s vs {lat_alt:.1f} s)"
+                  if lat is not None and lat_alt is not None and lat < lat_alt else "")
         return (f"Local, because {about} the local model was expected to do about as well "
-                f"({q:.2f} vs {q_alt:.2f} in the cloud), at no cloud cost.")
+                f"(quality {q:.2f} vs {q_alt:.2f} in the cloud){sooner}, at no cloud cost.")
     return (f"Local, to spare the budget: the cloud was expected to score ~{-gap:.2f} higher "
             f"{about}, but not by enough for its cost and wait.")
 
@@ -128,6 +136,18 @@ def _cost_phrase(record: TurnRecord, session: Session, loc: str) -> str:
     return f"{verb} {energy:.0f} J of the {before:.0f} J of local energy left, and no cloud dollars."
 
 
+def expected_vs_actual(record: TurnRecord, label: str = "") -> str:
+    """ "Expected 1.5 s, $0.0000, 45 J → actual 28.7 s, $0.0000, 148 J" """
+    exp, act = record.expected, record.actual
+    if exp is None:
+        return ""
+    head = f"Expected ({label})" if label else "Expected"
+    text = f"{head}: {exp.latency_s:.1f} s, {money(exp.usd)}, {exp.energy_j:.0f} J"
+    if act is not None:
+        text += f" → actual: {act.latency_s:.1f} s, {money(act.usd)}, {act.energy_j:.0f} J"
+    return text + "."
+
+
 def panel_title(record: TurnRecord) -> str:
     """ "☁ cloud · image + audio · $0.0005 · 4.9 s" (expected figures while it streams)."""
     loc = record.location or "local"
@@ -138,7 +158,7 @@ def panel_title(record: TurnRecord) -> str:
     if act is None:
         parts.append("answering…")
     else:
-        parts.append(f"${act.usd:.4f}" if loc == "cloud" else f"{act.energy_j:.0f} J")
+        parts.append(money(act.usd) if loc == "cloud" else f"{act.energy_j:.0f} J")
         parts.append(f"{act.latency_s:.1f} s")
     if record.fallback:
         parts.append("fallback")
@@ -152,13 +172,9 @@ def panel_body(record: TurnRecord, session: Session, space_actions: list[Any]) -
     over = record.overrule
     if d and d.reason != "budget guard" and not (over.get("applied") and over.get("forced")):
         lines.append(f"Confidence: the policy picks this action with probability {d.probability:.0%}.")
-    exp, act = record.expected, record.actual
-    if exp is not None:
+    if record.expected is not None:
         label = "policy's estimate" if record.expected_source == "policy" else "worst case the guard allows"
-        got = (f" · actual {act.latency_s:.1f} s, ${act.usd:.4f}, {act.energy_j:.0f} J"
-               if act is not None else "")
-        lines.append(f"Expected ({label}): {exp.latency_s:.1f} s, ${exp.usd:.4f}, "
-                     f"{exp.energy_j:.0f} J{got}.")
+        lines.append(expected_vs_actual(record, label))
     sent = ", ".join(f"{escape(a.path.name)} ({a.kind})" for a in record.used)
     lines.append(f"Sent: {sent}." if sent else "Sent: the text only.")
     left = "; ".join(f"{escape(a.path.name)} — {escape(why)}" for a, why in record.left_out)
@@ -207,8 +223,6 @@ def decision_messages(record: TurnRecord, session: Session, space_actions: list[
     done = record.actual is not None or record.status not in ("pending",)
     meta: dict[str, Any] = {"title": panel_title(record), "id": pid,
                             "status": "done" if done else "pending"}
-    if record.actual is not None:
-        meta["duration"] = round(record.actual.latency_s, 1)
     return [{"role": "assistant", "content": panel_body(record, session, space_actions),
              "metadata": meta},
             {"role": "assistant", "content": details_body(record),

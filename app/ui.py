@@ -208,15 +208,14 @@ class ChatUI:
                         file_count="multiple", sources=["upload", "microphone"], stop_btn=True,
                         elem_id="msg", info=ACCEPTS, show_label=False,
                         placeholder="Ask something; attach images or audio, or record a question.")
+                    keep = gr.CheckboxGroup([], label="Send these attachments (untick to keep one back)",
+                                            visible=False, elem_id="keep")
                     with gr.Row(equal_height=True):
                         where = gr.Radio(WHERE, value="auto", label="Where to answer (this turn)",
-                                         elem_id="where", scale=2, min_width=240)
-                        keep = gr.CheckboxGroup([], label="Send these attachments", visible=False,
-                                                elem_id="keep", scale=2, min_width=200)
-                    with gr.Row(equal_height=True):
+                                         elem_id="where", scale=3, min_width=260)
                         stars = gr.Radio(["1", "2", "3", "4", "5"], label="Rate the last answer",
-                                         elem_id="stars", scale=3, min_width=200)
-                        rate_btn = gr.Button("Rate", scale=1, elem_id="rate", min_width=80)
+                                         elem_id="stars", scale=2, min_width=220)
+                        rate_btn = gr.Button("Rate", scale=0, elem_id="rate", size="sm", min_width=70)
                     note = gr.Markdown(elem_id="note")
                 with gr.Column(scale=1, min_width=300, elem_id="side"):
                     with gr.Accordion("This turn", open=True, elem_id="side-turn"):
