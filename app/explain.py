@@ -90,7 +90,7 @@ def why_sentence(record: TurnRecord, session: Session, space_actions: list[Any])
 def _policy_reason(record: TurnRecord, loc: str, space_actions: list[Any]) -> str:
     where = loc.capitalize()
     task = task_name(record)
-    about = f"for {TASK_WORDS.get(task, task)}" if task else "for this message"
+    about = f"this looks like {TASK_WORDS.get(task, task)}, where" if task else "for this message"
     d = record.decision
     alt = _alternative(record, space_actions)
     q = _est(record, "quality", d.action) if d else None
@@ -101,10 +101,10 @@ def _policy_reason(record: TurnRecord, loc: str, space_actions: list[Any]) -> st
     gap = q - q_alt
     if loc == "cloud":
         if gap > CLEAR_GAP:
-            return (f"Cloud, because {about} the stronger model helps: local was expected to "
-                    f"score ~{gap:.2f} lower (quality {q_alt:.2f} vs {q:.2f}).")
-        return (f"Cloud: {about} both were expected to score about the same ({q:.2f}); "
-                "the policy judged the cloud worth its cost and wait.")
+            return (f"Cloud, because {about} the stronger model helps: local was expected "
+                    f"to score ~{gap:.2f} lower (quality {q_alt:.2f} vs {q:.2f} on a 0–1 scale).")
+        return (f"Cloud: {about} both were expected to score about the same "
+                f"({q:.2f} on a 0–1 scale); the policy judged the cloud worth its cost and wait.")
     other_masked = alt in record.masked if alt is not None else False
     if other_masked:
         return (f"Local, because the budget guard ruled out the cloud ({escape(record.masked[alt])}).")
@@ -114,8 +114,8 @@ def _policy_reason(record: TurnRecord, loc: str, space_actions: list[Any]) -> st
                   if lat is not None and lat_alt is not None and lat < lat_alt else "")
         return (f"Local, because {about} the local model was expected to do about as well "
                 f"(quality {q:.2f} vs {q_alt:.2f} in the cloud){sooner}, at no cloud cost.")
-    return (f"Local, to spare the budget: the cloud was expected to score ~{-gap:.2f} higher "
-            f"{about}, but not by enough for its cost and wait.")
+    return (f"Local, to spare the budget: {about} the cloud was expected to score "
+            f"~{-gap:.2f} higher, but not by enough for its cost and wait.")
 
 
 def _cost_phrase(record: TurnRecord, session: Session, loc: str) -> str:
@@ -127,7 +127,7 @@ def _cost_phrase(record: TurnRecord, session: Session, loc: str) -> str:
             return ""
         verb = "It cost" if act is not None else "It is expected to cost"
         before = left.usd + (act.usd if act is not None else 0.0)
-        return f"{verb} ${usd:.4f} of the ${before:.4f} left in your cloud budget."
+        return f"{verb} {money(usd)} of the {money(before)} left in your cloud budget."
     energy = act.energy_j if act is not None else (exp.energy_j if exp else None)
     if energy is None:
         return ""

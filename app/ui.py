@@ -210,7 +210,7 @@ class ChatUI:
                         placeholder="Ask something; attach images or audio, or record a question.")
                     keep = gr.CheckboxGroup([], label="Send these attachments (untick to keep one back)",
                                             visible=False, elem_id="keep")
-                    with gr.Row(equal_height=True):
+                    with gr.Row(equal_height=False):
                         where = gr.Radio(WHERE, value="auto", label="Where to answer (this turn)",
                                          elem_id="where", scale=3, min_width=260)
                         stars = gr.Radio(["1", "2", "3", "4", "5"], label="Rate the last answer",
