@@ -45,11 +45,18 @@ def projection(resource: str, left: float, per_turn: Sequence[dict]) -> int | No
     return None if pace is None else int(left // pace)
 
 
-def budget_warnings(ledger: BudgetLedger, per_turn: Sequence[dict]) -> list[str]:
-    """Plain warnings, before a budget forces answers to stay local (or to be refused)."""
+def budget_warnings(ledger: BudgetLedger, per_turn: Sequence[dict],
+                    cloud_worst_usd: float | None = None) -> list[str]:
+    """Plain warnings, before a budget forces answers to stay local (or to be refused).
+
+    The guard refuses the cloud once what is left cannot pay a cloud answer's worst case
+    (`cloud_worst_usd`, from the last turn), which may come before the pace runs it out."""
     out = []
     left = ledger.remaining
     n_cloud = projection("usd", left.usd, per_turn)
+    if cloud_worst_usd and cloud_worst_usd > 0:
+        by_worst = int(left.usd // cloud_worst_usd)
+        n_cloud = by_worst if n_cloud is None else min(n_cloud, by_worst)
     if ledger.limit.usd > 0 and (left.usd <= 1e-9 or n_cloud == 0):
         out.append("Cloud budget spent: answers now stay local.")
     elif n_cloud is not None and n_cloud <= WARN_TURNS:
@@ -62,7 +69,8 @@ def budget_warnings(ledger: BudgetLedger, per_turn: Sequence[dict]) -> list[str]
     return out
 
 
-def budget_gauges(ledger: BudgetLedger, per_turn: Sequence[dict] = ()) -> str:
+def budget_gauges(ledger: BudgetLedger, per_turn: Sequence[dict] = (),
+                  cloud_worst_usd: float | None = None) -> str:
     """Spent and left for each budget as a bar, the pace projection, and any warning (HTML)."""
     fractions = ledger.remaining_fractions()
     rows = []
@@ -79,7 +87,8 @@ def budget_gauges(ledger: BudgetLedger, per_turn: Sequence[dict] = ()) -> str:
             f"of {_fmt(r, limit)}"
             f'<div class="lcio-bar"><div class="lcio-fill" style="width:{used * 100:.1f}%;'
             f'background:{colour}"></div></div><div class="lcio-muted">{pace}</div></div>')
-    warns = "".join(f'<div class="lcio-warn">⚠️ {w}</div>' for w in budget_warnings(ledger, per_turn))
+    warnings = budget_warnings(ledger, per_turn, cloud_worst_usd)
+    warns = "".join(f'<div class="lcio-warn">⚠️ {w}</div>' for w in warnings)
     return f'{_BUDGET_CSS}<div class="lcio-budget">{warns}{"".join(rows)}</div>'
 
 

@@ -122,7 +122,8 @@ class ChatUI:
                 for i in range(base, len(history)):
                     session.message_turn[i] = rec.turn_id
                 yield (list(history), gr.MultimodalTextbox(value=None, interactive=True), card,
-                       budget_gauges(session.ledger, session.per_turn), totals_markdown(session),
+                       budget_gauges(session.ledger, session.per_turn, _cloud_worst(rec, actions)),
+                       totals_markdown(session),
                        per_turn_chart(session.per_turn), session)
 
     @staticmethod
@@ -281,6 +282,12 @@ class ChatUI:
                 f"**Cloud:** {self.models.get('cloud', '?')} · "
                 f"**Policy options:** {', '.join(self.policy_names)}"
                 + (f"  \n{escape(note)}" if note else ""))
+
+
+def _cloud_worst(record: TurnRecord, actions: list[Any]) -> float | None:
+    """The guard's cheapest worst case for a cloud answer at the last turn (for the warning)."""
+    costs = [w.usd for a, w in zip(actions, record.worst, strict=False) if a.location == "cloud"]
+    return min(costs) if costs else None
 
 
 def _shown(record: TurnRecord) -> str:

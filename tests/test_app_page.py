@@ -125,6 +125,11 @@ def test_budget_projection_and_warning() -> None:
     assert budget_warnings(ledger, per_turn) == []
     ledger = BudgetLedger(limit=Cost(0.05, 300, 3000), spent=Cost(0.043, 10, 0))
     assert "after about 2 more cloud turns" in budget_warnings(ledger, per_turn)[0]
+    # the guard's worst case can end the cloud before the pace does
+    ledger = BudgetLedger(limit=Cost(0.05, 300, 3000), spent=Cost(0.045, 10, 0))
+    cheap = [{"turn": 1, "location": "cloud", "cost_usd": 0.00001, "latency_s": 5.0, "energy_j": 0}]
+    assert budget_warnings(ledger, cheap) == []
+    assert "after about 1 more cloud turn," in budget_warnings(ledger, cheap, cloud_worst_usd=0.004)[0]
 
 
 def test_why_sentence_uses_the_estimates(page: ChatUI) -> None:
