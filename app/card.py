@@ -56,7 +56,8 @@ def decision_card(record: TurnRecord, models: dict[str, str] | None = None,
     model = (record.completion.model if record.completion else models.get(loc, ""))
     why = why_sentence(record, session or Session(), space_actions or [])
     conf = ""
-    if d and d.reason != "budget guard" and not record.overrule.get("applied"):
+    forced = record.overrule.get("applied") and record.overrule.get("forced")
+    if d and d.reason != "budget guard" and not forced:
         conf = (f"<div class='lcio-muted'>The policy picks this action with probability "
                 f"{d.probability:.0%}.</div>")
     used = ", ".join(f"{a.kind} {a.path.name}" for a in record.used) or "text only"
