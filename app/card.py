@@ -1,4 +1,4 @@
-"""The decision card (HTML) and the decision as plain data (for the `/chat` API and logs)."""
+"""The side card for the turn in progress (HTML) and the decision as plain data (`/chat`)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from html import escape
 from typing import Any
 
 from app.engine import TurnRecord
-from app.session import Cost, Session
+from app.explain import details_body, expected_vs_actual, why_sentence
+from app.session import Session
 
 _CSS = """
 <style>
@@ -16,11 +17,10 @@ _CSS = """
   color:#fff;margin-right:6px}
 #decision-card .loc-local{background:#6d4c41}#decision-card .loc-cloud{background:#1565c0}
 #decision-card .loc-none{background:#9e9e9e}
-#decision-card table{width:100%;border-collapse:collapse;margin-top:6px}
-#decision-card td,#decision-card th{padding:2px 4px;text-align:left;border-bottom:1px solid
-  var(--border-color-primary)}
-#decision-card .lcio-fallback{background:#fff3e0;color:#e65100;border-radius:6px;padding:4px 8px;
-  margin-top:6px}
+#decision-card .lcio-fallback{background:rgba(239,108,0,.12);border-left:4px solid #ef6c00;
+  border-radius:6px;padding:4px 8px;margin-top:6px}
+#decision-card .lcio-why{margin:6px 0 2px;font-weight:500}
+#decision-card details{margin-top:6px}
 #decision-card .lcio-muted{color:var(--body-text-color-subdued)}
 </style>
 """
@@ -41,8 +41,10 @@ def _s(x: float | None) -> str:
     return "–" if x is None else f"{x:.2f} s"
 
 
-def decision_card(record: TurnRecord, models: dict[str, str] | None = None) -> str:
-    """Local or cloud, attachments used and left out, confidence, expected vs actual, fallback."""
+def decision_card(record: TurnRecord, models: dict[str, str] | None = None,
+                  session: Session | None = None, space_actions: list[Any] | None = None) -> str:
+    """The turn in progress: where and why in words, expected vs actual, attachments used and
+    left out, any fallback; internal quantities folded away under "details"."""
     models = models or {}
     if record.status == "rejected":
         return (_CSS + f'<div class="lcio-card" data-turn="{record.turn_index + 1}" '
@@ -53,37 +55,36 @@ def decision_card(record: TurnRecord, models: dict[str, str] | None = None) -> s
     d = record.decision
     status = escape(record.status if record.status != "pending" else "streaming")
     model = (record.completion.model if record.completion else models.get(loc, ""))
-    conf = f"{d.probability:.0%}" if d else "–"
-    used = ", ".join(f"{a.kind} {a.path.name}" for a in record.used) or "none"
+    why = why_sentence(record, session or Session(), space_actions or [])
+    conf = ""
+    forced = record.overrule.get("applied") and record.overrule.get("forced")
+    if d and d.reason != "budget guard" and not forced:
+        conf = (f"<div class='lcio-muted'>The policy picks this action with probability "
+                f"{d.probability:.0%}.</div>")
+    used = ", ".join(f"{a.kind} {a.path.name}" for a in record.used) or "text only"
     left = "<br>".join(f"{escape(a.kind)} {escape(a.path.name)} <span class='lcio-muted'>"
-                       f"({escape(why)})</span>" for a, why in record.left_out) or "none"
-    exp, act = record.expected or Cost(), record.actual
-    masked = (f"<div class='lcio-muted'>Budget guard masked {len(record.masked)} action(s): "
+                       f"({escape(reason)})</span>" for a, reason in record.left_out) or "none"
+    masked = (f"<div class='lcio-muted'>Budget guard ruled out {len(record.masked)} option(s): "
               f"{escape('; '.join(sorted(set(record.masked.values()))))}</div>"
               if record.masked else "")
-    mult = ""
-    if d and d.multipliers:
-        mult = ("<div class='lcio-muted'>Lagrange multipliers: " + ", ".join(
-            f"{escape(k)} {v:.2f}" for k, v in d.multipliers.items()) + "</div>")
-    reason = f"<div class='lcio-muted'>{escape(d.reason)}</div>" if d and d.reason else ""
     fallback = f"<div class='lcio-fallback'>Fallback: {escape(record.fallback)}</div>" \
         if record.fallback else ""
     error = f"<div class='lcio-fallback'>{escape(record.error)}</div>" \
         if record.status == "failed" else ""
+    details = details_body(record).replace("\n\n", "<br>")
+    source = "policy's estimate" if record.expected_source == "policy" else "worst case"
     return (
         _CSS + f'<div class="lcio-card" data-turn="{record.turn_index + 1}" data-location="{loc}" '
         f'data-status="{status}">'
         f'<span class="lcio-loc loc-{loc}">{loc.upper()}</span>'
-        f'<b>turn {record.turn_index + 1}</b> · {escape(record.policy)} · confidence {conf} '
-        f'<span class="lcio-muted">· {status}</span>'
-        f'<div class="lcio-muted">model: {escape(model)}</div>'
-        f'<table><tr><th></th><th>expected ({escape(record.expected_source)})</th><th>actual</th></tr>'
-        f'<tr><td>latency</td><td>{_s(exp.latency_s)}</td><td>{_s(act.latency_s if act else None)}</td></tr>'
-        f'<tr><td>cloud cost</td><td>{_usd(exp.usd)}</td><td>{_usd(act.usd if act else None)}</td></tr>'
-        f'<tr><td>local energy</td><td>{exp.energy_j:.0f} J</td>'
-        f'<td>{"–" if act is None else f"{act.energy_j:.0f} J"}</td></tr></table>'
-        f'<div><b>used:</b> {escape(used)}</div><div><b>left out:</b> {left}</div>'
-        f'{masked}{fallback}{error}{reason}{mult}</div>'
+        f'<b>turn {record.turn_index + 1}</b> <span class="lcio-muted">· {escape(status)} · '
+        f'{escape(model)}</span>'
+        f'<div class="lcio-why">{why}</div>{conf}'
+        f'<div class="lcio-muted">{escape(expected_vs_actual(record, source))}</div>'
+        f'<div><b>sent:</b> {escape(used)}</div><div><b>left out:</b> {left}</div>'
+        f'{masked}{fallback}{error}'
+        f'<details><summary class="lcio-muted">details</summary>'
+        f'<div class="lcio-muted">{details}</div></details></div>'
     )
 
 
@@ -106,6 +107,7 @@ def decision_data(record: TurnRecord) -> dict[str, Any]:
         "model": record.completion.model if record.completion else None,
         "fallback": record.fallback or None,
         "masked_by_budget": {str(k): v for k, v in record.masked.items()},
+        "overruled": record.overrule or None,
     }
 
 

@@ -1,4 +1,4 @@
-"""Plotly figures: the three budget gauges and the per-turn cost/latency chart."""
+"""The budget bars with their projection (HTML), and the Plotly per-turn and learning charts."""
 
 from __future__ import annotations
 
@@ -7,35 +7,94 @@ from collections.abc import Sequence
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from app.explain import money
 from app.session import RESOURCE_LABELS, RESOURCES, BudgetLedger
 
-_FMT = {"usd": "$.4f", "latency_s": ".1f", "energy_j": ".0f"}
-_PREFIX = {"usd": "$", "latency_s": "", "energy_j": ""}
-_SUFFIX = {"usd": "", "latency_s": " s", "energy_j": " J"}
+_UNIT_TURNS = {"usd": "cloud turns", "latency_s": "turns", "energy_j": "local turns"}
+WARN_TURNS = 2  # warn when the pace leaves this many turns or fewer
+_BUDGET_CSS = """<style>
+#gauges .lcio-budget{font-size:13px;line-height:1.35}
+#gauges .lcio-row{margin:4px 0 8px}
+#gauges .lcio-bar{height:8px;border-radius:4px;background:var(--background-fill-secondary);
+  border:1px solid var(--border-color-primary);overflow:hidden}
+#gauges .lcio-fill{height:100%}
+#gauges .lcio-muted{color:var(--body-text-color-subdued);font-size:12px}
+#gauges .lcio-warn{border-left:4px solid #ef6c00;background:rgba(239,108,0,.12);padding:4px 8px;
+  border-radius:4px;margin:4px 0}
+</style>"""
 
 
-def budget_gauges(ledger: BudgetLedger) -> go.Figure:
-    """One gauge per budget: the needle is what is left; the bar turns red below 20 %."""
-    fig = go.Figure()
+def _fmt(resource: str, value: float) -> str:
+    if resource == "usd":
+        return money(value)
+    return f"{value:.1f} s" if resource == "latency_s" else f"{value:.0f} J"
+
+
+def _pace(resource: str, per_turn: Sequence[dict]) -> float | None:
+    """Mean spend per turn of the kind that spends this budget (None before any)."""
+    key = {"usd": "cost_usd", "latency_s": "latency_s", "energy_j": "energy_j"}[resource]
+    where = {"usd": "cloud", "energy_j": "local"}.get(resource)
+    spent = [float(t[key]) for t in per_turn
+             if (where is None or t["location"] == where) and float(t[key]) > 0]
+    return sum(spent) / len(spent) if spent else None
+
+
+def projection(resource: str, left: float, per_turn: Sequence[dict]) -> int | None:
+    """How many more turns of that kind the budget pays for at this session's pace."""
+    pace = _pace(resource, per_turn)
+    return None if pace is None else int(left // pace)
+
+
+def budget_warnings(ledger: BudgetLedger, per_turn: Sequence[dict],
+                    cloud_worst_usd: float | None = None) -> list[str]:
+    """Plain warnings, before a budget forces answers to stay local (or to be refused).
+
+    The guard refuses the cloud once what is left cannot pay a cloud answer's worst case
+    (`cloud_worst_usd`, from the last turn), which may come before the pace runs it out."""
+    out = []
+    left = ledger.remaining
+    n_cloud = projection("usd", left.usd, per_turn)
+    if cloud_worst_usd and cloud_worst_usd > 0:
+        by_worst = int(left.usd // cloud_worst_usd)
+        n_cloud = by_worst if n_cloud is None else min(n_cloud, by_worst)
+    if ledger.limit.usd > 0 and (left.usd <= 1e-9 or n_cloud == 0):
+        out.append("Cloud budget spent: answers now stay local.")
+    elif n_cloud is not None and n_cloud <= WARN_TURNS:
+        out.append(f"Cloud budget nearly spent: after about {n_cloud} more cloud "
+                   f"turn{'s' if n_cloud != 1 else ''}, answers will have to stay local.")
+    for r in ("latency_s", "energy_j"):
+        n = projection(r, getattr(left, r), per_turn)
+        if n is not None and n <= WARN_TURNS:
+            out.append(f"{RESOURCE_LABELS[r]} nearly spent: about {n} more {_UNIT_TURNS[r]} at this pace.")
+    return out
+
+
+def budget_gauges(ledger: BudgetLedger, per_turn: Sequence[dict] = (),
+                  cloud_worst_usd: float | None = None) -> str:
+    """Spent and left for each budget as a bar, the pace projection, and any warning (HTML)."""
     fractions = ledger.remaining_fractions()
-    for i, r in enumerate(RESOURCES):
-        limit = getattr(ledger.limit, r)
-        left = getattr(ledger.remaining, r)
+    rows = []
+    for r in RESOURCES:
+        limit, spent, left = (getattr(x, r) for x in (ledger.limit, ledger.spent, ledger.remaining))
+        used = 0.0 if limit <= 0 else min(1.0, spent / limit)
         colour = "#2e7d32" if fractions[r] > 0.5 else "#f9a825" if fractions[r] > 0.2 else "#c62828"
-        fig.add_trace(go.Indicator(
-            mode="gauge+number+delta",
-            value=left,
-            delta={"reference": limit, "valueformat": _FMT[r].lstrip("$")},
-            number={"prefix": _PREFIX[r], "suffix": _SUFFIX[r], "valueformat": _FMT[r].lstrip("$"),
-                    "font": {"size": 18}},
-            title={"text": f"{RESOURCE_LABELS[r]} left", "font": {"size": 12}},
-            gauge={"axis": {"range": [0, max(limit, 1e-9)], "tickfont": {"size": 9}},
-                   "bar": {"color": colour}},
-            domain={"row": 0, "column": i},
-        ))
-    fig.update_layout(grid={"rows": 1, "columns": 3, "pattern": "independent"},
-                      height=190, margin={"l": 25, "r": 25, "t": 40, "b": 10})
-    return fig
+        n = projection(r, left, per_turn)
+        pace = (f"at this pace: about {n} more {_UNIT_TURNS[r]}" if n is not None
+                else f"no {_UNIT_TURNS[r]} yet")
+        rows.append(
+            f'<div class="lcio-row" data-resource="{r}" data-spent="{spent:.6f}" data-left="{left:.6f}">'
+            f"<b>{RESOURCE_LABELS[r]}</b>: spent {_fmt(r, spent)} · <b>left {_fmt(r, left)}</b> "
+            f"of {_fmt(r, limit)}"
+            f'<div class="lcio-bar"><div class="lcio-fill" style="width:{used * 100:.1f}%;'
+            f'background:{colour}"></div></div><div class="lcio-muted">{pace}</div></div>')
+    warnings = budget_warnings(ledger, per_turn, cloud_worst_usd)
+    warns = "".join(f'<div class="lcio-warn">⚠️ {w}</div>' for w in warnings)
+    return f'{_BUDGET_CSS}<div class="lcio-budget">{warns}{"".join(rows)}</div>'
+
+
+# Readable on Gradio's light and dark themes alike.
+_TRANSPARENT = {"paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "rgba(0,0,0,0)",
+                "font": {"color": "#8a8f98"}}
 
 
 def per_turn_chart(per_turn: Sequence[dict]) -> go.Figure:
@@ -47,7 +106,7 @@ def per_turn_chart(per_turn: Sequence[dict]) -> go.Figure:
                          marker_color=colours), secondary_y=False)
     fig.add_trace(go.Scatter(x=turns, y=[t["latency_s"] for t in per_turn], name="latency (s)",
                              mode="lines+markers", line={"color": "#ef6c00"}), secondary_y=True)
-    fig.update_layout(height=200, margin={"l": 40, "r": 40, "t": 30, "b": 30},
+    fig.update_layout(**_TRANSPARENT, height=200, margin={"l": 40, "r": 40, "t": 30, "b": 30},
                       title={"text": "Per turn (blue = cloud, brown = local)", "font": {"size": 12}},
                       legend={"orientation": "h", "y": -0.3, "font": {"size": 10}},
                       xaxis={"title": None, "dtick": 1})
@@ -66,7 +125,7 @@ def learning_chart(points: Sequence[dict]) -> go.Figure:
     fig.add_trace(go.Scatter(x=xs, y=[p.get("preference", 0.0) for p in points],
                              name="policy: cloud − local", mode="lines+markers",
                              line={"color": "#00897b"}), secondary_y=True)
-    fig.update_layout(height=200, margin={"l": 40, "r": 40, "t": 30, "b": 30},
+    fig.update_layout(**_TRANSPARENT, height=200, margin={"l": 40, "r": 40, "t": 30, "b": 30},
                       title={"text": "Online learning from your ratings", "font": {"size": 12}},
                       legend={"orientation": "h", "y": -0.3, "font": {"size": 10}})
     return fig

@@ -34,7 +34,7 @@ from backends.base import Backend
 from backends.config import Settings, get_settings
 from backends.errors import BackendError, UnreadableAttachment
 from backends.types import Attachment, ChatRequest, Completion, Message
-from policies.base import Action, ActionSpace, Decision, Policy
+from policies.base import Action, ActionSpace, Decision, Location, Policy
 
 try:  # ZeroGPU on Hugging Face Spaces; a no-op everywhere else.
     import spaces  # type: ignore[import-not-found]
@@ -86,6 +86,7 @@ class TurnRecord:
     taken: int | None = None  # index of the action actually taken (after any fallback)
     submitted_at: float = field(default_factory=time.perf_counter)
     decided_at: float | None = None
+    overrule: dict[str, Any] = field(default_factory=dict)  # what the person forced, if anything
 
     @property
     def attachments(self) -> list[Attachment]:
@@ -100,13 +101,26 @@ class TurnRecord:
     @property
     def left_out(self) -> list[tuple[Attachment, str]]:
         chosen = set(self.action.attachments) if self.action else set()
-        out = [(a, "the policy left it out") for i, a in enumerate(self.slots) if i not in chosen]
+        dropped = set(self.overrule.get("dropped", ()))
+        out = [(a, "you chose not to send it" if a.path.name in dropped else "the policy left it out")
+               for i, a in enumerate(self.slots) if i not in chosen]
         out += [(a, "more attachments than the policy's slots") for a in self.extra]
         return out
 
     @property
     def location(self) -> str:
         return self.action.location if self.action else ""
+
+
+@dataclass(frozen=True)
+class Overrule:
+    """The person's say before sending: where to answer, and files (by name) not to send.
+
+    Dropped files count as absent for the mask; the location is applied after the policy
+    decides, among the actions the budget guard allows (else the policy's choice stands)."""
+
+    location: Location | None = None
+    drop: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -170,7 +184,8 @@ class Engine:
     # -- the turn ------------------------------------------------------------------------
 
     def run(self, session: Session, text: str | None, files: list[str] | None = None,
-            max_new_tokens: int | None = None) -> Iterator[TurnEvent]:
+            max_new_tokens: int | None = None, overrule: Overrule | None = None
+            ) -> Iterator[TurnEvent]:
         """Answer one turn; yields the decision first, then deltas, then the record."""
         text = (text or "").strip()
         record = TurnRecord(session.id, session.turn_index, text, policy=session.policy_name)
@@ -182,7 +197,9 @@ class Engine:
         policy = self.policy_for(session.policy_name)
         space = policy_space(policy)
         self._place_attachments(record, space)
-        present = [i < len(record.slots) for i in range(space.slots)]
+        drop = overrule.drop if overrule else frozenset()
+        present = [i < len(record.slots) and record.slots[i].path.name not in drop
+                   for i in range(space.slots)]
         try:
             observation = np.asarray(self.observe(session, record, space), dtype=np.float32)
         except Exception as exc:  # a feature bug must not end the session
@@ -202,6 +219,8 @@ class Engine:
             decision = policy.decide(observation, mask.copy())
             if not mask[decision.action]:  # never trust a policy to respect the mask
                 decision = _forced(space, mask, "the policy chose a masked action")
+            if overrule is not None and (overrule.location or overrule.drop):
+                decision = _apply_overrule(record, space, mask, decision, overrule)
         else:
             local = [i for i, a in enumerate(actions) if a.location == "local"
                      and all(present[j] for j in a.attachments)]
@@ -211,6 +230,9 @@ class Engine:
             record.fallback = ("The budget cannot pay the worst case of any action ("
                                + "; ".join(sorted(set(record.masked.values()))) +
                                "), so the local model answers.")
+            if overrule is not None and (overrule.location or overrule.drop):
+                record.overrule = _overrule_note(record, decision, overrule, applied=False,
+                                                 note="the budget keeps this turn local")
         record.decision = decision
         record.action = actions[decision.action]
         record.expected, record.expected_source = _expected(decision, record.worst)
@@ -362,7 +384,8 @@ class Engine:
             "probability": d.probability if d else None,
             "decision": {"estimates": d.estimates, "multipliers": d.multipliers,
                          "reason": d.reason, "masked": {str(k): v for k, v in record.masked.items()},
-                         "expected_source": record.expected_source} if d else None,
+                         "expected_source": record.expected_source,
+                         **({"overruled": record.overrule} if record.overrule else {})} if d else None,
             "observation": record.observation, "fallback": record.fallback or None,
             "backend": c.backend if c else None, "model": c.model if c else None,
             "expected_latency_s": exp.latency_s if exp else None,
@@ -391,6 +414,37 @@ def _forced(space: ActionSpace, mask: np.ndarray, reason: str) -> Decision:
     i = int(np.flatnonzero(mask)[0])
     a = space.actions[i]
     return Decision(i, a.location, a.attachments, 1.0, reason=reason)
+
+
+def _overrule_note(record: TurnRecord, decision: Decision, overrule: Overrule, applied: bool,
+                   note: str = "") -> dict[str, Any]:
+    dropped = sorted(a.path.name for a in record.slots if a.path.name in overrule.drop)
+    return {"policy_action": decision.action, "policy_location": decision.location,
+            "forced": overrule.location, "dropped": dropped, "applied": applied, "note": note}
+
+
+def _apply_overrule(record: TurnRecord, space: ActionSpace, mask: np.ndarray, decision: Decision,
+                    overrule: Overrule) -> Decision:
+    """The person's forced location, among the allowed actions closest to the policy's
+    attachments; if the budget guard allows none there, the policy's choice stands."""
+    record.overrule = _overrule_note(record, decision, overrule, applied=False)
+    record.overrule["applied"] = bool(record.overrule["dropped"])
+    if overrule.location is None or overrule.location == decision.location:
+        return decision
+    wanted = set(decision.attachments)
+    there = [i for i in np.flatnonzero(mask) if space.actions[i].location == overrule.location]
+    if not there:
+        why = "; ".join(sorted({record.masked[i] for i in record.masked
+                                if space.actions[i].location == overrule.location})) or "not allowed"
+        record.overrule["note"] = f"{overrule.location} is not possible this turn ({why})"
+        return decision
+    best = max(there, key=lambda i: (len(wanted & set(space.actions[i].attachments)),
+                                     -len(wanted ^ set(space.actions[i].attachments))))
+    a = space.actions[best]
+    record.overrule["applied"] = True
+    return Decision(int(best), a.location, a.attachments, 1.0, decision.estimates,
+                    decision.multipliers, f"you chose {a.location}; the policy chose "
+                    f"{decision.location} ({decision.reason})")
 
 
 ESTIMATE_KEYS = {"latency": ("latency_s", "latency"), "usd": ("cost_usd", "usd", "cost")}

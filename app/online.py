@@ -7,11 +7,17 @@ moves its per-(task, action) quality offset by lr · (rating − predicted), so 
 people rate better than expected is chosen more often for that kind of prompt, by every
 session of this process (the policy object is shared). Baselines have no such hook and
 do not change. Every rating is stored, with the value given to the update, in the log.
+
+An overrule is a preference too: when a person forces local or cloud and the answer comes,
+the forced action gets the update a thumbs up would give it (`on_turn`), so the policy leans
+toward what people choose for that kind of prompt. It is not stored as a rating (the log's
+decision JSON already says "overruled").
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -22,6 +28,7 @@ from app.session import Session
 from app.store import SessionStore
 from policies.base import Policy
 
+log = logging.getLogger(__name__)
 QUALITY_MAX = 2.0
 
 
@@ -52,6 +59,24 @@ class OnlineLearner:
         self.store.log_rating(turn_id, session.id, thumbs, stars, quality)
         if quality is None:
             return "Rating cleared."
+        return self._learn(session, row, quality)
+
+    def on_turn(self, session: Session, record: Any) -> None:
+        """The engine's hook: learn from an applied overrule of the location."""
+        over = getattr(record, "overrule", None) or {}
+        if not (over.get("applied") and over.get("forced")) or record.turn_id is None:
+            return
+        if record.status != "answered":
+            return
+        try:
+            row = self.store.turn(record.turn_id)
+            if row is not None:
+                self._learn(session, row, QUALITY_MAX)
+        except Exception:  # learning must never break the turn that taught it
+            log.exception("learning from an overrule failed")
+
+    def _learn(self, session: Session, row: dict[str, Any], quality: float) -> str:
+        """Move the estimate of the turn's action toward `quality` (0–2 scale)."""
         policy = self.policy_for(row["policy"] or session.policy_name)
         update = getattr(policy, "update_from_rating", None)
         if update is None or row["action"] is None or row["status"] != "answered":

@@ -88,6 +88,7 @@ class Runtime:
         self.engine = Engine(self.store, self.policy, self.backend, observe=features_observation,
                              settings=self.settings, price_usd=cloud_price)
         self.learner = OnlineLearner(self.store, self.policy)
+        self.engine.on_turn = self.learner.on_turn  # an overrule teaches like a thumbs up
 
     @property
     def policy_names(self) -> list[str]:

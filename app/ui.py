@@ -1,8 +1,16 @@
-"""The Gradio page: chat on the left, decision card, budget gauges and charts on the right.
+"""The Gradio page: the conversation gets most of the room; a compact side column (it wraps
+below the chat on a phone) holds the card for the turn in progress, the budgets and charts.
+
+Every answer in the chat carries its decision as a collapsible panel (Gradio message
+metadata, `app.explain`): where, why in words, expected vs actual, what was left out.
+Before sending, the person may overrule: force local or cloud, or untick attachments
+(`engine.Overrule`; untouched, the policy decides). The upload control lists what the app
+takes (`backends.media.ACCEPTED_EXTENSIONS`); anything else reaches the engine, which says
+so in the chat rather than the browser dropping it.
 
 Handlers are plain functions of (inputs, Session) so tests call them without a browser.
-One streaming generator per turn yields the decision card first (before any text), then
-the answer as it streams, then the gauges and charts. State is per browser session
+One streaming generator per turn yields the decision first (before any text), then the
+answer as it streams, then the budgets and charts. State is per browser session
 (`gr.State`); the local model is shared and serialised by its own lock, cloud turns run
 concurrently (`concurrency_limit` on the turn events).
 """
@@ -23,9 +31,11 @@ import gradio as gr
 
 from app.card import decision_card, decision_data, empty_card, totals_markdown
 from app.charts import budget_gauges, learning_chart, per_turn_chart
-from app.engine import Engine, TurnRecord
+from app.engine import Engine, Overrule, TurnRecord, policy_space
+from app.explain import decision_messages
 from app.safe_text import safe_markdown
 from app.session import BudgetLedger, Cost, RewardWeights, Session
+from backends.media import ACCEPTED_EXTENSIONS
 
 TURN_CONCURRENCY = 8  # cloud turns overlap; local ones queue on the model's lock
 EXPORT_KEEP_S = 3600  # an export folder older than this is removed at the next export
@@ -33,6 +43,8 @@ _export_root: Path | None = None  # made on the first export: mkdtemp, so privat
 _export_lock = threading.Lock()
 
 Rater = Callable[[Session, int, int | None, int | None], str]
+WHERE = [("Let LCIO decide", "auto"), ("Local", "local"), ("Cloud", "cloud")]
+ACCEPTS = "Accepts images and audio: " + " ".join(ACCEPTED_EXTENSIONS)
 
 
 def _files_of(message: dict | str | None) -> tuple[str, list[str]]:
@@ -45,6 +57,15 @@ def _files_of(message: dict | str | None) -> tuple[str, list[str]]:
     for f in message.get("files") or []:
         files.append(f if isinstance(f, str) else (f.get("path") or f.get("name") or ""))
     return message.get("text") or "", [f for f in files if f]
+
+
+def overrule_of(where: str | None, keep: list[str] | None, offered: list[str] | None,
+                files: list[str]) -> Overrule | None:
+    """The person's say for this turn; None when untouched (the policy decides)."""
+    location = where if where in ("local", "cloud") else None
+    offered_set, kept = set(offered or []), set(keep or [])
+    drop = frozenset(n for n in (Path(f).name for f in files) if n in offered_set and n not in kept)
+    return Overrule(location, drop) if location or drop else None
 
 
 class ChatUI:
@@ -64,10 +85,12 @@ class ChatUI:
     # -- handlers (plain functions; the tests call these) ----------------------------------
 
     def respond(self, message: dict | str | None, history: list[dict] | None,
-                session: Session | None) -> Iterator[tuple[Any, ...]]:
-        """One chat turn for the page: user message + decision card first, then the answer.
+                session: Session | None, where: str | None = None, keep: list[str] | None = None,
+                offered: list[str] | None = None) -> Iterator[tuple[Any, ...]]:
+        """One chat turn for the page: user message + decision first, then the answer.
 
-        Yields (chatbot, textbox, card, gauges, totals, per-turn chart, session).
+        Yields (chatbot, textbox, card, gauges, totals, per-turn chart, session). The turn's
+        decision panel (and its nested details) sits just above its answer in the chat.
         """
         session = session or self.default_session()
         history = list(history or [])
@@ -76,30 +99,47 @@ class ChatUI:
             history.append({"role": "user", "content": {"path": path}})
         if text or not files:
             history.append({"role": "user", "content": safe_markdown(text)})
+        base = len(history)  # the turn's panel and answer start here
         skip = gr.skip()
         box = gr.MultimodalTextbox(value=None, interactive=False)
-        for event in self.engine.run(session, text, files):
+        actions: list[Any] = []
+        overrule = overrule_of(where, keep, offered, files)
+        for event in self.engine.run(session, text, files, overrule=overrule):
             rec = event.record
             if event.kind == "rejected":
                 history.append({"role": "assistant", "content": f"⚠️ {safe_markdown(rec.error)}"})
                 yield (list(history), gr.MultimodalTextbox(value=None, interactive=True),
                        decision_card(rec, self.models), skip, skip, skip, session)
                 return
-            if event.kind == "decision":
-                history.append({"role": "assistant", "content": ""})
-                yield list(history), box, decision_card(rec, self.models), skip, skip, skip, session
-            elif event.kind == "fallback":
-                history[-1] = {"role": "assistant", "content": ""}
-                yield list(history), skip, decision_card(rec, self.models), skip, skip, skip, session
+            if not actions:
+                actions = policy_space(self.engine.policy_for(session.policy_name)).actions
+            card = decision_card(rec, self.models, session, actions)
+            if event.kind in ("decision", "fallback"):
+                history[base:] = [*decision_messages(rec, session, actions),
+                                  {"role": "assistant", "content": ""}]
+                yield (list(history), box if event.kind == "decision" else skip, card,
+                       skip, skip, skip, session)
             elif event.kind == "delta":
                 history[-1] = {"role": "assistant", "content": _shown(rec)}
                 yield list(history), skip, skip, skip, skip, skip, session
             elif event.kind == "done":
-                history[-1] = {"role": "assistant", "content": _shown(rec)}
-                session.message_turn[len(history) - 1] = rec.turn_id
-                yield (list(history), gr.MultimodalTextbox(value=None, interactive=True),
-                       decision_card(rec, self.models), budget_gauges(session.ledger),
-                       totals_markdown(session), per_turn_chart(session.per_turn), session)
+                history[base:] = [*decision_messages(rec, session, actions),
+                                  {"role": "assistant", "content": _shown(rec)}]
+                for i in range(base, len(history)):
+                    session.message_turn[i] = rec.turn_id
+                yield (list(history), gr.MultimodalTextbox(value=None, interactive=True), card,
+                       budget_gauges(session.ledger, session.per_turn, _cloud_worst(rec, actions)),
+                       totals_markdown(session),
+                       per_turn_chart(session.per_turn), session)
+
+    @staticmethod
+    def offer(message: dict | str | None, offered: list[str] | None) -> tuple[Any, Any]:
+        """List the files in the box as ticked checkboxes (only when the files change, so a
+        person's unticking survives their typing)."""
+        names = [Path(f).name for f in _files_of(message)[1]]
+        if names == list(offered or []):
+            return gr.skip(), gr.skip()
+        return gr.CheckboxGroup(choices=names, value=names, visible=bool(names)), names
 
     def chat_api(self, message: dict | str | None, session: Session | None
                  ) -> Iterator[tuple[str, dict, Session]]:
@@ -127,7 +167,7 @@ class ChatUI:
                                                          max(0.0, float(latency_s)),
                                                          max(0.0, float(energy_j)))),
                           weights=RewardWeights(float(w_quality), float(w_latency), float(w_cost)))
-        return (session, [], empty_card(), budget_gauges(session.ledger), totals_markdown(session),
+        return (session, [], empty_card(), budget_gauges(session.ledger, []), totals_markdown(session),
                 per_turn_chart([]), f"New session {session.id} with policy **{session.policy_name}**.")
 
     def on_like(self, session: Session | None, data: gr.LikeData) -> tuple[str, Any]:
@@ -170,30 +210,36 @@ class ChatUI:
     def build(self) -> gr.Blocks:
         with gr.Blocks(title="LCIO — local–cloud offloading chat") as demo:
             session = gr.State(self.default_session)
-            gr.Markdown("## LCIO — a chat that decides, turn by turn, where each answer is computed")
+            offered = gr.State([])
+            gr.Markdown("### LCIO — a chat that decides, turn by turn, where each answer is computed")
             gr.Markdown(self._models_line(), elem_id="models-in-use")
-            with gr.Row():
-                with gr.Column(scale=3):
-                    chatbot = gr.Chatbot(height=480, elem_id="chat", label="Chat",
+            with gr.Row(equal_height=False):
+                with gr.Column(scale=3, min_width=340):
+                    chatbot = gr.Chatbot(height="70vh", elem_id="chat", label="Chat",
                                          feedback_options=("Like", "Dislike"))
                     box = gr.MultimodalTextbox(
-                        file_count="multiple", file_types=["image", "audio"],
-                        sources=["upload", "microphone"], stop_btn=True, elem_id="msg",
-                        placeholder="Ask something; attach images or audio, or record a question.",
-                        show_label=False)
-                    with gr.Row():
+                        file_count="multiple", sources=["upload", "microphone"], stop_btn=True,
+                        elem_id="msg", info=ACCEPTS, show_label=False,
+                        placeholder="Ask something; attach images or audio, or record a question.")
+                    keep = gr.CheckboxGroup([], label="Send these attachments (untick to keep one back)",
+                                            visible=False, elem_id="keep")
+                    with gr.Row(equal_height=False):
+                        where = gr.Radio(WHERE, value="auto", label="Where to answer (this turn)",
+                                         elem_id="where", scale=3, min_width=260)
                         stars = gr.Radio(["1", "2", "3", "4", "5"], label="Rate the last answer",
-                                         elem_id="stars", scale=3)
-                        rate_btn = gr.Button("Rate", scale=1, elem_id="rate")
+                                         elem_id="stars", scale=2, min_width=220)
+                        rate_btn = gr.Button("Rate", scale=0, elem_id="rate", size="sm", min_width=70)
                     note = gr.Markdown(elem_id="note")
-                with gr.Column(scale=2):
-                    card = gr.HTML(empty_card(), elem_id="decision-card", label="Decision")
-                    gauges = gr.Plot(budget_gauges(BudgetLedger()), elem_id="gauges",
-                                     show_label=False)
-                    totals = gr.Markdown(elem_id="totals")
-                    chart = gr.Plot(per_turn_chart([]), elem_id="per-turn", show_label=False)
-                    learn = gr.Plot(learning_chart(self.learning_points()), elem_id="learning",
-                                    show_label=False)
+                with gr.Column(scale=1, min_width=300, elem_id="side"):
+                    with gr.Accordion("This turn", open=True, elem_id="side-turn"):
+                        card = gr.HTML(empty_card(), elem_id="decision-card")
+                    with gr.Accordion("Budget", open=True, elem_id="side-budget"):
+                        gauges = gr.HTML(budget_gauges(BudgetLedger()), elem_id="gauges")
+                        totals = gr.Markdown(elem_id="totals")
+                    with gr.Accordion("Charts", open=False, elem_id="side-charts"):
+                        chart = gr.Plot(per_turn_chart([]), elem_id="per-turn", show_label=False)
+                        learn = gr.Plot(learning_chart(self.learning_points()), elem_id="learning",
+                                        show_label=False)
             with gr.Accordion("Settings: budgets, reward weights, policy", open=False):
                 with gr.Row():
                     b_usd = gr.Number(0.05, label="Cloud budget ($)", minimum=0, elem_id="b-usd")
@@ -212,12 +258,14 @@ class ChatUI:
                     export_btn = gr.Button("Export this session's log")
                     export_file = gr.File(label="Log", elem_id="export-file")
 
-            turn = box.submit(self.respond, [box, chatbot, session],
+            box.change(self.offer, [box, offered], [keep, offered], queue=False,
+                       api_visibility="private", show_progress="hidden")
+            turn = box.submit(self.respond, [box, chatbot, session, where, keep, offered],
                               [chatbot, box, card, gauges, totals, chart, session],
                               api_name="respond", concurrency_id="turns",
                               concurrency_limit=TURN_CONCURRENCY, show_progress="hidden")
             box.stop(self.stop, [session], [note], api_name="stop", queue=False)
-            turn.then(lambda: gr.MultimodalTextbox(interactive=True), None, [box],
+            turn.then(lambda: (gr.MultimodalTextbox(interactive=True), "auto"), None, [box, where],
                       api_visibility="private", queue=False)
             chatbot.like(self.on_like, [session], [note, learn], api_name="like")
             rate_btn.click(self.rate_last, [stars, session], [note, learn], api_name="rate")
@@ -234,15 +282,23 @@ class ChatUI:
             api_btn.click(self.chat_api, [api_in, session], [api_answer, api_decision, session],
                           api_name="chat", concurrency_id="turns",
                           concurrency_limit=TURN_CONCURRENCY)
-            demo.load(lambda s: (budget_gauges(s.ledger), totals_markdown(s)), [session],
+            demo.load(lambda s: (budget_gauges(s.ledger, s.per_turn), totals_markdown(s)), [session],
                       [gauges, totals], api_visibility="private", queue=False)
         return demo
 
     def _models_line(self) -> str:
         # A cloud endpoint names its own model: shown as text, never as markup.
+        note = self.models.get("cloud_note")
         return (f"**Local:** {safe_markdown(self.models.get('local', '?'))} · "
                 f"**Cloud:** {safe_markdown(self.models.get('cloud', '?'))} · "
-                f"**Policy options:** {', '.join(self.policy_names)}")
+                f"**Policy options:** {', '.join(self.policy_names)}"
+                + (f"  \n{safe_markdown(note)}" if note else ""))
+
+
+def _cloud_worst(record: TurnRecord, actions: list[Any]) -> float | None:
+    """The guard's cheapest worst case for a cloud answer at the last turn (for the warning)."""
+    costs = [w.usd for a, w in zip(actions, record.worst, strict=False) if a.location == "cloud"]
+    return min(costs) if costs else None
 
 
 def _export_folder() -> Path:

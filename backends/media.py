@@ -19,6 +19,10 @@ from pathlib import Path
 from backends.errors import UnreadableAttachment
 
 WAV_RATE = 16_000
+# What the app takes, in one place: the upload control lists these; anything else is refused
+# in the chat with this list.
+ACCEPTED_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp",
+                                        ".wav", ".mp3", ".ogg", ".flac", ".m4a", ".webm")
 # Formats the image is re-encoded to: lossless where the source may hold flat colour or alpha.
 _LOSSLESS_SOURCES = {"PNG", "GIF", "BMP", "TIFF", "WEBP"}
 

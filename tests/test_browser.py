@@ -113,7 +113,7 @@ def test_text_then_image_and_audio_turn(app_url: str, media: dict[str, Path]) ->
         _wait_answered(page, 1, 300_000)
         assert _last_bot_text(page).strip(), "the first answer appears"
         card1 = page.inner_text("#decision-card")
-        assert ("LOCAL" in card1 or "CLOUD" in card1) and "confidence" in card1
+        assert ("LOCAL" in card1 or "CLOUD" in card1) and "probability" in card1
         page.wait_for_function("g => document.querySelector('#gauges').innerText !== g", arg=gauges0,
                                timeout=30_000)
         gauges1 = _gauges_text(page)
