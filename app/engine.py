@@ -27,12 +27,13 @@ from typing import Any, Literal
 
 import numpy as np
 
-from app.guard import SpeedModel, budget_mask, worst_case
+from app.guard import PriceFn, SpeedModel, budget_mask, worst_case
 from app.session import Cost, Session
 from app.store import SessionStore
 from backends.base import Backend
 from backends.config import Settings, get_settings
 from backends.errors import BackendError, UnreadableAttachment
+from backends.media import MediaLimits
 from backends.types import Attachment, ChatRequest, Completion, Message
 from policies.base import Action, ActionSpace, Decision, Policy
 
@@ -56,6 +57,7 @@ log = logging.getLogger(__name__)
 
 EventKind = Literal["decision", "delta", "fallback", "done", "rejected"]
 HISTORY_MESSAGES = 8  # the backends trim further to their context windows
+REJECTED_PROMPT_CHARS = 1_000  # a refused prompt is logged only this far (a 5 MB paste is not kept)
 
 
 @dataclass
@@ -143,7 +145,7 @@ class Engine:
 
     def __init__(self, store: SessionStore, policy_for: Callable[[str], Policy],
                  backend_for: Callable[[str], Backend], observe: Observe | None = None,
-                 settings: Settings | None = None, price_usd: Callable[[int, int], float] | None = None,
+                 settings: Settings | None = None, price_usd: PriceFn | None = None,
                  on_turn: Callable[[Session, TurnRecord], None] | None = None) -> None:
         self.store = store
         self.policy_for = policy_for
@@ -172,9 +174,14 @@ class Engine:
     def run(self, session: Session, text: str | None, files: list[str] | None = None,
             max_new_tokens: int | None = None) -> Iterator[TurnEvent]:
         """Answer one turn; yields the decision first, then deltas, then the record."""
-        text = (text or "").strip()
-        record = TurnRecord(session.id, session.turn_index, text, policy=session.policy_name)
-        problem = self._read_input(record, text, files or [])
+        text = clean_text(text or "").strip()
+        record = TurnRecord(session.id, session.take_log_index(), text, policy=session.policy_name)
+        try:
+            problem = self._read_input(record, text, files or [])
+        except Exception as exc:  # an unforeseen file must cost a message, never the session
+            log.exception("reading the input failed")
+            problem = (f"The attachment could not be read ({type(exc).__name__}). Nothing was "
+                       "sent; please try again without it.")
         if problem:
             yield self._reject(session, record, problem)
             return
@@ -191,26 +198,22 @@ class Engine:
         record.observation = [float(x) for x in observation.ravel()]
 
         actions = space.actions
-        history_chars = sum(len(m.text) for m in session.history[-HISTORY_MESSAGES:])
         n_new = max_new_tokens or self.settings.max_new_tokens
-        record.worst = [worst_case(a, record.slots, record.always, text, history_chars,
-                                   self.settings, self.speed, self.price_usd) for a in actions]
+        record.worst = [self._worst(session, record, a, n_new) for a in actions]
         afford, record.masked = budget_mask(actions, record.worst, session.ledger)
         mask = space.mask_for(present) & afford
 
-        if mask.any():
-            decision = policy.decide(observation, mask.copy())
-            if not mask[decision.action]:  # never trust a policy to respect the mask
-                decision = _forced(space, mask, "the policy chose a masked action")
-        else:
-            local = [i for i, a in enumerate(actions) if a.location == "local"
-                     and all(present[j] for j in a.attachments)]
-            best_local = max(local, key=lambda i: len(actions[i].attachments)) if local else 0
-            decision = Decision(best_local, "local", actions[best_local].attachments, 1.0,
-                                reason="budget guard")
-            record.fallback = ("The budget cannot pay the worst case of any action ("
-                               + "; ".join(sorted(set(record.masked.values()))) +
-                               "), so the local model answers.")
+        if not mask.any():  # running anything would overrun a budget: say so, send nothing
+            why = "; ".join(sorted({record.masked[i] for i in range(len(actions))
+                                    if i in record.masked and space.mask_for(present)[i]}))
+            yield self._reject(session, record, (
+                f"The session's budget cannot pay for any answer to this turn ({why}). Nothing "
+                "was sent. Start a new session with a larger budget, or send less (shorter "
+                "audio, fewer or smaller images)."))
+            return
+        decision = policy.decide(observation, mask.copy())
+        if not mask[decision.action]:  # never trust a policy to respect the mask
+            decision = _forced(space, mask, "the policy chose a masked action")
         record.decision = decision
         record.action = actions[decision.action]
         record.expected, record.expected_source = _expected(decision, record.worst)
@@ -221,13 +224,39 @@ class Engine:
         stop = threading.Event()
         with self._stops_lock:
             self._stops[session.id] = stop
+        # The guard's speeds are priors and measurements: should this answer still run past
+        # what is left of the waiting-time (or, locally, energy) budget, stop it there.
+        ran_out = threading.Event()
+
+        def out_of_budget() -> None:
+            ran_out.set()
+            stop.set()
+
+        deadline = threading.Timer(self._seconds_left(session, record.location), out_of_budget)
+        deadline.daemon = True
+        deadline.start()
         try:
             yield from self._answer(session, record, n_new, stop)
         finally:
+            deadline.cancel()
             with self._stops_lock:
                 if self._stops.get(session.id) is stop:
                     del self._stops[session.id]
+        if ran_out.is_set() and record.status == "cancelled" and not record.error:
+            record.error = "Stopped where the session's waiting-time or energy budget ran out."
         yield self._finish(session, record)
+
+    def _worst(self, session: Session, record: TurnRecord, action: Action, n_new: int) -> Cost:
+        return worst_case(action, record.slots, record.always, record.prompt,
+                          session.history[-HISTORY_MESSAGES:], self.settings, self.speed,
+                          self.price_usd, n_new)
+
+    def _seconds_left(self, session: Session, location: str) -> float:
+        left = session.ledger.remaining
+        seconds = left.latency_s
+        if location == "local" and self.settings.cpu_power_w > 0:
+            seconds = min(seconds, left.energy_j / self.settings.cpu_power_w)
+        return max(0.0, seconds)
 
     # -- steps ---------------------------------------------------------------------------
 
@@ -240,13 +269,17 @@ class Engine:
             return (f"Your message is {len(text):,} characters long; the limit is "
                     f"{limit_chars:,}. Please shorten it.")
         max_bytes = int(self.settings.max_attachment_mb * 2**20)
-        for path in files:
+        limits = MediaLimits(self.settings.max_image_pixels, self.settings.max_audio_s)
+        problems: list[str] = []
+        for path in files:  # every bad file is named, not just the first
             try:
-                att = Attachment.from_path(path, max_bytes=max_bytes)
-                _check_readable(att)
+                att = Attachment.from_path(path, max_bytes=max_bytes, limits=limits)
             except UnreadableAttachment as exc:
-                return exc.message + " Nothing was sent; please try again without it."
+                problems.append(exc.message)
+                continue
             (record.always if att.kind == "audio" else record.slots).append(att)
+        if problems:
+            return " ".join(problems) + " Nothing was sent; please try again without it."
         return ""
 
     @staticmethod
@@ -281,14 +314,22 @@ class Engine:
             except BackendError as exc:
                 wasted = time.perf_counter() - started
                 session.ledger.charge_cost(Cost(latency_s=wasted))
-                record.fallback = f"The cloud failed ({exc.message}); the local model answers."
+                reason = exc.message
             except Exception as exc:  # an unexpected cloud bug must not end the session
                 wasted = time.perf_counter() - started
                 session.ledger.charge_cost(Cost(latency_s=wasted))
-                record.fallback = (f"The cloud failed unexpectedly ({type(exc).__name__}); "
-                                   "the local model answers.")
+                reason = f"unexpectedly, {type(exc).__name__}"
             record.answer = ""
-            record.action = Action("local", record.action.attachments)
+            local = Action("local", record.action.attachments)
+            fits, why = session.ledger.can_afford(self._worst(session, record, local, n_new))
+            if not fits:  # the fallback is guarded like any other action
+                record.status = "failed"
+                record.actual = Cost(latency_s=wasted)
+                record.error = (f"The cloud failed ({reason}), and what is left of the budget "
+                                f"cannot pay a local answer ({why}).")
+                return
+            record.fallback = f"The cloud failed ({reason}); the local model answers."
+            record.action = local
             record.taken = _local_index(self.policy_for(session.policy_name), record.action)
             yield TurnEvent("fallback", record)
         if stop.is_set():
@@ -347,14 +388,24 @@ class Engine:
         record.turn_id = self.store.log_turn(self._row(session, record))
         return TurnEvent("rejected", record)
 
+    @staticmethod
+    def _logged_prompt(record: TurnRecord) -> str:
+        """The prompt as stored: a refused one only up to `REJECTED_PROMPT_CHARS`."""
+        prompt = record.prompt
+        if record.status == "rejected" and len(prompt) > REJECTED_PROMPT_CHARS:
+            return (prompt[:REJECTED_PROMPT_CHARS]
+                    + f" […cut: the message had {len(prompt):,} characters and was refused]")
+        return prompt
+
     def _row(self, session: Session, record: TurnRecord) -> dict[str, Any]:
         d, c, exp, act = record.decision, record.completion, record.expected, record.actual
         slot_of = {id(a): i for i, a in enumerate(record.slots)}
         return {
             "session_id": session.id, "turn_index": record.turn_index,
             "participant": session.participant, "condition": session.condition,
-            "policy": record.policy, "prompt": record.prompt, "answer": record.answer,
-            "status": record.status, "error": record.error,
+            "policy": record.policy, "prompt": clean_text(self._logged_prompt(record)),
+            "answer": clean_text(record.answer),
+            "status": record.status, "error": clean_text(record.error),
             "action": d.action if d else None, "location": record.location or None,
             "attachments_present": [{"kind": a.kind, "sha256": a.sha256,
                                      "slot": slot_of.get(id(a))} for a in record.attachments],
@@ -363,7 +414,7 @@ class Engine:
             "decision": {"estimates": d.estimates, "multipliers": d.multipliers,
                          "reason": d.reason, "masked": {str(k): v for k, v in record.masked.items()},
                          "expected_source": record.expected_source} if d else None,
-            "observation": record.observation, "fallback": record.fallback or None,
+            "observation": record.observation, "fallback": clean_text(record.fallback) or None,
             "backend": c.backend if c else None, "model": c.model if c else None,
             "expected_latency_s": exp.latency_s if exp else None,
             "expected_cost_usd": exp.usd if exp else None,
@@ -424,20 +475,9 @@ def _attachment_prompt(used: list[Attachment]) -> str:
     return "Describe what is attached." if kinds else "Hello."
 
 
-def _check_readable(att: Attachment) -> None:
-    """Catch corrupt files at upload, before a backend spends time on them."""
-    if att.kind == "image":
-        from PIL import Image, UnidentifiedImageError
-
-        try:
-            with Image.open(att.path) as im:
-                im.verify()
-        except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
-            raise UnreadableAttachment(
-                f"The image {att.path.name!r} could not be read (it may be corrupt).") from exc
-    elif att.path.suffix.lower() == ".wav":
-        with att.path.open("rb") as handle:
-            head = handle.read(12)
-        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-            raise UnreadableAttachment(
-                f"The audio {att.path.name!r} could not be read (it is not a valid WAV file).")
+def clean_text(text: str) -> str:
+    """`text` as valid Unicode: a surrogate pair becomes its character, a lone surrogate
+    (which no UTF-8 writer accepts, the log's included) becomes U+FFFD."""
+    if not any("\ud800" <= ch <= "\udfff" for ch in text):
+        return text
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
