@@ -9,6 +9,7 @@ concurrently (`concurrency_limit` on the turn events).
 
 from __future__ import annotations
 
+import logging
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -19,7 +20,7 @@ import gradio as gr
 
 from app.card import decision_card, decision_data, empty_card, totals_markdown
 from app.charts import budget_gauges, learning_chart, per_turn_chart
-from app.engine import Engine, TurnRecord
+from app.engine import Engine, TurnEvent, TurnRecord
 from app.session import BudgetLedger, Cost, RewardWeights, Session
 
 TURN_CONCURRENCY = 8  # cloud turns overlap; local ones queue on the model's lock
@@ -64,6 +65,7 @@ class ChatUI:
         """
         session = session or self.default_session()
         history = list(history or [])
+        earlier = list(history)
         text, files = _files_of(message)
         for path in files:
             history.append({"role": "user", "content": {"path": path}})
@@ -71,10 +73,13 @@ class ChatUI:
             history.append({"role": "user", "content": text})
         skip = gr.skip()
         box = gr.MultimodalTextbox(value=None, interactive=False)
-        for event in self.engine.run(session, text, files):
+        for event in _guarded(self.engine.run(session, text, files), session, text):
             rec = event.record
             if event.kind == "rejected":
-                history.append({"role": "assistant", "content": f"⚠️ {rec.error}"})
+                # The earlier chat stays; refused files are named in the message, not shown
+                # (a pixel bomb is never handed to the browser); the box is emptied.
+                history = [*earlier, *([{"role": "user", "content": text}] if text else []),
+                           {"role": "assistant", "content": f"⚠️ {rec.error}"}]
                 yield (list(history), gr.MultimodalTextbox(value=None, interactive=True),
                        decision_card(rec, self.models), skip, skip, skip, session)
                 return
@@ -231,6 +236,19 @@ class ChatUI:
         return (f"**Local:** {self.models.get('local', '?')} · "
                 f"**Cloud:** {self.models.get('cloud', '?')} · "
                 f"**Policy options:** {', '.join(self.policy_names)}")
+
+
+def _guarded(events: Iterator[TurnEvent], session: Session, text: str) -> Iterator[TurnEvent]:
+    """The engine's events; should it raise anyway, one "rejected" event that says so, so the
+    page never shows a bare "Error" with the bad file stuck in the box."""
+    try:
+        yield from events
+    except Exception as exc:
+        logging.getLogger(__name__).exception("turn failed")
+        record = TurnRecord(session.id, -1, text, policy=session.policy_name, status="rejected",
+                            error=f"This turn failed ({type(exc).__name__}); your conversation "
+                                  "is kept. Please try again.")
+        yield TurnEvent("rejected", record)
 
 
 def _shown(record: TurnRecord) -> str:
