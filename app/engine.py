@@ -171,9 +171,11 @@ class Engine:
 
     # -- the turn ------------------------------------------------------------------------
 
-    def run(self, session: Session, text: str | None, files: list[str] | None = None,
+    def run(self, session: Session, text: str | None, files: list[str | Attachment] | None = None,
             max_new_tokens: int | None = None) -> Iterator[TurnEvent]:
-        """Answer one turn; yields the decision first, then deltas, then the record."""
+        """Answer one turn; yields the decision first, then deltas, then the record.
+
+        `files` are uploads (paths, checked and measured here) or Attachments already checked."""
         text = clean_text(text or "").strip()
         record = TurnRecord(session.id, session.take_log_index(), text, policy=session.policy_name)
         try:
@@ -260,7 +262,7 @@ class Engine:
 
     # -- steps ---------------------------------------------------------------------------
 
-    def _read_input(self, record: TurnRecord, text: str, files: list[str]) -> str:
+    def _read_input(self, record: TurnRecord, text: str, files: list[str | Attachment]) -> str:
         """Turn uploads into Attachments; return a message for the person if any is bad."""
         if not text and not files:
             return "Your message is empty. Type a question, or attach an image or audio file."
@@ -273,7 +275,8 @@ class Engine:
         problems: list[str] = []
         for path in files:  # every bad file is named, not just the first
             try:
-                att = Attachment.from_path(path, max_bytes=max_bytes, limits=limits)
+                att = path if isinstance(path, Attachment) else \
+                    Attachment.from_path(path, max_bytes=max_bytes, limits=limits)
             except UnreadableAttachment as exc:
                 problems.append(exc.message)
                 continue
@@ -305,26 +308,25 @@ class Engine:
     def _answer(self, session: Session, record: TurnRecord, n_new: int,
                 stop: threading.Event) -> Iterator[TurnEvent]:
         location = record.location
-        wasted = 0.0
+        wasted = Cost()  # what a failed cloud attempt cost before the local model took over
         if location == "cloud":
             started = time.perf_counter()
             try:
                 yield from self._stream("cloud", session, record, n_new, stop)
                 return
             except BackendError as exc:
-                wasted = time.perf_counter() - started
-                session.ledger.charge_cost(Cost(latency_s=wasted))
+                wasted = Cost(usd=exc.cost_usd, latency_s=time.perf_counter() - started)
                 reason = exc.message
             except Exception as exc:  # an unexpected cloud bug must not end the session
-                wasted = time.perf_counter() - started
-                session.ledger.charge_cost(Cost(latency_s=wasted))
+                wasted = Cost(latency_s=time.perf_counter() - started)
                 reason = f"unexpectedly, {type(exc).__name__}"
+            session.ledger.charge_cost(wasted)
             record.answer = ""
+            record.actual = wasted
             local = Action("local", record.action.attachments)
             fits, why = session.ledger.can_afford(self._worst(session, record, local, n_new))
             if not fits:  # the fallback is guarded like any other action
                 record.status = "failed"
-                record.actual = Cost(latency_s=wasted)
                 record.error = (f"The cloud failed ({reason}), and what is left of the budget "
                                 f"cannot pay a local answer ({why}).")
                 return
@@ -343,8 +345,8 @@ class Engine:
             record.status = "failed"
             log.exception("local turn failed")
             record.error = f"The local model failed ({type(exc).__name__}). Please try again."
-        if record.actual is not None and wasted:
-            record.actual = record.actual + Cost(latency_s=wasted)
+        if location == "cloud" and record.actual is not wasted:
+            record.actual = (record.actual or Cost()) + wasted
 
     def _stream(self, location: str, session: Session, record: TurnRecord, n_new: int,
                 stop: threading.Event) -> Iterator[TurnEvent]:
