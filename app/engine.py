@@ -18,6 +18,8 @@ attachments are not re-sent: the history carries their text only.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
 import threading
 import time
@@ -157,6 +159,7 @@ class Engine:
         self.on_turn = on_turn
         self._stops: dict[str, threading.Event] = {}
         self._stops_lock = threading.Lock()
+        self._deadlines = Deadlines()
 
     # -- control -------------------------------------------------------------------------
 
@@ -206,8 +209,8 @@ class Engine:
         mask = space.mask_for(present) & afford
 
         if not mask.any():  # running anything would overrun a budget: say so, send nothing
-            why = "; ".join(sorted({record.masked[i] for i in range(len(actions))
-                                    if i in record.masked and space.mask_for(present)[i]}))
+            possible = space.mask_for(present)
+            why = "; ".join(sorted({reason for i, reason in record.masked.items() if possible[i]}))
             yield self._reject(session, record, (
                 f"The session's budget cannot pay for any answer to this turn ({why}). Nothing "
                 "was sent. Start a new session with a larger budget, or send less (shorter "
@@ -229,18 +232,11 @@ class Engine:
         # The guard's speeds are priors and measurements: should this answer still run past
         # what is left of the waiting-time (or, locally, energy) budget, stop it there.
         ran_out = threading.Event()
-
-        def out_of_budget() -> None:
-            ran_out.set()
-            stop.set()
-
-        deadline = threading.Timer(self._seconds_left(session, record.location), out_of_budget)
-        deadline.daemon = True
-        deadline.start()
+        deadline = self._deadlines.add(self._seconds_left(session, record.location), ran_out, stop)
         try:
             yield from self._answer(session, record, n_new, stop)
         finally:
-            deadline.cancel()
+            self._deadlines.cancel(deadline)
             with self._stops_lock:
                 if self._stops.get(session.id) is stop:
                     del self._stops[session.id]
@@ -429,6 +425,42 @@ class Engine:
             "budget_remaining": session.ledger.remaining_fractions(),
             "weights": session.weights.as_dict(),
         }
+
+
+class Deadlines:
+    """One watchdog thread for every running turn: at its time, a deadline sets its events."""
+
+    def __init__(self) -> None:
+        self._due: list[tuple[float, int, tuple[threading.Event, ...]]] = []
+        self._ids = itertools.count()
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def add(self, seconds: float, *events: threading.Event) -> int:
+        """Set `events` in `seconds` unless cancelled first; returns the handle."""
+        handle = next(self._ids)
+        with self._cond:
+            heapq.heappush(self._due, (time.monotonic() + seconds, handle, events))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._watch, name="lcio-deadlines",
+                                                daemon=True)
+                self._thread.start()
+            self._cond.notify()
+        return handle
+
+    def cancel(self, handle: int) -> None:
+        with self._cond:
+            self._due = [d for d in self._due if d[1] != handle]
+            heapq.heapify(self._due)
+
+    def _watch(self) -> None:
+        while True:
+            with self._cond:
+                now = time.monotonic()
+                while self._due and self._due[0][0] <= now:
+                    for event in heapq.heappop(self._due)[2]:
+                        event.set()
+                self._cond.wait(timeout=self._due[0][0] - now if self._due else None)
 
 
 def _local_index(policy: Policy, action: Action) -> int:
