@@ -90,6 +90,10 @@ def _clock(seconds: float) -> str:
     return f"{whole // 60}:{whole % 60:02d} min" if whole >= 60 else f"{seconds:.1f} s"
 
 
+def _megapixels(pixels: int) -> str:
+    return f"{pixels / 1e6:.0f}" if pixels >= 10e6 else f"{pixels / 1e6:.2g}"
+
+
 def _inspect_image(path: Path, max_pixels: int) -> MediaInfo:
     """Size from the header first (nothing decoded), then a full decode under the cap."""
     import warnings
@@ -97,7 +101,7 @@ def _inspect_image(path: Path, max_pixels: int) -> MediaInfo:
     from PIL import Image, UnidentifiedImageError
 
     too_big = (f"The image {path.name!r} is too large: images may have at most "
-               f"{max_pixels / 1e6:.0f} megapixels. Please resize it and send it again.")
+               f"{_megapixels(max_pixels)} megapixels. Please resize it and send it again.")
     unreadable = f"The image {path.name!r} could not be read (it may be corrupt or not an image)."
     try:
         with warnings.catch_warnings():
@@ -107,7 +111,7 @@ def _inspect_image(path: Path, max_pixels: int) -> MediaInfo:
                 if width * height > max_pixels:
                     raise UnreadableAttachment(
                         too_big.replace("is too large", f"is {width}x{height} pixels "
-                                        f"({width * height / 1e6:.0f} megapixels)"))
+                                        f"({_megapixels(width * height)} megapixels)"))
                 if width <= 0 or height <= 0:
                     raise UnreadableAttachment(unreadable)
                 image.load()  # a truncated or corrupt body fails here, at upload

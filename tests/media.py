@@ -98,8 +98,8 @@ def tone_wav(folder: Path, seconds: float, name: str = "tone.wav", rate: int = 1
     import math
     import wave
 
-    one_second = b"".join(int(3000 * math.sin(2 * math.pi * 440 * i / rate)).to_bytes(2, "little", signed=True)
-                          for i in range(rate))
+    one_second = b"".join(int(3000 * math.sin(2 * math.pi * 440 * i / rate))
+                          .to_bytes(2, "little", signed=True) for i in range(rate))
     path = folder / name
     with wave.open(str(path), "wb") as writer:
         writer.setnchannels(1)
