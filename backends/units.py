@@ -36,12 +36,13 @@ def text_tokens_bound(text: str) -> int:
 
 def scaled_size(width: int, height: int, max_side: int) -> tuple[int, int]:
     """The size after downscaling so the long side is at most `max_side` (never upscaled),
-    as `backends.media.encode_image` sends it."""
+    as `backends.media.encode_image` sends it; rounded up, so never smaller than Pillow's."""
     longest = max(width, height, 1)
     if longest <= max_side:
         return width, height
     scale = max_side / longest
-    return max(1, round(width * scale)), max(1, round(height * scale))
+    return (min(max_side, max(1, math.ceil(width * scale))),
+            min(max_side, max(1, math.ceil(height * scale))))
 
 
 def image_tokens(width: int, height: int) -> int:
