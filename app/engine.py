@@ -21,6 +21,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -29,7 +30,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from app.guard import PriceFn, SpeedModel, budget_mask, worst_case
+from app.guard import PriceFn, SpeedModel, budget_mask, worst_case, worst_cases
 from app.session import Cost, Session
 from app.store import SessionStore
 from backends.base import Backend
@@ -59,6 +60,7 @@ log = logging.getLogger(__name__)
 
 EventKind = Literal["decision", "delta", "fallback", "done", "rejected"]
 HISTORY_MESSAGES = 8  # the backends trim further to their context windows
+_SURROGATE = re.compile("[\ud800-\udfff]")
 REJECTED_PROMPT_CHARS = 1_000  # a refused prompt is logged only this far (a 5 MB paste is not kept)
 
 
@@ -204,7 +206,9 @@ class Engine:
 
         actions = space.actions
         n_new = max_new_tokens or self.settings.max_new_tokens
-        record.worst = [self._worst(session, record, a, n_new) for a in actions]
+        record.worst = worst_cases(actions, record.slots, record.always, record.prompt,
+                                   session.history[-HISTORY_MESSAGES:], self.settings, self.speed,
+                                   self.price_usd, n_new)
         afford, record.masked = budget_mask(actions, record.worst, session.ledger)
         mask = space.mask_for(present) & afford
 
@@ -512,6 +516,6 @@ def _attachment_prompt(used: list[Attachment]) -> str:
 def clean_text(text: str) -> str:
     """`text` as valid Unicode: a surrogate pair becomes its character, a lone surrogate
     (which no UTF-8 writer accepts, the log's included) becomes U+FFFD."""
-    if not any("\ud800" <= ch <= "\udfff" for ch in text):
+    if not _SURROGATE.search(text):
         return text
     return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")

@@ -104,31 +104,50 @@ def perception_s(attachment: Attachment, settings: Settings) -> float:
 
 def text_tokens(text: str, history: Sequence[Message], n_attachments: int) -> int:
     """Upper bound of the text tokens of one request: prompt, history, format, perception."""
+    return _dialogue_tokens(text, history) + units.PERCEPTION_TEXT_TOKENS * n_attachments
+
+
+def _dialogue_tokens(text: str, history: Sequence[Message]) -> int:
     return (units.text_tokens_bound(text) + PROMPT_STANDIN_TOKENS
             + sum(units.text_tokens_bound(m.text) for m in history)
             + units.MESSAGE_OVERHEAD_TOKENS * (len(history) + 1)
-            + units.REQUEST_OVERHEAD_TOKENS
-            + units.PERCEPTION_TEXT_TOKENS * n_attachments)
+            + units.REQUEST_OVERHEAD_TOKENS)
 
 
 def worst_case(action: Action, slots: list[Attachment], always: list[Attachment],
                text: str, history: Sequence[Message], settings: Settings, speed: SpeedModel,
                price_usd: PriceFn | None = None, max_new_tokens: int | None = None) -> Cost:
     """Upper bound of what taking `action` can cost this turn."""
-    used = [slots[i] for i in action.attachments if i < len(slots)] + list(always)
-    where = action.location
+    return worst_cases([action], slots, always, text, history, settings, speed, price_usd,
+                       max_new_tokens)[0]
+
+
+def worst_cases(actions: Sequence[Action], slots: list[Attachment], always: list[Attachment],
+                text: str, history: Sequence[Message], settings: Settings, speed: SpeedModel,
+                price_usd: PriceFn | None = None, max_new_tokens: int | None = None) -> list[Cost]:
+    """`worst_case` of each action, reading the dialogue and the attachments once."""
     n_new = max_new_tokens or settings.max_new_tokens
-    prompt_text = text_tokens(text, history, len(used))
-    latency = (OVERHEAD_S[where]
-               + sum(perception_s(a, settings) for a in used)
-               + prompt_text * PREFILL_S_PER_TOKEN[where]
-               + n_new * speed.s_per_token(where))
-    if where == "local":
-        return Cost(usd=0.0, latency_s=latency, energy_j=latency * settings.cpu_power_w)
-    image = sum(image_tokens(a, settings) for a in used if a.kind == "image")
-    audio = sum(units.audio_tokens_bound(audio_seconds(a, settings)) for a in used if a.kind == "audio")
-    usd = price_usd(prompt_text + image + audio, n_new, audio, image) if price_usd else 0.0
-    return Cost(usd=usd, latency_s=latency, energy_j=0.0)
+    dialogue = _dialogue_tokens(text, history)
+    files = slots + list(always)
+    seconds = [perception_s(a, settings) for a in files]
+    tokens = [(image_tokens(a, settings), 0) if a.kind == "image"
+              else (0, units.audio_tokens_bound(audio_seconds(a, settings))) for a in files]
+    per_token = {where: speed.s_per_token(where) for where in OVERHEAD_S}
+    out = []
+    for action in actions:
+        used = [i for i in action.attachments if i < len(slots)] + list(range(len(slots), len(files)))
+        where = action.location
+        prompt_text = dialogue + units.PERCEPTION_TEXT_TOKENS * len(used)
+        latency = (OVERHEAD_S[where] + sum(seconds[i] for i in used)
+                   + prompt_text * PREFILL_S_PER_TOKEN[where] + n_new * per_token[where])
+        if where == "local":
+            out.append(Cost(usd=0.0, latency_s=latency, energy_j=latency * settings.cpu_power_w))
+            continue
+        image = sum(tokens[i][0] for i in used)
+        audio = sum(tokens[i][1] for i in used)
+        usd = price_usd(prompt_text + image + audio, n_new, audio, image) if price_usd else 0.0
+        out.append(Cost(usd=usd, latency_s=latency, energy_j=0.0))
+    return out
 
 
 def budget_mask(actions: list[Action], costs: list[Cost], ledger: BudgetLedger
