@@ -168,8 +168,10 @@ class ChatUI:
                 with gr.Column(scale=3):
                     chatbot = gr.Chatbot(height=480, elem_id="chat", label="Chat",
                                          feedback_options=("Like", "Dislike"))
+                    # Every file is let in (no file_types): Gradio's own filter drops others
+                    # before the app sees them, and the chat must name what it cannot take.
                     box = gr.MultimodalTextbox(
-                        file_count="multiple", file_types=["image", "audio"],
+                        file_count="multiple", file_types=None,
                         sources=["upload", "microphone"], stop_btn=True, elem_id="msg",
                         placeholder="Ask something; attach images or audio, or record a question.",
                         show_label=False)
