@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from app.guard import PriceFn, SpeedModel, budget_mask, worst_case, worst_cases
+from app.guard import PriceFn, SpeedModel, budget_mask, local_power_w, worst_case, worst_cases
 from app.session import Cost, Session
 from app.store import SessionStore
 from backends.base import Backend
@@ -90,6 +90,7 @@ class TurnRecord:
     error: str = ""
     turn_id: int | None = None
     taken: int | None = None  # index of the action actually taken (after any fallback)
+    held: Cost = field(default_factory=Cost)  # worst case reserved in the ledger while running
     submitted_at: float = field(default_factory=time.perf_counter)
     decided_at: float | None = None
 
@@ -162,6 +163,7 @@ class Engine:
         self._stops: dict[str, threading.Event] = {}
         self._stops_lock = threading.Lock()
         self._deadlines = Deadlines()
+        self._ledger_lock = threading.Lock()
 
     # -- control -------------------------------------------------------------------------
 
@@ -223,41 +225,66 @@ class Engine:
         decision = policy.decide(observation, mask.copy())
         if not mask[decision.action]:  # never trust a policy to respect the mask
             decision = _forced(space, mask, "the policy chose a masked action")
+        if not self._hold(session, record, record.worst[decision.action]):
+            yield self._reject(session, record, (
+                "Another turn of this session is using what is left of the budget. Nothing "
+                "was sent; please try again when it has finished."))
+            return
         record.decision = decision
         record.action = actions[decision.action]
         record.expected, record.expected_source = _expected(decision, record.worst)
         record.taken = decision.action
         record.decided_at = time.perf_counter()
-        yield TurnEvent("decision", record)
-
         stop = threading.Event()
-        with self._stops_lock:
-            self._stops[session.id] = stop
-        # The guard's speeds are priors and measurements: should this answer still run past
-        # what is left of the waiting-time (or, locally, energy) budget, stop it there.
         ran_out = threading.Event()
-        deadline = self._deadlines.add(self._seconds_left(session, record.location), ran_out, stop)
+        deadline = None
         try:
+            yield TurnEvent("decision", record)
+            with self._stops_lock:
+                self._stops[session.id] = stop
+            # The guard's speeds are priors and measurements: should this answer still run
+            # past what is left of the waiting-time (or, locally, energy) budget, stop it there.
+            deadline = self._deadlines.add(self._seconds_left(session, record), ran_out, stop)
             yield from self._answer(session, record, n_new, stop)
         finally:
-            self._deadlines.cancel(deadline)
+            if deadline is not None:
+                self._deadlines.cancel(deadline)
             with self._stops_lock:
                 if self._stops.get(session.id) is stop:
                     del self._stops[session.id]
+            self._release(session, record)
         if ran_out.is_set() and record.status == "cancelled" and not record.error:
             record.error = "Stopped where the session's waiting-time or energy budget ran out."
         yield self._finish(session, record)
+
+    def _hold(self, session: Session, record: TurnRecord, worst: Cost) -> bool:
+        """Reserve `worst` in the session's ledger if it still fits (atomically, as two turns
+        of one session may run at once); the turn releases it when it ends."""
+        with self._ledger_lock:
+            fits, _ = session.ledger.can_afford(worst)
+            if fits:
+                session.ledger.reserve(worst)
+                record.held = worst
+            return fits
+
+    def _release(self, session: Session, record: TurnRecord) -> None:
+        with self._ledger_lock:
+            session.ledger.release(record.held)
+            record.held = Cost()
 
     def _worst(self, session: Session, record: TurnRecord, action: Action, n_new: int) -> Cost:
         return worst_case(action, record.slots, record.always, record.prompt,
                           session.history[-HISTORY_MESSAGES:], self.settings, self.speed,
                           self.price_usd, n_new)
 
-    def _seconds_left(self, session: Session, location: str) -> float:
-        left = session.ledger.remaining
+    def _seconds_left(self, session: Session, record: TurnRecord) -> float:
+        """How long this turn may run: the waiting time left (its own reservation included)
+        and, for a local answer, the energy left at the most power it can be charged."""
+        left = session.ledger.remaining + record.held
         seconds = left.latency_s
-        if location == "local" and self.settings.cpu_power_w > 0:
-            seconds = min(seconds, left.energy_j / self.settings.cpu_power_w)
+        watts = local_power_w(self.settings)
+        if record.location == "local" and watts > 0:
+            seconds = min(seconds, left.energy_j / watts)
         return max(0.0, seconds)
 
     # -- steps ---------------------------------------------------------------------------
@@ -321,14 +348,16 @@ class Engine:
                 wasted = Cost(latency_s=time.perf_counter() - started)
                 reason = f"unexpectedly, {type(exc).__name__}"
             session.ledger.charge_cost(wasted)
+            self._release(session, record)
             record.answer = ""
             record.actual = wasted
             local = Action("local", record.action.attachments)
-            fits, why = session.ledger.can_afford(self._worst(session, record, local, n_new))
-            if not fits:  # the fallback is guarded like any other action
+            local_worst = self._worst(session, record, local, n_new)
+            if not self._hold(session, record, local_worst):  # guarded like any other action
+                _, why = session.ledger.can_afford(local_worst)
                 record.status = "failed"
                 record.error = (f"The cloud failed ({reason}), and what is left of the budget "
-                                f"cannot pay a local answer ({why}).")
+                                f"cannot pay a local answer ({why or 'another turn holds it'}).")
                 return
             record.fallback = f"The cloud failed ({reason}); the local model answers."
             record.action = local

@@ -13,11 +13,14 @@ worst case is built from what is really attached, measured at upload (`Attachmen
 - waiting time: fixed overhead + perception that grows with megapixels and seconds of audio
   + prompt reading + `max_new_tokens` at the slowest seconds-per-token seen on that path (a
   pessimistic prior until measured);
-- local energy: that local waiting time x the configured CPU power.
+- local energy: that local waiting time x the most power a local answer can be charged
+  (`local_power_w`: every core the process may use, as energy counts process CPU seconds,
+  plus the GPU's power when the local model runs on one).
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -68,6 +71,24 @@ class SpeedModel:
         with self._lock:
             seen = self._seen.get(location)
             return max(seen) if seen else PRIOR_S_PER_TOKEN[location]
+
+
+def local_power_w(settings: Settings) -> float:
+    """Most watts a local answer's energy can be charged at: the configured CPU power per
+    core for every core this process may run on (the meter counts process CPU seconds),
+    plus the GPU's power when the local model may use one."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    gpu = settings.gpu_power_w if settings.local_device != "cpu" and _has_cuda() else 0.0
+    return settings.cpu_power_w * cores + gpu
+
+
+@lru_cache(maxsize=1)
+def _has_cuda() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())
 
 
 @lru_cache(maxsize=8)
@@ -133,6 +154,7 @@ def worst_cases(actions: Sequence[Action], slots: list[Attachment], always: list
     tokens = [(image_tokens(a, settings), 0) if a.kind == "image"
               else (0, units.audio_tokens_bound(audio_seconds(a, settings))) for a in files]
     per_token = {where: speed.s_per_token(where) for where in OVERHEAD_S}
+    watts = local_power_w(settings)
     out = []
     for action in actions:
         used = [i for i in action.attachments if i < len(slots)] + list(range(len(slots), len(files)))
@@ -141,7 +163,7 @@ def worst_cases(actions: Sequence[Action], slots: list[Attachment], always: list
         latency = (OVERHEAD_S[where] + sum(seconds[i] for i in used)
                    + prompt_text * PREFILL_S_PER_TOKEN[where] + n_new * per_token[where])
         if where == "local":
-            out.append(Cost(usd=0.0, latency_s=latency, energy_j=latency * settings.cpu_power_w))
+            out.append(Cost(usd=0.0, latency_s=latency, energy_j=latency * watts))
             continue
         image = sum(tokens[i][0] for i in used)
         audio = sum(tokens[i][1] for i in used)

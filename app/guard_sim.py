@@ -129,7 +129,7 @@ def draw(rng: random.Random, worst: Cost) -> Cost:
 def simulate(dialogues: int, seed: int, settings: Settings | None = None) -> Counter[str]:
     """Run the dialogues; returns the counts the script prints."""
     rng = random.Random(seed)
-    settings = settings or Settings()
+    settings = settings or Settings(local_device="cpu")  # no GPU probe: nothing is loaded
     table = PriceTable.load(settings.price_table)
     models = sorted(table.prices)
     backends = {"local": SimBackend("local"), "cloud": SimBackend("cloud")}

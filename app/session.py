@@ -39,6 +39,9 @@ class BudgetLedger:
 
     limit: Cost = field(default_factory=lambda: Cost(usd=0.05, latency_s=300.0, energy_j=3000.0))
     spent: Cost = field(default_factory=Cost)
+    # Worst cases of the session's turns still running: two turns of one session at once
+    # (two API calls) cannot both spend what is left.
+    reserved: Cost = field(default_factory=Cost)
 
     def charge(self, completion: Completion) -> Cost:
         """Book a finished answer; cancelled answers cost what they used.
@@ -61,8 +64,17 @@ class BudgetLedger:
 
     @property
     def remaining(self) -> Cost:
-        return Cost(*(max(0.0, getattr(self.limit, r) - getattr(self.spent, r))
-                      for r in RESOURCES))
+        """What a new turn may still spend: the limits less what is spent and reserved."""
+        return Cost(*(max(0.0, getattr(self.limit, r) - getattr(self.spent, r)
+                          - getattr(self.reserved, r)) for r in RESOURCES))
+
+    def reserve(self, cost: Cost) -> None:
+        """Hold a running turn's worst case until `release`."""
+        self.reserved = self.reserved + cost
+
+    def release(self, cost: Cost) -> None:
+        self.reserved = Cost(*(max(0.0, getattr(self.reserved, r) - getattr(cost, r))
+                               for r in RESOURCES))
 
     def remaining_fractions(self) -> dict[str, float]:
         """Share of each budget left, in [0, 1]; a zero limit counts as nothing left."""

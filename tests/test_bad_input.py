@@ -223,3 +223,35 @@ def test_an_answer_slower_than_the_guard_assumed_is_stopped_at_the_budget(tmp_pa
     assert record.status == "cancelled" and "budget ran out" in record.error
     assert slow.requests[0].stop.is_set()
     assert record.answer.count("w") < 200
+
+
+def test_two_turns_of_one_session_at_once_cannot_both_spend_what_is_left(tmp_path: Path) -> None:
+    """Two API calls on one session: the second sees the first's worst case held."""
+    engine, _, local, cloud = make(tmp_path)  # every cloud answer costs $0.002, priced $0.002
+    engine.price_usd = lambda *tokens: 0.002
+    session = Session(ledger=BudgetLedger(limit=Cost(usd=0.003, latency_s=300, energy_j=0.0)))
+    first = engine.run(session, "one")
+    assert next(first).kind == "decision" and session.ledger.reserved.usd == pytest.approx(0.002)
+    second = list(engine.run(session, "two"))
+    assert [e.kind for e in second] == ["rejected"] and "budget cannot pay" in second[0].record.error
+    assert list(first)[-1].record.status == "answered"
+    assert session.ledger.reserved == Cost() and not session.ledger.overspent()
+    assert len(cloud.requests) == 1 and not local.requests
+
+
+def test_the_page_keeps_history_and_empties_the_box_after_a_pixel_bomb(tmp_path: Path) -> None:
+    from app.ui import ChatUI
+
+    engine, *_ = make(tmp_path)
+    ui = ChatUI(engine, {"local": "fake-local", "cloud": "fake-cloud"}, ["rule"])
+    session = Session(policy_name="rule")
+    history = list(ui.respond("hello", [], session))[-1][0]
+    bomb = pixel_bomb(tmp_path, 30_000, "bomb.png")
+    outs = list(ui.respond({"text": "what is this?", "files": [str(bomb)]}, history, session))
+    shown, box = outs[-1][0], outs[-1][1]
+    assert shown[: len(history)] == history, "the earlier chat stays"
+    assert "bomb.png" in shown[-1]["content"] and "megapixels" in shown[-1]["content"]
+    assert not any(isinstance(m["content"], dict) for m in shown), "the bomb is never shown"
+    assert box.value == {"text": "", "files": []} and box.interactive is True, "the box is emptied"
+    after = list(ui.respond("and now?", shown, session))[-1][0]
+    assert after[-1]["role"] == "assistant" and "answer" in after[-1]["content"]
