@@ -105,7 +105,7 @@ class ChatUI:
         session = session or self.default_session()
         text, files = _files_of(message)
         record: TurnRecord | None = None
-        for event in self.engine.run(session, text, files):
+        for event in _guarded(self.engine.run(session, text, files), session, text):
             record = event.record
             if event.kind in ("decision", "done", "rejected", "fallback"):
                 answer = record.answer if event.kind != "rejected" else f"⚠️ {record.error}"

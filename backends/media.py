@@ -95,27 +95,25 @@ def _megapixels(pixels: int) -> str:
 
 
 def _inspect_image(path: Path, max_pixels: int) -> MediaInfo:
-    """Size from the header first (nothing decoded), then a full decode under the cap."""
-    import warnings
-
+    """Size from the header first (nothing decoded), then a full decode under the cap.
+    Pillow itself refuses headers past twice its own limit (DecompressionBombError); below
+    that, the cap here decides before anything is decoded."""
     from PIL import Image, UnidentifiedImageError
 
     too_big = (f"The image {path.name!r} is too large: images may have at most "
                f"{_megapixels(max_pixels)} megapixels. Please resize it and send it again.")
     unreadable = f"The image {path.name!r} could not be read (it may be corrupt or not an image)."
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
-                width, height = image.size
-                if width * height > max_pixels:
-                    raise UnreadableAttachment(
-                        too_big.replace("is too large", f"is {width}x{height} pixels "
-                                        f"({_megapixels(width * height)} megapixels)"))
-                if width <= 0 or height <= 0:
-                    raise UnreadableAttachment(unreadable)
-                image.load()  # a truncated or corrupt body fails here, at upload
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        with Image.open(path) as image:
+            width, height = image.size
+            if width * height > max_pixels:
+                raise UnreadableAttachment(
+                    too_big.replace("is too large", f"is {width}x{height} pixels "
+                                    f"({_megapixels(width * height)} megapixels)"))
+            if width <= 0 or height <= 0:
+                raise UnreadableAttachment(unreadable)
+            image.load()  # a truncated or corrupt body fails here, at upload
+    except Image.DecompressionBombError as exc:
         raise UnreadableAttachment(too_big) from exc
     except UnreadableAttachment:
         raise
