@@ -61,6 +61,7 @@ log = logging.getLogger(__name__)
 EventKind = Literal["decision", "delta", "fallback", "done", "rejected"]
 HISTORY_MESSAGES = 8  # the backends trim further to their context windows
 _SURROGATE = re.compile("[\ud800-\udfff]")
+MAX_FILES = 8  # per turn: the policy has 3 slots; more is never used, only checked at a cost
 REJECTED_PROMPT_CHARS = 1_000  # a refused prompt is logged only this far (a 5 MB paste is not kept)
 
 
@@ -297,6 +298,9 @@ class Engine:
         if len(text) > limit_chars:
             return (f"Your message is {len(text):,} characters long; the limit is "
                     f"{limit_chars:,}. Please shorten it.")
+        if len(files) > MAX_FILES:
+            return (f"You attached {len(files)} files; a turn takes at most {MAX_FILES}. Nothing "
+                    "was sent; please send fewer.")
         max_bytes = int(self.settings.max_attachment_mb * 2**20)
         limits = MediaLimits(self.settings.max_image_pixels, self.settings.max_audio_s)
         problems: list[str] = []
@@ -392,6 +396,9 @@ class Engine:
         if completion is None:
             raise BackendError("The answer ended without its accounting.")
         record.actual = session.ledger.charge(completion)
+        if session.ledger.overspent():  # the guard's promise broke: say so loudly in the log
+            log.error("session %s overspent %s after a %s answer costing %s (worst case %s)",
+                      session.id, session.ledger.overspent(), location, record.actual, record.held)
         self.speed.observe(location, completion)
         record.answer = completion.text or record.answer
         record.status = "cancelled" if completion.finish_reason == "cancelled" else "answered"

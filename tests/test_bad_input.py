@@ -85,6 +85,7 @@ CASES: dict[str, tuple[str, Callable[[Path], list[Path]], dict, tuple[str, ...]]
     "unsupported types": ("read these", lambda d: [minimal_pdf(d), archive(d),
                                                     corrupt_file(d, "clip.mp4")], {},
                           ("paper.pdf", "photos.zip", "clip.mp4", "PNG", "JPG", "WAV", "MP3")),
+    "too many files": ("look", lambda d: [sample_image("coffee", d)] * 9, {}, ("9 files", "at most 8")),
     "empty prompt": ("   ", lambda d: [], {}, ("empty",)),
     "enormous prompt": ("x" * 5_000_000, lambda d: [], {}, ("5,000,000 characters", "limit")),
 }
