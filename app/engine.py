@@ -237,19 +237,13 @@ class Engine:
         record.taken = decision.action
         record.decided_at = time.perf_counter()
         stop = threading.Event()
-        ran_out = threading.Event()
-        deadline = None
+        ran_out = threading.Event()  # set with `stop` when a budget ran out mid-answer
         try:
             yield TurnEvent("decision", record)
             with self._stops_lock:
                 self._stops[session.id] = stop
-            # The guard's speeds are priors and measurements: should this answer still run
-            # past what is left of the waiting-time (or, locally, energy) budget, stop it there.
-            deadline = self._deadlines.add(self._seconds_left(session, record), ran_out, stop)
-            yield from self._answer(session, record, n_new, stop)
+            yield from self._answer(session, record, n_new, stop, ran_out)
         finally:
-            if deadline is not None:
-                self._deadlines.cancel(deadline)
             with self._stops_lock:
                 if self._stops.get(session.id) is stop:
                     del self._stops[session.id]
@@ -337,13 +331,13 @@ class Engine:
         return ChatRequest(messages=[*history, message], max_new_tokens=n_new, stop=stop)
 
     def _answer(self, session: Session, record: TurnRecord, n_new: int,
-                stop: threading.Event) -> Iterator[TurnEvent]:
+                stop: threading.Event, ran_out: threading.Event) -> Iterator[TurnEvent]:
         location = record.location
         wasted = Cost()  # what a failed cloud attempt cost before the local model took over
         if location == "cloud":
             started = time.perf_counter()
             try:
-                yield from self._stream("cloud", session, record, n_new, stop)
+                yield from self._stream("cloud", session, record, n_new, stop, ran_out)
                 return
             except BackendError as exc:
                 wasted = Cost(usd=exc.cost_usd, latency_s=time.perf_counter() - started)
@@ -371,7 +365,7 @@ class Engine:
             record.status = "cancelled"
             return
         try:
-            yield from self._stream("local", session, record, n_new, stop)
+            yield from self._stream("local", session, record, n_new, stop, ran_out)
         except BackendError as exc:
             record.status, record.error = "failed", exc.message
         except Exception as exc:
@@ -382,16 +376,22 @@ class Engine:
             record.actual = (record.actual or Cost()) + wasted
 
     def _stream(self, location: str, session: Session, record: TurnRecord, n_new: int,
-                stop: threading.Event) -> Iterator[TurnEvent]:
+                stop: threading.Event, ran_out: threading.Event) -> Iterator[TurnEvent]:
         backend = self.backend_for(location)
         request = self._request(session, record, n_new, stop)
-        items = _local_stream(backend, request) if location == "local" else backend.stream(request)
-        for item in items:
-            if isinstance(item, Completion):
-                record.completion = item
-            elif item:
-                record.answer += item
-                yield TurnEvent("delta", record, item)
+        # The guard's speeds are priors and measurements: should this answer still run past
+        # what is left of the waiting-time (or, locally, energy) budget, stop it there.
+        deadline = self._deadlines.add(self._seconds_left(session, record), ran_out, stop)
+        try:
+            items = _local_stream(backend, request) if location == "local" else backend.stream(request)
+            for item in items:
+                if isinstance(item, Completion):
+                    record.completion = item
+                elif item:
+                    record.answer += item
+                    yield TurnEvent("delta", record, item)
+        finally:
+            self._deadlines.cancel(deadline)
         completion = record.completion
         if completion is None:
             raise BackendError("The answer ended without its accounting.")
