@@ -18,10 +18,7 @@ attachments are not re-sent: the history carries their text only.
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -30,13 +27,14 @@ from typing import Any, Literal
 
 import numpy as np
 
+from app.deadlines import Deadlines
 from app.guard import PriceFn, SpeedModel, budget_mask, local_power_w, worst_case, worst_cases
+from app.intake import clean_text, read_input
 from app.session import Cost, Session
 from app.store import SessionStore
 from backends.base import Backend
 from backends.config import Settings, get_settings
-from backends.errors import BackendError, UnreadableAttachment
-from backends.media import MediaLimits
+from backends.errors import BackendError
 from backends.types import Attachment, ChatRequest, Completion, Message
 from policies.base import Action, ActionSpace, Decision, Policy
 
@@ -60,8 +58,6 @@ log = logging.getLogger(__name__)
 
 EventKind = Literal["decision", "delta", "fallback", "done", "rejected"]
 HISTORY_MESSAGES = 8  # the backends trim further to their context windows
-_SURROGATE = re.compile("[\ud800-\udfff]")
-MAX_FILES = 8  # per turn: the policy has 3 slots; more is never used, only checked at a cost
 REJECTED_PROMPT_CHARS = 1_000  # a refused prompt is logged only this far (a 5 MB paste is not kept)
 
 
@@ -187,7 +183,9 @@ class Engine:
         text = clean_text(text or "").strip()
         record = TurnRecord(session.id, session.take_log_index(), text, policy=session.policy_name)
         try:
-            problem = self._read_input(record, text, files or [])
+            attachments, problem = read_input(text, files or [], self.settings)
+            for att in attachments:
+                (record.always if att.kind == "audio" else record.slots).append(att)
         except Exception as exc:  # an unforeseen file must cost a message, never the session
             log.exception("reading the input failed")
             problem = (f"The attachment could not be read ({type(exc).__name__}). Nothing was "
@@ -283,32 +281,6 @@ class Engine:
         return max(0.0, seconds)
 
     # -- steps ---------------------------------------------------------------------------
-
-    def _read_input(self, record: TurnRecord, text: str, files: list[str | Attachment]) -> str:
-        """Turn uploads into Attachments; return a message for the person if any is bad."""
-        if not text and not files:
-            return "Your message is empty. Type a question, or attach an image or audio file."
-        limit_chars = self.settings.local_context_tokens * 3
-        if len(text) > limit_chars:
-            return (f"Your message is {len(text):,} characters long; the limit is "
-                    f"{limit_chars:,}. Please shorten it.")
-        if len(files) > MAX_FILES:
-            return (f"You attached {len(files)} files; a turn takes at most {MAX_FILES}. Nothing "
-                    "was sent; please send fewer.")
-        max_bytes = int(self.settings.max_attachment_mb * 2**20)
-        limits = MediaLimits(self.settings.max_image_pixels, self.settings.max_audio_s)
-        problems: list[str] = []
-        for path in files:  # every bad file is named, not just the first
-            try:
-                att = path if isinstance(path, Attachment) else \
-                    Attachment.from_path(path, max_bytes=max_bytes, limits=limits)
-            except UnreadableAttachment as exc:
-                problems.append(exc.message)
-                continue
-            (record.always if att.kind == "audio" else record.slots).append(att)
-        if problems:
-            return " ".join(problems) + " Nothing was sent; please try again without it."
-        return ""
 
     @staticmethod
     def _place_attachments(record: TurnRecord, space: ActionSpace) -> None:
@@ -467,42 +439,6 @@ class Engine:
         }
 
 
-class Deadlines:
-    """One watchdog thread for every running turn: at its time, a deadline sets its events."""
-
-    def __init__(self) -> None:
-        self._due: list[tuple[float, int, tuple[threading.Event, ...]]] = []
-        self._ids = itertools.count()
-        self._cond = threading.Condition()
-        self._thread: threading.Thread | None = None
-
-    def add(self, seconds: float, *events: threading.Event) -> int:
-        """Set `events` in `seconds` unless cancelled first; returns the handle."""
-        handle = next(self._ids)
-        with self._cond:
-            heapq.heappush(self._due, (time.monotonic() + seconds, handle, events))
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._watch, name="lcio-deadlines",
-                                                daemon=True)
-                self._thread.start()
-            self._cond.notify()
-        return handle
-
-    def cancel(self, handle: int) -> None:
-        with self._cond:
-            self._due = [d for d in self._due if d[1] != handle]
-            heapq.heapify(self._due)
-
-    def _watch(self) -> None:
-        while True:
-            with self._cond:
-                now = time.monotonic()
-                while self._due and self._due[0][0] <= now:
-                    for event in heapq.heappop(self._due)[2]:
-                        event.set()
-                self._cond.wait(timeout=self._due[0][0] - now if self._due else None)
-
-
 def _local_index(policy: Policy, action: Action) -> int:
     """Index of a local action in the policy's space (the plain local action if the space
     has no local subsets)."""
@@ -547,11 +483,3 @@ def _attachment_prompt(used: list[Attachment]) -> str:
     if kinds == ["audio"]:
         return "Answer the question asked in the audio."
     return "Describe what is attached." if kinds else "Hello."
-
-
-def clean_text(text: str) -> str:
-    """`text` as valid Unicode: a surrogate pair becomes its character, a lone surrogate
-    (which no UTF-8 writer accepts, the log's included) becomes U+FFFD."""
-    if not _SURROGATE.search(text):
-        return text
-    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
