@@ -1,9 +1,11 @@
 """One turn end to end, independent of any UI (the chat, the API and a study mode share it).
 
-validate input -> Attachments in slots -> observation -> mask (absent attachments + budget
-guard) -> policy.decide -> yield the decision -> backend.stream (yield deltas) -> charge ->
-log -> yield the finished record. The cloud failing, or the budget being unable to pay for
-any action, falls back to the local model with the reason on the record.
+check input (app/intake.py) -> Attachments in slots -> observation -> mask (absent
+attachments + budget guard) -> policy.decide -> hold the action's worst case in the ledger ->
+yield the decision -> backend.stream (yield deltas, stopped at the budget's deadline) ->
+charge -> log -> yield the finished record. The cloud failing falls back to the local model
+(if the budget left can pay for it) with the reason on the record; a turn that no action can
+pay for is refused with the reason, and nothing runs: no turn makes a budget go negative.
 
 Slots: the policy's action space has `slots` attachment slots. The shipped policy is trained
 on LCIO-Bench (`ActionSpace(3, local_subsets=True)`), where audio is an attachment like an
