@@ -1,9 +1,11 @@
 """One turn end to end, independent of any UI (the chat, the API and a study mode share it).
 
-validate input -> Attachments in slots -> observation -> mask (absent attachments + budget
-guard) -> policy.decide -> yield the decision -> backend.stream (yield deltas) -> charge ->
-log -> yield the finished record. The cloud failing, or the budget being unable to pay for
-any action, falls back to the local model with the reason on the record.
+check input (app/intake.py) -> Attachments in slots -> observation -> mask (absent
+attachments + budget guard) -> policy.decide -> hold the action's worst case in the ledger ->
+yield the decision -> backend.stream (yield deltas, stopped at the budget's deadline) ->
+charge -> log -> yield the finished record. The cloud failing falls back to the local model
+(if the budget left can pay for it) with the reason on the record; a turn that no action can
+pay for is refused with the reason, and nothing runs: no turn makes a budget go negative.
 
 Slots: the policy's action space has `slots` attachment slots. The shipped policy is trained
 on LCIO-Bench (`ActionSpace(3, local_subsets=True)`), where audio is an attachment like an
@@ -27,12 +29,14 @@ from typing import Any, Literal
 
 import numpy as np
 
-from app.guard import SpeedModel, budget_mask, worst_case
+from app.deadlines import Deadlines
+from app.guard import PriceFn, SpeedModel, budget_mask, local_power_w, worst_case, worst_cases
+from app.intake import clean_text, read_input
 from app.session import Cost, Session
 from app.store import SessionStore
 from backends.base import Backend
 from backends.config import Settings, get_settings
-from backends.errors import BackendError, UnreadableAttachment
+from backends.errors import BackendError
 from backends.types import Attachment, ChatRequest, Completion, Message
 from policies.base import Action, ActionSpace, Decision, Location, Policy
 
@@ -56,6 +60,7 @@ log = logging.getLogger(__name__)
 
 EventKind = Literal["decision", "delta", "fallback", "done", "rejected"]
 HISTORY_MESSAGES = 8  # the backends trim further to their context windows
+REJECTED_PROMPT_CHARS = 1_000  # a refused prompt is logged only this far (a 5 MB paste is not kept)
 
 
 @dataclass
@@ -84,6 +89,7 @@ class TurnRecord:
     error: str = ""
     turn_id: int | None = None
     taken: int | None = None  # index of the action actually taken (after any fallback)
+    held: Cost = field(default_factory=Cost)  # worst case reserved in the ledger while running
     submitted_at: float = field(default_factory=time.perf_counter)
     decided_at: float | None = None
     overrule: dict[str, Any] = field(default_factory=dict)  # what the person forced, if anything
@@ -157,7 +163,7 @@ class Engine:
 
     def __init__(self, store: SessionStore, policy_for: Callable[[str], Policy],
                  backend_for: Callable[[str], Backend], observe: Observe | None = None,
-                 settings: Settings | None = None, price_usd: Callable[[int, int], float] | None = None,
+                 settings: Settings | None = None, price_usd: PriceFn | None = None,
                  on_turn: Callable[[Session, TurnRecord], None] | None = None) -> None:
         self.store = store
         self.policy_for = policy_for
@@ -169,6 +175,8 @@ class Engine:
         self.on_turn = on_turn
         self._stops: dict[str, threading.Event] = {}
         self._stops_lock = threading.Lock()
+        self._deadlines = Deadlines()
+        self._ledger_lock = threading.Lock()
 
     # -- control -------------------------------------------------------------------------
 
@@ -183,13 +191,23 @@ class Engine:
 
     # -- the turn ------------------------------------------------------------------------
 
-    def run(self, session: Session, text: str | None, files: list[str] | None = None,
+    def run(self, session: Session, text: str | None, files: list[str | Attachment] | None = None,
             max_new_tokens: int | None = None, overrule: Overrule | None = None
             ) -> Iterator[TurnEvent]:
-        """Answer one turn; yields the decision first, then deltas, then the record."""
-        text = (text or "").strip()
-        record = TurnRecord(session.id, session.turn_index, text, policy=session.policy_name)
-        problem = self._read_input(record, text, files or [])
+        """Answer one turn; yields the decision first, then deltas, then the record.
+
+        `files` are uploads (paths, checked and measured here) or Attachments already checked;
+        `overrule` is what the person forced before sending (applied inside the guard's mask)."""
+        text = clean_text(text or "").strip()
+        record = TurnRecord(session.id, session.take_log_index(), text, policy=session.policy_name)
+        try:
+            attachments, problem = read_input(text, files or [], self.settings)
+            for att in attachments:
+                (record.always if att.kind == "audio" else record.slots).append(att)
+        except Exception as exc:  # an unforeseen file must cost a message, never the session
+            log.exception("reading the input failed")
+            problem = (f"The attachment could not be read ({type(exc).__name__}). Nothing was "
+                       "sent; please try again without it.")
         if problem:
             yield self._reject(session, record, problem)
             return
@@ -208,68 +226,83 @@ class Engine:
         record.observation = [float(x) for x in observation.ravel()]
 
         actions = space.actions
-        history_chars = sum(len(m.text) for m in session.history[-HISTORY_MESSAGES:])
         n_new = max_new_tokens or self.settings.max_new_tokens
-        record.worst = [worst_case(a, record.slots, record.always, text, history_chars,
-                                   self.settings, self.speed, self.price_usd) for a in actions]
+        record.worst = worst_cases(actions, record.slots, record.always, record.prompt,
+                                   session.history[-HISTORY_MESSAGES:], self.settings, self.speed,
+                                   self.price_usd, n_new)
         afford, record.masked = budget_mask(actions, record.worst, session.ledger)
         mask = space.mask_for(present) & afford
 
-        if mask.any():
-            decision = policy.decide(observation, mask.copy())
-            if not mask[decision.action]:  # never trust a policy to respect the mask
-                decision = _forced(space, mask, "the policy chose a masked action")
-            if overrule is not None and (overrule.location or overrule.drop):
-                decision = _apply_overrule(record, space, mask, decision, overrule)
-        else:
-            local = [i for i, a in enumerate(actions) if a.location == "local"
-                     and all(present[j] for j in a.attachments)]
-            best_local = max(local, key=lambda i: len(actions[i].attachments)) if local else 0
-            decision = Decision(best_local, "local", actions[best_local].attachments, 1.0,
-                                reason="budget guard")
-            record.fallback = ("The budget cannot pay the worst case of any action ("
-                               + "; ".join(sorted(set(record.masked.values()))) +
-                               "), so the local model answers.")
-            if overrule is not None and (overrule.location or overrule.drop):
-                record.overrule = _overrule_note(record, decision, overrule, applied=False,
-                                                 note="the budget keeps this turn local")
+        if not mask.any():  # running anything would overrun a budget: say so, send nothing
+            possible = space.mask_for(present)
+            why = "; ".join(sorted({reason for i, reason in record.masked.items() if possible[i]}))
+            yield self._reject(session, record, (
+                f"The session's budget cannot pay for any answer to this turn ({why}). Nothing "
+                "was sent. Start a new session with a larger budget, or send less (shorter "
+                "audio, fewer or smaller images)."))
+            return
+        decision = policy.decide(observation, mask.copy())
+        if not mask[decision.action]:  # never trust a policy to respect the mask
+            decision = _forced(space, mask, "the policy chose a masked action")
+        if overrule is not None and (overrule.location or overrule.drop):
+            decision = _apply_overrule(record, space, mask, decision, overrule)
+        if not self._hold(session, record, record.worst[decision.action]):
+            yield self._reject(session, record, (
+                "Another turn of this session is using what is left of the budget. Nothing "
+                "was sent; please try again when it has finished."))
+            return
         record.decision = decision
         record.action = actions[decision.action]
         record.expected, record.expected_source = _expected(decision, record.worst)
         record.taken = decision.action
         record.decided_at = time.perf_counter()
-        yield TurnEvent("decision", record)
-
         stop = threading.Event()
-        with self._stops_lock:
-            self._stops[session.id] = stop
+        ran_out = threading.Event()  # set with `stop` when a budget ran out mid-answer
         try:
-            yield from self._answer(session, record, n_new, stop)
+            yield TurnEvent("decision", record)
+            with self._stops_lock:
+                self._stops[session.id] = stop
+            yield from self._answer(session, record, n_new, stop, ran_out)
         finally:
             with self._stops_lock:
                 if self._stops.get(session.id) is stop:
                     del self._stops[session.id]
+            self._release(session, record)
+        if ran_out.is_set() and record.status == "cancelled" and not record.error:
+            record.error = "Stopped where the session's waiting-time or energy budget ran out."
         yield self._finish(session, record)
 
-    # -- steps ---------------------------------------------------------------------------
+    def _hold(self, session: Session, record: TurnRecord, worst: Cost) -> bool:
+        """Reserve `worst` in the session's ledger if it still fits (atomically, as two turns
+        of one session may run at once); the turn releases it when it ends."""
+        with self._ledger_lock:
+            fits, _ = session.ledger.can_afford(worst)
+            if fits:
+                session.ledger.reserve(worst)
+                record.held = worst
+            return fits
 
-    def _read_input(self, record: TurnRecord, text: str, files: list[str]) -> str:
-        """Turn uploads into Attachments; return a message for the person if any is bad."""
-        if not text and not files:
-            return "Your message is empty. Type a question, or attach an image or audio file."
-        limit_chars = self.settings.local_context_tokens * 3
-        if len(text) > limit_chars:
-            return (f"Your message is {len(text):,} characters long; the limit is "
-                    f"{limit_chars:,}. Please shorten it.")
-        max_bytes = int(self.settings.max_attachment_mb * 2**20)
-        for path in files:
-            try:
-                att = Attachment.from_path(path, max_bytes=max_bytes)
-                _check_readable(att)
-            except UnreadableAttachment as exc:
-                return exc.message + " Nothing was sent; please try again without it."
-            (record.always if att.kind == "audio" else record.slots).append(att)
-        return ""
+    def _release(self, session: Session, record: TurnRecord) -> None:
+        with self._ledger_lock:
+            session.ledger.release(record.held)
+            record.held = Cost()
+
+    def _worst(self, session: Session, record: TurnRecord, action: Action, n_new: int) -> Cost:
+        return worst_case(action, record.slots, record.always, record.prompt,
+                          session.history[-HISTORY_MESSAGES:], self.settings, self.speed,
+                          self.price_usd, n_new)
+
+    def _seconds_left(self, session: Session, record: TurnRecord) -> float:
+        """How long this turn may run: the waiting time left (its own reservation included)
+        and, for a local answer, the energy left at the most power it can be charged."""
+        left = session.ledger.remaining + record.held
+        seconds = left.latency_s
+        watts = local_power_w(self.settings)
+        if record.location == "local" and watts > 0:
+            seconds = min(seconds, left.energy_j / watts)
+        return max(0.0, seconds)
+
+    # -- steps ---------------------------------------------------------------------------
 
     @staticmethod
     def _place_attachments(record: TurnRecord, space: ActionSpace) -> None:
@@ -292,56 +325,74 @@ class Engine:
         return ChatRequest(messages=[*history, message], max_new_tokens=n_new, stop=stop)
 
     def _answer(self, session: Session, record: TurnRecord, n_new: int,
-                stop: threading.Event) -> Iterator[TurnEvent]:
+                stop: threading.Event, ran_out: threading.Event) -> Iterator[TurnEvent]:
         location = record.location
-        wasted = 0.0
+        wasted = Cost()  # what a failed cloud attempt cost before the local model took over
         if location == "cloud":
             started = time.perf_counter()
             try:
-                yield from self._stream("cloud", session, record, n_new, stop)
+                yield from self._stream("cloud", session, record, n_new, stop, ran_out)
                 return
             except BackendError as exc:
-                wasted = time.perf_counter() - started
-                session.ledger.charge_cost(Cost(latency_s=wasted))
-                record.fallback = f"The cloud failed ({exc.message}); the local model answers."
+                wasted = Cost(usd=exc.cost_usd, latency_s=time.perf_counter() - started)
+                reason = exc.message
             except Exception as exc:  # an unexpected cloud bug must not end the session
-                wasted = time.perf_counter() - started
-                session.ledger.charge_cost(Cost(latency_s=wasted))
-                record.fallback = (f"The cloud failed unexpectedly ({type(exc).__name__}); "
-                                   "the local model answers.")
+                wasted = Cost(latency_s=time.perf_counter() - started)
+                reason = f"unexpectedly, {type(exc).__name__}"
+            session.ledger.charge_cost(wasted)
+            self._release(session, record)
             record.answer = ""
-            record.action = Action("local", record.action.attachments)
+            record.actual = wasted
+            local = Action("local", record.action.attachments)
+            local_worst = self._worst(session, record, local, n_new)
+            if not self._hold(session, record, local_worst):  # guarded like any other action
+                _, why = session.ledger.can_afford(local_worst)
+                record.status = "failed"
+                record.error = (f"The cloud failed ({reason}), and what is left of the budget "
+                                f"cannot pay a local answer ({why or 'another turn holds it'}).")
+                return
+            record.fallback = f"The cloud failed ({reason}); the local model answers."
+            record.action = local
             record.taken = _local_index(self.policy_for(session.policy_name), record.action)
             yield TurnEvent("fallback", record)
         if stop.is_set():
             record.status = "cancelled"
             return
         try:
-            yield from self._stream("local", session, record, n_new, stop)
+            yield from self._stream("local", session, record, n_new, stop, ran_out)
         except BackendError as exc:
             record.status, record.error = "failed", exc.message
         except Exception as exc:
             record.status = "failed"
             log.exception("local turn failed")
             record.error = f"The local model failed ({type(exc).__name__}). Please try again."
-        if record.actual is not None and wasted:
-            record.actual = record.actual + Cost(latency_s=wasted)
+        if location == "cloud" and record.actual is not wasted:
+            record.actual = (record.actual or Cost()) + wasted
 
     def _stream(self, location: str, session: Session, record: TurnRecord, n_new: int,
-                stop: threading.Event) -> Iterator[TurnEvent]:
+                stop: threading.Event, ran_out: threading.Event) -> Iterator[TurnEvent]:
         backend = self.backend_for(location)
         request = self._request(session, record, n_new, stop)
-        items = _local_stream(backend, request) if location == "local" else backend.stream(request)
-        for item in items:
-            if isinstance(item, Completion):
-                record.completion = item
-            elif item:
-                record.answer += item
-                yield TurnEvent("delta", record, item)
+        # The guard's speeds are priors and measurements: should this answer still run past
+        # what is left of the waiting-time (or, locally, energy) budget, stop it there.
+        deadline = self._deadlines.add(self._seconds_left(session, record), ran_out, stop)
+        try:
+            items = _local_stream(backend, request) if location == "local" else backend.stream(request)
+            for item in items:
+                if isinstance(item, Completion):
+                    record.completion = item
+                elif item:
+                    record.answer += item
+                    yield TurnEvent("delta", record, item)
+        finally:
+            self._deadlines.cancel(deadline)
         completion = record.completion
         if completion is None:
             raise BackendError("The answer ended without its accounting.")
         record.actual = session.ledger.charge(completion)
+        if session.ledger.overspent():  # the guard's promise broke: say so loudly in the log
+            log.error("session %s overspent %s after a %s answer costing %s (worst case %s)",
+                      session.id, session.ledger.overspent(), location, record.actual, record.held)
         self.speed.observe(location, completion)
         record.answer = completion.text or record.answer
         record.status = "cancelled" if completion.finish_reason == "cancelled" else "answered"
@@ -369,14 +420,24 @@ class Engine:
         record.turn_id = self.store.log_turn(self._row(session, record))
         return TurnEvent("rejected", record)
 
+    @staticmethod
+    def _logged_prompt(record: TurnRecord) -> str:
+        """The prompt as stored: a refused one only up to `REJECTED_PROMPT_CHARS`."""
+        prompt = record.prompt
+        if record.status == "rejected" and len(prompt) > REJECTED_PROMPT_CHARS:
+            return (prompt[:REJECTED_PROMPT_CHARS]
+                    + f" […cut: the message had {len(prompt):,} characters and was refused]")
+        return prompt
+
     def _row(self, session: Session, record: TurnRecord) -> dict[str, Any]:
         d, c, exp, act = record.decision, record.completion, record.expected, record.actual
         slot_of = {id(a): i for i, a in enumerate(record.slots)}
         return {
             "session_id": session.id, "turn_index": record.turn_index,
             "participant": session.participant, "condition": session.condition,
-            "policy": record.policy, "prompt": record.prompt, "answer": record.answer,
-            "status": record.status, "error": record.error,
+            "policy": record.policy, "prompt": clean_text(self._logged_prompt(record)),
+            "answer": clean_text(record.answer),
+            "status": record.status, "error": clean_text(record.error),
             "action": d.action if d else None, "location": record.location or None,
             "attachments_present": [{"kind": a.kind, "sha256": a.sha256,
                                      "slot": slot_of.get(id(a))} for a in record.attachments],
@@ -386,7 +447,7 @@ class Engine:
                          "reason": d.reason, "masked": {str(k): v for k, v in record.masked.items()},
                          "expected_source": record.expected_source,
                          **({"overruled": record.overrule} if record.overrule else {})} if d else None,
-            "observation": record.observation, "fallback": record.fallback or None,
+            "observation": record.observation, "fallback": clean_text(record.fallback) or None,
             "backend": c.backend if c else None, "model": c.model if c else None,
             "expected_latency_s": exp.latency_s if exp else None,
             "expected_cost_usd": exp.usd if exp else None,
@@ -476,22 +537,3 @@ def _attachment_prompt(used: list[Attachment]) -> str:
     if kinds == ["audio"]:
         return "Answer the question asked in the audio."
     return "Describe what is attached." if kinds else "Hello."
-
-
-def _check_readable(att: Attachment) -> None:
-    """Catch corrupt files at upload, before a backend spends time on them."""
-    if att.kind == "image":
-        from PIL import Image, UnidentifiedImageError
-
-        try:
-            with Image.open(att.path) as im:
-                im.verify()
-        except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
-            raise UnreadableAttachment(
-                f"The image {att.path.name!r} could not be read (it may be corrupt).") from exc
-    elif att.path.suffix.lower() == ".wav":
-        with att.path.open("rb") as handle:
-            head = handle.read(12)
-        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-            raise UnreadableAttachment(
-                f"The audio {att.path.name!r} could not be read (it is not a valid WAV file).")

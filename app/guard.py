@@ -1,33 +1,54 @@
 """The budget guard: mask every action whose worst case the session can no longer pay.
 
-Runs before the policy sees the mask, so no policy, learned or not, can overspend. Worst
-case of an action = price-table cost of the prompt plus `max_new_tokens` of answer (cloud
-only), and a latency bound of fixed overhead + per-attachment perception + `max_new_tokens`
-at the slowest seconds-per-token seen so far on that path (a prior until measured); local
-energy = that local latency x the configured CPU/GPU power.
+Runs before the policy sees the mask, so no policy, learned or not, can overspend. The
+worst case is built from what is really attached, measured at upload (`Attachment.width`,
+`.height`, `.duration_s`):
+
+- dollars (cloud only): the price table applied to an upper bound of every token the
+  endpoint can bill: the text (prompt, the history sent with it, chat-format overhead and
+  the perception text a text-only endpoint adds) bounded by its UTF-8 bytes, each image at
+  its size after the cloud's downscaling in OpenAI's tile accounting, each audio file at its
+  real duration in audio tokens (`backends.units`, shared with the price table and the
+  stand-in), plus `max_new_tokens` of answer;
+- waiting time: fixed overhead + perception that grows with megapixels and seconds of audio
+  + prompt reading + `max_new_tokens` at the slowest seconds-per-token seen on that path (a
+  pessimistic prior until measured);
+- local energy: that local waiting time x the most power a local answer can be charged
+  (`local_power_w`: every core the process may use, as energy counts process CPU seconds,
+  plus the GPU's power when the local model runs on one).
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
 from app.session import BudgetLedger, Cost
+from backends import units
 from backends.config import Settings
-from backends.types import Attachment, Completion
+from backends.types import Attachment, Completion, Message
 from policies.base import Action
+
+# (prompt tokens incl. audio and images, new tokens, of which audio, of which image) -> USD
+PriceFn = Callable[[int, int, int, int], float]
 
 # Priors until this process has measured its own paths (deliberately pessimistic).
 PRIOR_S_PER_TOKEN = {"local": 1 / 8, "cloud": 1 / 10}
+# Reading the prompt, per token of the byte bound (about 4 bytes a real token).
+PREFILL_S_PER_TOKEN = {"local": 1 / 1000, "cloud": 1 / 4000}
 OVERHEAD_S = {"local": 1.0, "cloud": 2.0}
-PERCEPTION_S = {"image": 3.0, "audio": 2.0}
-IMAGE_TOKENS = 1105  # a 1024 px image at high detail, OpenAI's accounting
-AUDIO_TOKENS_PER_S = 10
-CHARS_PER_TOKEN = 3
+# Perception: a fixed start plus a part that grows with the attachment (decoding and OCR of
+# megapixels; transcribing or uploading seconds of audio).
+PERCEPTION_BASE_S = {"image": 3.0, "audio": 2.0}
+PERCEPTION_S_PER_MEGAPIXEL = 0.5
+PERCEPTION_S_PER_AUDIO_S = 0.25
+PROMPT_STANDIN_TOKENS = 16  # "Describe what is attached." when a turn has no text
 
 
 @dataclass
@@ -52,27 +73,103 @@ class SpeedModel:
             return max(seen) if seen else PRIOR_S_PER_TOKEN[location]
 
 
-def prompt_tokens(text: str, history_chars: int) -> int:
-    """A generous token count of what is sent (no tokenizer needed for a bound)."""
-    return (len(text) + history_chars) // CHARS_PER_TOKEN + 16
+def local_power_w(settings: Settings) -> float:
+    """Most watts a local answer's energy can be charged at: the configured CPU power per
+    core for every core this process may run on (the meter counts process CPU seconds),
+    plus the GPU's power when the local model may use one."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    gpu = settings.gpu_power_w if settings.local_device != "cpu" and _has_cuda() else 0.0
+    return settings.cpu_power_w * cores + gpu
+
+
+@lru_cache(maxsize=1)
+def _has_cuda() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())
+
+
+@lru_cache(maxsize=8)
+def largest_image_tokens(max_side: int) -> int:
+    """The most tokens any image can cost once its long side is at most `max_side`."""
+    return max(units.image_tokens(max_side, short) for short in range(1, max_side + 1))
+
+
+def image_tokens(attachment: Attachment, settings: Settings) -> int:
+    """Tokens of an image as the cloud receives it (downscaled to `max_image_side`)."""
+    if attachment.width <= 0 or attachment.height <= 0:  # not measured: assume the largest
+        return largest_image_tokens(settings.max_image_side)
+    return units.image_tokens(*units.scaled_size(attachment.width, attachment.height,
+                                                 settings.max_image_side))
+
+
+def audio_seconds(attachment: Attachment, settings: Settings) -> float:
+    """Real duration, or the longest allowed when it was not measured."""
+    return attachment.duration_s if attachment.duration_s > 0 else settings.max_audio_s
+
+
+def megapixels(attachment: Attachment, settings: Settings) -> float:
+    if attachment.width <= 0 or attachment.height <= 0:
+        return settings.max_image_pixels / 1e6
+    return attachment.width * attachment.height / 1e6
+
+
+def perception_s(attachment: Attachment, settings: Settings) -> float:
+    """Worst-case seconds to read one attachment (it grows with its size)."""
+    if attachment.kind == "image":
+        return PERCEPTION_BASE_S["image"] + PERCEPTION_S_PER_MEGAPIXEL * megapixels(attachment, settings)
+    return PERCEPTION_BASE_S["audio"] + PERCEPTION_S_PER_AUDIO_S * audio_seconds(attachment, settings)
+
+
+def text_tokens(text: str, history: Sequence[Message], n_attachments: int) -> int:
+    """Upper bound of the text tokens of one request: prompt, history, format, perception."""
+    return _dialogue_tokens(text, history) + units.PERCEPTION_TEXT_TOKENS * n_attachments
+
+
+def _dialogue_tokens(text: str, history: Sequence[Message]) -> int:
+    return (units.text_tokens_bound(text) + PROMPT_STANDIN_TOKENS
+            + sum(units.text_tokens_bound(m.text) for m in history)
+            + units.MESSAGE_OVERHEAD_TOKENS * (len(history) + 1)
+            + units.REQUEST_OVERHEAD_TOKENS)
 
 
 def worst_case(action: Action, slots: list[Attachment], always: list[Attachment],
-               text: str, history_chars: int, settings: Settings, speed: SpeedModel,
-               price_usd: Callable[[int, int], float] | None = None) -> Cost:
+               text: str, history: Sequence[Message], settings: Settings, speed: SpeedModel,
+               price_usd: PriceFn | None = None, max_new_tokens: int | None = None) -> Cost:
     """Upper bound of what taking `action` can cost this turn."""
-    used = [slots[i] for i in action.attachments if i < len(slots)] + list(always)
-    n_tok = settings.max_new_tokens
-    latency = (OVERHEAD_S[action.location]
-               + sum(PERCEPTION_S[a.kind] for a in used)
-               + n_tok * speed.s_per_token(action.location))
-    if action.location == "local":
-        return Cost(usd=0.0, latency_s=latency, energy_j=latency * settings.cpu_power_w)
-    tokens = prompt_tokens(text, history_chars)
-    tokens += sum(IMAGE_TOKENS for a in used if a.kind == "image")
-    tokens += sum(AUDIO_TOKENS_PER_S * 60 for a in used if a.kind == "audio")
-    usd = price_usd(tokens, n_tok) if price_usd else 0.0
-    return Cost(usd=usd, latency_s=latency, energy_j=0.0)
+    return worst_cases([action], slots, always, text, history, settings, speed, price_usd,
+                       max_new_tokens)[0]
+
+
+def worst_cases(actions: Sequence[Action], slots: list[Attachment], always: list[Attachment],
+                text: str, history: Sequence[Message], settings: Settings, speed: SpeedModel,
+                price_usd: PriceFn | None = None, max_new_tokens: int | None = None) -> list[Cost]:
+    """`worst_case` of each action, reading the dialogue and the attachments once."""
+    n_new = max_new_tokens or settings.max_new_tokens
+    dialogue = _dialogue_tokens(text, history)
+    files = slots + list(always)
+    seconds = [perception_s(a, settings) for a in files]
+    tokens = [(image_tokens(a, settings), 0) if a.kind == "image"
+              else (0, units.audio_tokens_bound(audio_seconds(a, settings))) for a in files]
+    per_token = {where: speed.s_per_token(where) for where in OVERHEAD_S}
+    watts = local_power_w(settings)
+    out = []
+    for action in actions:
+        used = [i for i in action.attachments if i < len(slots)] + list(range(len(slots), len(files)))
+        where = action.location
+        prompt_text = dialogue + units.PERCEPTION_TEXT_TOKENS * len(used)
+        latency = (OVERHEAD_S[where] + sum(seconds[i] for i in used)
+                   + prompt_text * PREFILL_S_PER_TOKEN[where] + n_new * per_token[where])
+        if where == "local":
+            out.append(Cost(usd=0.0, latency_s=latency, energy_j=latency * watts))
+            continue
+        image = sum(tokens[i][0] for i in used)
+        audio = sum(tokens[i][1] for i in used)
+        usd = price_usd(prompt_text + image + audio, n_new, audio, image) if price_usd else 0.0
+        out.append(Cost(usd=usd, latency_s=latency, energy_j=0.0))
+    return out
 
 
 def budget_mask(actions: list[Action], costs: list[Cost], ledger: BudgetLedger

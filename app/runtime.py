@@ -79,11 +79,12 @@ class Runtime:
 
         prices = load_prices(self.settings.price_table)
 
-        def cloud_price(prompt_tokens: int, new_tokens: int) -> float:
+        def cloud_price(prompt_tokens: int, new_tokens: int, audio_tokens: int, image_tokens: int
+                        ) -> float:
             # The backend's model, once resolved (an endpoint may name it only when asked);
             # until then the configured name, and an unknown one is priced at the default row.
             model = getattr(self.backend("cloud"), "model", "") or self.settings.cloud_model
-            return prices.worst_case_cost(model, prompt_tokens, new_tokens)
+            return prices.worst_case_cost(model, prompt_tokens, new_tokens, audio_tokens, image_tokens)
 
         self.engine = Engine(self.store, self.policy, self.backend, observe=features_observation,
                              settings=self.settings, price_usd=cloud_price)

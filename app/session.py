@@ -39,6 +39,9 @@ class BudgetLedger:
 
     limit: Cost = field(default_factory=lambda: Cost(usd=0.05, latency_s=300.0, energy_j=3000.0))
     spent: Cost = field(default_factory=Cost)
+    # Worst cases of the session's turns still running: two turns of one session at once
+    # (two API calls) cannot both spend what is left.
+    reserved: Cost = field(default_factory=Cost)
 
     def charge(self, completion: Completion) -> Cost:
         """Book a finished answer; cancelled answers cost what they used.
@@ -55,10 +58,23 @@ class BudgetLedger:
         """Book a partial cost (e.g. a cloud call that failed after some seconds)."""
         self.spent = self.spent + cost
 
+    def overspent(self) -> list[str]:
+        """The budgets spent beyond their limits (empty while the guard's promise holds)."""
+        return [r for r in RESOURCES if getattr(self.spent, r) > getattr(self.limit, r) + 1e-9]
+
     @property
     def remaining(self) -> Cost:
-        return Cost(*(max(0.0, getattr(self.limit, r) - getattr(self.spent, r))
-                      for r in RESOURCES))
+        """What a new turn may still spend: the limits less what is spent and reserved."""
+        return Cost(*(max(0.0, getattr(self.limit, r) - getattr(self.spent, r)
+                          - getattr(self.reserved, r)) for r in RESOURCES))
+
+    def reserve(self, cost: Cost) -> None:
+        """Hold a running turn's worst case until `release`."""
+        self.reserved = self.reserved + cost
+
+    def release(self, cost: Cost) -> None:
+        self.reserved = Cost(*(max(0.0, getattr(self.reserved, r) - getattr(cost, r))
+                               for r in RESOURCES))
 
     def remaining_fractions(self) -> dict[str, float]:
         """Share of each budget left, in [0, 1]; a zero limit counts as nothing left."""
@@ -120,10 +136,20 @@ class Session:
     # Later study mode: who and under which condition (kept in every log row).
     participant: str | None = None
     condition: str | None = None
+    # Index the next logged turn gets: rejected turns are logged too, and take one, so every
+    # row of a session has its own index (observations still count `turn_index`).
+    next_log_index: int = 0
 
     @property
     def turn_index(self) -> int:
+        """Turns that reached a model (what the policy observes), not counting rejected ones."""
         return len(self.turn_ids)
+
+    def take_log_index(self) -> int:
+        """A fresh index for a turn's log row, unique in this session."""
+        index = max(self.next_log_index, self.turn_index)
+        self.next_log_index = index + 1
+        return index
 
     def fresh(self) -> Session:
         """A new session with the same settings and limits and nothing spent."""

@@ -18,6 +18,7 @@ concurrently (`concurrency_limit` on the turn events).
 from __future__ import annotations
 
 import atexit
+import logging
 import secrets
 import shutil
 import tempfile
@@ -31,7 +32,7 @@ import gradio as gr
 
 from app.card import decision_card, decision_data, empty_card, totals_markdown
 from app.charts import budget_gauges, learning_chart, per_turn_chart
-from app.engine import Engine, Overrule, TurnRecord, policy_space
+from app.engine import Engine, Overrule, TurnEvent, TurnRecord, policy_space
 from app.explain import decision_messages
 from app.safe_text import safe_markdown
 from app.session import BudgetLedger, Cost, RewardWeights, Session
@@ -94,6 +95,7 @@ class ChatUI:
         """
         session = session or self.default_session()
         history = list(history or [])
+        earlier = list(history)
         text, files = _files_of(message)
         for path in files:
             history.append({"role": "user", "content": {"path": path}})
@@ -104,10 +106,15 @@ class ChatUI:
         box = gr.MultimodalTextbox(value=None, interactive=False)
         actions: list[Any] = []
         overrule = overrule_of(where, keep, offered, files)
-        for event in self.engine.run(session, text, files, overrule=overrule):
+        for event in _guarded(self.engine.run(session, text, files, overrule=overrule),
+                              session, text):
             rec = event.record
             if event.kind == "rejected":
-                history.append({"role": "assistant", "content": f"⚠️ {safe_markdown(rec.error)}"})
+                # The earlier chat stays; refused files are named in the message, not shown
+                # (a pixel bomb is never handed to the browser); the box is emptied.
+                history = [*earlier,
+                           *([{"role": "user", "content": safe_markdown(text)}] if text else []),
+                           {"role": "assistant", "content": f"⚠️ {safe_markdown(rec.error)}"}]
                 yield (list(history), gr.MultimodalTextbox(value=None, interactive=True),
                        decision_card(rec, self.models), skip, skip, skip, session)
                 return
@@ -147,7 +154,7 @@ class ChatUI:
         session = session or self.default_session()
         text, files = _files_of(message)
         record: TurnRecord | None = None
-        for event in self.engine.run(session, text, files):
+        for event in _guarded(self.engine.run(session, text, files), session, text):
             record = event.record
             if event.kind in ("decision", "done", "rejected", "fallback"):
                 answer = record.answer if event.kind != "rejected" else f"⚠️ {record.error}"
@@ -217,9 +224,11 @@ class ChatUI:
                 with gr.Column(scale=3, min_width=340):
                     chatbot = gr.Chatbot(height="70vh", elem_id="chat", label="Chat",
                                          feedback_options=("Like", "Dislike"))
+                    # Every file is let in (no file_types): Gradio's own filter drops others
+                    # before the app sees them, and the chat must name what it cannot take.
                     box = gr.MultimodalTextbox(
-                        file_count="multiple", sources=["upload", "microphone"], stop_btn=True,
-                        elem_id="msg", info=ACCEPTS, show_label=False,
+                        file_count="multiple", file_types=None, sources=["upload", "microphone"],
+                        stop_btn=True, elem_id="msg", info=ACCEPTS, show_label=False,
                         placeholder="Ask something; attach images or audio, or record a question.")
                     keep = gr.CheckboxGroup([], label="Send these attachments (untick to keep one back)",
                                             visible=False, elem_id="keep")
@@ -316,6 +325,19 @@ def _export_folder() -> Path:
         folder = _export_root / secrets.token_urlsafe(24)
         folder.mkdir(mode=0o700)
         return folder
+
+
+def _guarded(events: Iterator[TurnEvent], session: Session, text: str) -> Iterator[TurnEvent]:
+    """The engine's events; should it raise anyway, one "rejected" event that says so, so the
+    page never shows a bare "Error" with the bad file stuck in the box."""
+    try:
+        yield from events
+    except Exception as exc:
+        logging.getLogger(__name__).exception("turn failed")
+        record = TurnRecord(session.id, -1, text, policy=session.policy_name, status="rejected",
+                            error=f"This turn failed ({type(exc).__name__}); your conversation "
+                                  "is kept. Please try again.")
+        yield TurnEvent("rejected", record)
 
 
 def _shown(record: TurnRecord) -> str:

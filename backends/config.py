@@ -61,6 +61,10 @@ class Settings(BaseSettings):
 
     # Uploads larger than this are refused with a clear message.
     max_attachment_mb: float = 25.0
+    # Images with more pixels (read from the header, before decoding) and audio longer than
+    # this are refused at upload: a 17 KB PNG can claim 144 megapixels (~1 GB decoded).
+    max_image_pixels: int = 40_000_000
+    max_audio_s: float = 900.0
 
     @model_validator(mode="after")
     def _default_cloud_model(self) -> Settings:

@@ -12,9 +12,12 @@ class BackendError(Exception):
 
     retryable: bool = False
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, cost_usd: float = 0.0) -> None:
         super().__init__(message)
         self.message = message
+        # What the failed call already cost (a stream that broke after some chunks): the app
+        # books it, so a failure is never cheaper on the ledger than on the bill.
+        self.cost_usd = max(0.0, cost_usd)
 
 
 class CloudUnavailable(BackendError):

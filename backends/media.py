@@ -4,6 +4,11 @@ Images are downscaled (a provider bills and a small model sees no more than
 `max_image_side` pixels on the long side) and sent as data URIs; audio is sent as 16 kHz
 mono 16-bit WAV, the one format every `input_audio` endpoint and speech model reads.
 Anything that cannot be decoded raises `UnreadableAttachment` with a reason for a person.
+
+`inspect` is the check at upload: it reads an image's size from its header (refusing pixel
+bombs before anything is decoded), then decodes it fully under the pixel cap (so a truncated
+file is caught there, not on some backend), and reads an audio file's real duration. Those
+figures are what the budget guard prices, so they are kept on the `Attachment`.
 """
 
 from __future__ import annotations
@@ -19,10 +24,10 @@ from pathlib import Path
 from backends.errors import UnreadableAttachment
 
 WAV_RATE = 16_000
-# What the app takes, in one place: the upload control lists these; anything else is refused
-# in the chat with this list.
-ACCEPTED_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp",
-                                        ".wav", ".mp3", ".ogg", ".flac", ".m4a", ".webm")
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff")
+AUDIO_EXTENSIONS = (".wav", ".mp3", ".flac", ".ogg", ".m4a", ".webm", ".aac", ".opus")
+# Everything the app takes; the upload control offers these and refusals name them.
+ACCEPTED_EXTENSIONS = IMAGE_EXTENSIONS + AUDIO_EXTENSIONS
 # Formats the image is re-encoded to: lossless where the source may hold flat colour or alpha.
 _LOSSLESS_SOURCES = {"PNG", "GIF", "BMP", "TIFF", "WEBP"}
 
@@ -39,6 +44,151 @@ class EncodedImage:
     @property
     def data_uri(self) -> str:
         return f"data:{self.mime};base64,{base64.b64encode(self.data).decode('ascii')}"
+
+
+def accepted_types() -> str:
+    """What the app takes, in words for a person."""
+    images = ", ".join(e.lstrip(".").upper() for e in IMAGE_EXTENSIONS if e not in (".jpeg", ".tif"))
+    audio = ", ".join(e.lstrip(".").upper() for e in AUDIO_EXTENSIONS)
+    return f"images ({images}) and audio ({audio})"
+
+
+@dataclass(frozen=True)
+class MediaLimits:
+    """What one attachment may hold: pixels of an image, seconds of audio."""
+
+    max_pixels: int = 40_000_000
+    max_audio_s: float = 900.0
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """What the budget guard needs of an attachment: pixels, or seconds of sound."""
+
+    width: int = 0
+    height: int = 0
+    duration_s: float = 0.0
+
+
+def inspect(path: str | Path, kind: str, limits: MediaLimits) -> MediaInfo:
+    """Check an upload and measure it; raises `UnreadableAttachment` with a reason."""
+    path = Path(path)
+    if kind == "image":
+        return _inspect_image(path, limits.max_pixels)
+    seconds = audio_duration_s(path)
+    if seconds <= 0:
+        raise UnreadableAttachment(f"The audio {path.name!r} holds no sound.")
+    if seconds > limits.max_audio_s:
+        raise UnreadableAttachment(
+            f"The audio {path.name!r} is {_clock(seconds)} long; the limit is "
+            f"{_clock(limits.max_audio_s)}. Please send a shorter recording.")
+    return MediaInfo(duration_s=seconds)
+
+
+def _clock(seconds: float) -> str:
+    whole = round(seconds)
+    return f"{whole // 60}:{whole % 60:02d} min" if whole >= 60 else f"{seconds:.1f} s"
+
+
+def _megapixels(pixels: int) -> str:
+    return f"{pixels / 1e6:.0f}" if pixels >= 10e6 else f"{pixels / 1e6:.2g}"
+
+
+def _inspect_image(path: Path, max_pixels: int) -> MediaInfo:
+    """Size from the header first (nothing decoded), then a full decode under the cap.
+    Pillow itself refuses headers past twice its own limit (DecompressionBombError); below
+    that, the cap here decides before anything is decoded."""
+    from PIL import Image, UnidentifiedImageError
+
+    too_big = (f"The image {path.name!r} is too large: images may have at most "
+               f"{_megapixels(max_pixels)} megapixels. Please resize it and send it again.")
+    unreadable = f"The image {path.name!r} could not be read (it may be corrupt or not an image)."
+    try:
+        with Image.open(path) as image:
+            width, height = image.size
+            if width * height > max_pixels:
+                raise UnreadableAttachment(
+                    too_big.replace("is too large", f"is {width}x{height} pixels "
+                                    f"({_megapixels(width * height)} megapixels)"))
+            if width <= 0 or height <= 0:
+                raise UnreadableAttachment(unreadable)
+            image.load()  # a truncated or corrupt body fails here, at upload
+    except Image.DecompressionBombError as exc:
+        raise UnreadableAttachment(too_big) from exc
+    except UnreadableAttachment:
+        raise
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError,
+            MemoryError) as exc:
+        raise UnreadableAttachment(unreadable) from exc
+    return MediaInfo(width=width, height=height)
+
+
+def audio_duration_s(path: str | Path) -> float:
+    """Real length of an audio file in seconds, read without decoding it.
+
+    A WAV: the larger of what its header says and what its data bytes hold (a bill is made
+    from the header, a decoder reads the bytes). Anything else: the larger of the container's
+    duration and the sum of its audio packets' durations (demuxed, not decoded), so a file
+    whose header omits or understates its length is still measured.
+    """
+    path = Path(path)
+    with path.open("rb") as handle:
+        head = handle.read(12)
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return _wav_file_duration_s(path)
+    if path.suffix.lower() == ".wav":
+        raise UnreadableAttachment(f"The audio {path.name!r} could not be read (it is not a valid WAV file).")
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.audio:
+                raise UnreadableAttachment(f"The file {path.name!r} has no audio in it.")
+            stream = container.streams.audio[0]
+            header_s = container.duration / av.time_base if container.duration else 0.0
+            packets_s = 0.0
+            base = float(stream.time_base) if stream.time_base else 0.0
+            for packet in container.demux(stream):
+                if packet.duration:
+                    packets_s += packet.duration * base
+    except UnreadableAttachment:
+        raise
+    except (av.FFmpegError, OSError, ValueError, EOFError) as exc:
+        raise UnreadableAttachment(
+            f"The audio {path.name!r} could not be read (it may be corrupt or of an "
+            "unsupported type).") from exc
+    return max(header_s, packets_s)
+
+
+def _wav_file_duration_s(path: Path) -> float:
+    try:
+        with wave.open(str(path)) as reader:
+            rate, frames = reader.getframerate(), reader.getnframes()
+            frame_bytes = reader.getnchannels() * reader.getsampwidth()
+    except (wave.Error, EOFError, ValueError):
+        # Formats `wave` does not parse (float, extensible) are still real audio to PyAV.
+        return _av_fallback(path)
+    if rate <= 0 or frame_bytes <= 0:
+        raise UnreadableAttachment(f"The audio {path.name!r} could not be read (it is not a valid WAV file).")
+    from_bytes = max(0, path.stat().st_size - 44) / (rate * frame_bytes)
+    return max(frames / rate, from_bytes if frames else 0.0)
+
+
+def _av_fallback(path: Path) -> float:
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.audio:
+                raise UnreadableAttachment(f"The file {path.name!r} has no audio in it.")
+            stream = container.streams.audio[0]
+            samples = sum(frame.samples for frame in container.decode(stream))
+            return samples / float(stream.rate or WAV_RATE)
+    except UnreadableAttachment:
+        raise
+    except (av.FFmpegError, OSError, ValueError, EOFError) as exc:
+        raise UnreadableAttachment(
+            f"The audio {path.name!r} could not be read (it is not a valid WAV file).") from exc
 
 
 def encode_image(path: str | Path, max_side: int) -> EncodedImage:

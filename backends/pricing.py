@@ -2,7 +2,10 @@
 
 The table (assets/prices.json) holds USD per 1M tokens for input, cached input, output and
 audio tokens, plus an optional per-image charge. A model that is not listed is priced by
-the table's "default" row, so an unknown model is never free.
+the table's "default" row, so an unknown model is never free. `image_token_multiplier` is how
+many times more tokens than OpenAI's tile accounting (`backends.units`) a model's own image
+accounting can bill (gpt-4o-mini bills 33.3x; 1.0 where it is that accounting); only the
+worst case before a turn needs it, a bill reads the tokens the endpoint reports.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
+
+from backends import units
 
 PER_TOKEN = 1e-6  # table figures are per 1M tokens
 
@@ -26,6 +31,7 @@ class ModelPrice:
     audio_input: float
     audio_output: float
     usd_per_image: float = 0.0
+    image_token_multiplier: float = 1.0
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> ModelPrice:
@@ -45,6 +51,7 @@ class ModelPrice:
             audio_input=values.get("audio_input", values["input"]),
             audio_output=values.get("audio_output", values["output"]),
             usd_per_image=values.get("usd_per_image", 0.0),
+            image_token_multiplier=max(1.0, values.get("image_token_multiplier", 1.0)),
         )
 
 
@@ -124,9 +131,22 @@ class PriceTable:
         )
         return usd + max(images, 0) * row.usd_per_image
 
-    def worst_case_cost(self, model: str, prompt_tokens: int, max_new_tokens: int) -> float:
-        """Upper bound of a turn's cost before it runs (for the budget guard)."""
-        return self.cost(model, {"prompt_tokens": prompt_tokens, "completion_tokens": max_new_tokens})
+    def worst_case_cost(self, model: str, prompt_tokens: int, max_new_tokens: int,
+                        audio_tokens: int = 0, image_tokens: int = 0) -> float:
+        """Upper bound of a turn's cost before it runs (for the budget guard).
+
+        `prompt_tokens` counts everything sent; `audio_tokens` and `image_tokens` are the parts
+        of it that are audio (priced at the audio rate) and images (in tile accounting, scaled
+        by the row's `image_token_multiplier`); every image may also carry `usd_per_image`."""
+        row = self.price(model)
+        audio = max(0, audio_tokens)
+        image = max(0, image_tokens)
+        text = max(0, prompt_tokens - audio - image)
+        scaled_image = round(image * row.image_token_multiplier)
+        usage = {"prompt_tokens": text + audio + scaled_image, "completion_tokens": max_new_tokens,
+                 "prompt_tokens_details": {"audio_tokens": audio}}
+        images = -(-image // units.IMAGE_BASE_TOKENS) if image else 0  # at least 85 tokens each
+        return self.cost(model, usage, images=images)
 
 
 _DEFAULT_TABLES: dict[Path, PriceTable] = {}

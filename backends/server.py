@@ -43,6 +43,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
+from backends import units
 from backends.base import Backend
 from backends.config import Settings, get_settings
 from backends.errors import BackendError, PromptTooLong, UnreadableAttachment
@@ -52,10 +53,11 @@ from backends.types import Attachment, ChatRequest, Completion, Message
 log = logging.getLogger(__name__)
 
 STANDIN_MODEL_ID = "lcio-standin"
-# How the stand-in bills attachments, in the spirit of hosted models: a fixed token count per
-# image (OpenAI's "low detail" figure) and 10 audio tokens per second (gpt-4o audio input).
-IMAGE_TOKENS = 85
-AUDIO_TOKENS_PER_S = 10
+# How the stand-in bills attachments, in the spirit of hosted models, from the figures the
+# budget guard also reads (backends.units): a fixed token count per image (OpenAI's "low
+# detail" figure) and 10 audio tokens per second (gpt-4o audio input).
+IMAGE_TOKENS = units.IMAGE_BASE_TOKENS
+AUDIO_TOKENS_PER_S = units.AUDIO_TOKENS_PER_S
 FAULT_ENV = "LCIO_STANDIN_FAULT"
 API_KEY_ENV = "LCIO_STANDIN_API_KEY"
 _ROLE_MAP = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}

@@ -10,12 +10,13 @@ from pathlib import Path
 from typing import Literal
 
 from backends.errors import UnreadableAttachment
+from backends.media import AUDIO_EXTENSIONS, IMAGE_EXTENSIONS, MediaLimits, accepted_types, inspect
 
 AttachmentKind = Literal["image", "audio"]
 Role = Literal["system", "user", "assistant"]
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff"}
-AUDIO_SUFFIXES = {".wav", ".mp3", ".flac", ".ogg", ".m4a", ".webm", ".aac", ".opus"}
+IMAGE_SUFFIXES = set(IMAGE_EXTENSIONS)
+AUDIO_SUFFIXES = set(AUDIO_EXTENSIONS)
 
 
 def sha256_file(path: Path) -> str:
@@ -29,16 +30,24 @@ def sha256_file(path: Path) -> str:
 
 @dataclass(frozen=True)
 class Attachment:
-    """One file a person attached to a turn."""
+    """One file a person attached to a turn, with its size in pixels or seconds once checked
+    (0 = not measured: the budget guard then assumes the largest the limits allow)."""
 
     kind: AttachmentKind
     path: Path
     sha256: str
     mime: str
+    width: int = 0
+    height: int = 0
+    duration_s: float = 0.0
 
     @classmethod
-    def from_path(cls, path: str | Path, max_bytes: int = 25 * 1024 * 1024) -> Attachment:
-        """Classify and hash a file; refuse what no backend could read, with a clear reason."""
+    def from_path(cls, path: str | Path, max_bytes: int = 25 * 1024 * 1024,
+                  limits: MediaLimits | None = None) -> Attachment:
+        """Classify and hash a file; refuse what no backend could read, with a clear reason.
+
+        With `limits`, also decode and measure it (`backends.media.inspect`): the check at
+        upload. Without, only the name and size are checked (cheap, for trusted files)."""
         path = Path(path)
         if not path.is_file():
             raise UnreadableAttachment(f"The file {path.name!r} could not be found.")
@@ -57,10 +66,14 @@ class Attachment:
             kind = "audio"
         else:
             raise UnreadableAttachment(
-                f"The file {path.name!r} is not an image or audio file LCIO can read."
+                f"The file {path.name!r} is not an image or audio file LCIO can read; it takes "
+                f"{accepted_types()}."
             )
         mime = mimetypes.guess_type(path.name)[0] or f"{kind}/{suffix.lstrip('.')}"
-        return cls(kind=kind, path=path, sha256=sha256_file(path), mime=mime)
+        info = inspect(path, kind, limits) if limits is not None else None
+        return cls(kind=kind, path=path, sha256=sha256_file(path), mime=mime,
+                   width=info.width if info else 0, height=info.height if info else 0,
+                   duration_s=info.duration_s if info else 0.0)
 
 
 @dataclass(frozen=True)

@@ -71,3 +71,52 @@ def truncated_copy(source: Path, folder: Path, name: str) -> Path:
     path = folder / name
     path.write_bytes(data[: max(64, len(data) // 3)])
     return path
+
+
+def pixel_bomb(folder: Path, side: int = 12_000, name: str = "bomb.png") -> Path:
+    """A valid, tiny PNG whose header claims `side` x `side` pixels (1-bit, all black): about
+    17 KB on disk for 12000 x 12000, yet ~1 GB once decoded to RGB."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    row = b"\0" * (1 + (side + 7) // 8)  # filter byte + packed bits
+    packer = zlib.compressobj(9)
+    idat = b"".join(packer.compress(row) for _ in range(side)) + packer.flush()
+    header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)  # 1-bit greyscale
+    path = folder / name
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat)
+                     + chunk(b"IEND", b""))
+    return path
+
+
+def tone_wav(folder: Path, seconds: float, name: str = "tone.wav", rate: int = 16_000) -> Path:
+    """`seconds` of a quiet 440 Hz tone as 16-bit mono WAV (long audio without a TTS run)."""
+    import math
+    import wave
+
+    one_second = b"".join(int(3000 * math.sin(2 * math.pi * 440 * i / rate))
+                          .to_bytes(2, "little", signed=True) for i in range(rate))
+    path = folder / name
+    with wave.open(str(path), "wb") as writer:
+        writer.setnchannels(1)
+        writer.setsampwidth(2)
+        writer.setframerate(rate)
+        whole = int(seconds)
+        for _ in range(whole):
+            writer.writeframes(one_second)
+        writer.writeframes(one_second[: int((seconds - whole) * rate) * 2])
+    return path
+
+
+def minimal_pdf(folder: Path, name: str = "paper.pdf") -> Path:
+    """A one-page PDF (a file type the app does not take)."""
+    path = folder / name
+    path.write_bytes(b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+                     b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+                     b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\n"
+                     b"trailer<</Root 1 0 R>>\n%%EOF\n")
+    return path

@@ -37,7 +37,7 @@ def make_service(config: StudyConfig) -> StudyService:
     backends = {"local": FakeBackend("local", ["Lyon ", "is ", "pretty"], energy=3.0),
                 "cloud": FakeBackend("cloud", ["Paris ", "is ", "lovely"], cost=0.002)}
     engine = Engine(store.log, policies.__getitem__, backends.__getitem__,
-                    price_usd=lambda p, n: 0.0005)
+                    price_usd=lambda *tokens: 0.0005)
     return StudyService(config, store, engine)
 
 

@@ -81,7 +81,7 @@ def make(tmp_path: Path, cloud: FakeBackend | None = None, policy: Policy | None
     policy = policy or RulePolicy()
     store = SessionStore(tmp_path / "log.sqlite")
     engine = Engine(store, lambda name: policy, {"local": local, "cloud": cloud}.__getitem__,
-                    price_usd=lambda p, n: 0.001)
+                    price_usd=lambda *tokens: 0.001)
     return engine, store, local, cloud, policy
 
 
@@ -114,12 +114,17 @@ def test_budget_guard_masks_cloud_and_local_never_charges_dollars(tmp_path: Path
     assert session.ledger.spent.usd == 0.0 and session.ledger.spent.energy_j == 5.0
 
 
-def test_no_affordable_action_falls_back_to_local_with_reason(tmp_path: Path) -> None:
-    engine, *_ = make(tmp_path)
+def test_no_affordable_action_is_refused_with_reason_and_nothing_runs(tmp_path: Path) -> None:
+    """Running the local model anyway would overrun the waiting-time and energy budgets."""
+    engine, store, local, cloud, _ = make(tmp_path)
     session = Session(ledger=BudgetLedger(limit=Cost(usd=0.0, latency_s=0.0, energy_j=0.0)))
-    rec = list(engine.run(session, "hi"))[-1].record
-    assert rec.location == "local" and "budget cannot pay" in rec.fallback
-    assert rec.status == "answered"
+    events = list(engine.run(session, "hi"))
+    assert [e.kind for e in events] == ["rejected"]
+    rec = events[0].record
+    assert "budget cannot pay" in rec.error and "Waiting time" in rec.error
+    assert not local.requests and not cloud.requests
+    assert session.ledger.spent == Cost() and not session.ledger.overspent()
+    assert store.turn(rec.turn_id)["status"] == "rejected"
 
 
 def test_cloud_failure_falls_back_to_local(tmp_path: Path) -> None:

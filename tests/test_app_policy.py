@@ -35,7 +35,7 @@ def _engine(tmp_path: Path, policy) -> Engine:
     backends = {"local": FakeBackend("local", ["ok"]),
                 "cloud": FakeBackend("cloud", ["ok"], cost=0.001)}
     return Engine(SessionStore(tmp_path / "log.sqlite"), lambda n: policy, backends.__getitem__,
-                  observe=features_observation, price_usd=lambda p, n: 0.0005)
+                  observe=features_observation, price_usd=lambda *tokens: 0.0005)
 
 
 def test_observation_fits_and_history_is_carried(tmp_path: Path, rcrl) -> None:

@@ -40,7 +40,7 @@ def ui(tmp_path: Path) -> ChatUI:
     policy = LearningPolicy()
     backends = {"local": FakeBackend("local", ["hi ", "there"], energy=2.0),
                 "cloud": FakeBackend("cloud", ["cloud ", "says ", "hi"], cost=0.001)}
-    engine = Engine(store, lambda n: policy, backends.__getitem__, price_usd=lambda p, n: 0.0005)
+    engine = Engine(store, lambda n: policy, backends.__getitem__, price_usd=lambda *tokens: 0.0005)
     learner = OnlineLearner(store, lambda n: policy)
     chat = ChatUI(engine, {"local": "fake-local", "cloud": "fake-cloud"}, ["rule"],
                   rate=learner.rate, learning_points=lambda: learner.points)

@@ -1,0 +1,196 @@
+"""Does any dialogue overrun a budget? 10,000 simulated ones through the real engine and guard.
+
+    python -m app.guard_sim [--dialogues 10000] [--seed 0]
+
+Each dialogue gets random budgets (0.1x to 3x the defaults, per resource), a random model of
+the shipped price table, and 1-20 turns of random text (multi-byte characters, lone
+surrogates) with random attachments: images of up to the pixel cap and audio of up to the
+length cap, as measured at upload. The turns run through the app's own `Engine` (budget
+guard, refusals, guarded fallback, `BudgetLedger`); only the models are simulated: each
+answer costs a random amount up to the guard's worst case for the action taken (often
+exactly that), and one cloud call in ten breaks midway after spending part of its worst
+case, so the local fallback has to fit in what is left. Prints dialogues, turns, refusals
+and overspends (budgets spent beyond their limits); exits 1 on any overspend. Pure Python,
+no model, no log file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import random
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from app.engine import Engine
+from app.session import BudgetLedger, Cost, Session
+from backends.base import Backend
+from backends.config import Settings
+from backends.errors import CloudStreamDropped
+from backends.pricing import PriceTable
+from backends.types import Attachment, ChatRequest, Completion
+from policies.base import ActionSpace, Decision, Policy
+
+SPACE = ActionSpace(slots=3, local_subsets=True)  # the app's space
+CHARSETS = ("plain ascii text ", "é ü ß ", "漢字かな ", "😀🚀 ", "\ud800 ")
+
+
+@dataclass
+class Plan:
+    """What the next simulated answer on one path costs, and whether it breaks midway."""
+
+    cost: Cost = Cost()
+    break_after_usd: float | None = None
+
+
+class SimBackend(Backend):
+    """Answers with the cost the driver planned for it (never more than the worst case)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.plan = Plan()
+
+    def stream(self, request: ChatRequest) -> Iterator[str | Completion]:
+        plan, self.plan = self.plan, Plan()
+        yield "simulated "
+        if plan.break_after_usd is not None:
+            raise CloudStreamDropped("The simulated stream broke.", cost_usd=plan.break_after_usd)
+        yield "answer"
+        yield Completion(text="simulated answer", backend=self.name, model=f"sim-{self.name}",
+                         ttft_s=0.0, latency_s=plan.cost.latency_s, prompt_tokens=1,
+                         completion_tokens=0,  # the speed model learns nothing from a simulation
+                         cost_usd=plan.cost.usd, energy_j=plan.cost.energy_j)
+
+
+class RandomPolicy(Policy):
+    """Any action the mask allows, uniformly."""
+
+    name = "random"
+
+    def __init__(self, rng: random.Random) -> None:
+        self.space = SPACE
+        self.rng = rng
+
+    def decide(self, observation: np.ndarray, mask: np.ndarray) -> Decision:
+        i = self.rng.choice([int(j) for j in np.flatnonzero(mask)])
+        action = self.space.actions[i]
+        return Decision(i, action.location, action.attachments, 1.0)
+
+
+class MemoryLog:
+    """Takes the engine's rows and keeps none (the budget does not depend on the log)."""
+
+    def __init__(self) -> None:
+        self._ids = itertools.count(1)
+
+    def log_turn(self, row: dict[str, Any]) -> int:
+        return next(self._ids)
+
+
+def random_text(rng: random.Random, limit: int) -> str:
+    n = rng.choice([0, rng.randint(1, 80), rng.randint(1, limit)])
+    pieces = rng.choices(CHARSETS, k=n // 4 + 1)
+    return "".join(pieces)[:n]
+
+
+def random_attachments(rng: random.Random, settings: Settings) -> list[Attachment]:
+    out: list[Attachment] = []
+    for k in range(rng.choice([0, 0, 1, 1, 2, 3, 4])):
+        if rng.random() < 0.6:
+            if rng.random() < 0.5:
+                width, height = rng.randint(16, 2000), rng.randint(16, 2000)
+            else:  # large and oddly shaped, up to the pixel cap
+                width = rng.randint(16, 40_000)
+                height = max(1, min(rng.randint(16, 40_000), settings.max_image_pixels // width))
+            out.append(Attachment("image", Path(f"sim-{k}.png"), f"{k:064x}", "image/png",
+                                  width=width, height=height))
+        else:
+            tier = rng.random()
+            cap = 30.0 if tier < 0.5 else 300.0 if tier < 0.8 else settings.max_audio_s
+            out.append(Attachment("audio", Path(f"sim-{k}.wav"), f"{k + 8:064x}", "audio/wav",
+                                  duration_s=rng.uniform(0.1, cap)))
+    return out
+
+
+def draw(rng: random.Random, worst: Cost) -> Cost:
+    """A cost up to `worst`: exactly the worst case a third of the time, else a fraction."""
+    if rng.random() < 1 / 3:
+        return worst
+    return Cost(*(getattr(worst, r) * rng.random() for r in ("usd", "latency_s", "energy_j")))
+
+
+def simulate(dialogues: int, seed: int, settings: Settings | None = None) -> Counter[str]:
+    """Run the dialogues; returns the counts the script prints."""
+    rng = random.Random(seed)
+    settings = settings or Settings(local_device="cpu")  # no GPU probe: nothing is loaded
+    table = PriceTable.load(settings.price_table)
+    models = sorted(table.prices)
+    backends = {"local": SimBackend("local"), "cloud": SimBackend("cloud")}
+    policy = RandomPolicy(rng)
+    model = models[0]
+
+    def price(prompt: int, new: int, audio: int, image: int) -> float:
+        return table.worst_case_cost(model, prompt, new, audio, image)
+
+    engine = Engine(MemoryLog(), lambda name: policy, backends.__getitem__,  # type: ignore[arg-type]
+                    settings=settings, price_usd=price)
+    default = BudgetLedger().limit
+    limit_chars = settings.local_context_tokens * 3
+    counts: Counter[str] = Counter()
+    for _ in range(dialogues):
+        model = rng.choice(models)
+        scale = [rng.uniform(0.1, 3.0) for _ in range(3)]
+        session = Session(policy_name="random", ledger=BudgetLedger(limit=Cost(
+            default.usd * scale[0], default.latency_s * scale[1], default.energy_j * scale[2])))
+        counts["dialogues"] += 1
+        for _turn in range(rng.randint(1, 20)):
+            counts["turns"] += 1
+            files = random_attachments(rng, settings)
+            text = random_text(rng, limit_chars) or ("" if files else "hi")
+            for event in engine.run(session, text, files):  # type: ignore[arg-type]
+                rec = event.record
+                if event.kind in ("decision", "fallback") and rec.taken is not None:
+                    where = rec.location
+                    plan = Plan(draw(rng, rec.worst[rec.taken]))
+                    if where == "cloud" and rng.random() < 0.1:
+                        plan.break_after_usd = rec.worst[rec.taken].usd * rng.random()
+                    backends[where].plan = plan
+                elif event.kind == "rejected":
+                    counts["refused (budget)" if "budget" in rec.error else "refused (input)"] += 1
+                elif event.kind == "done":
+                    counts[rec.status] += 1
+                    counts["cloud" if rec.location == "cloud" else "local"] += 1
+                    counts["fallbacks"] += bool(rec.fallback)
+            if session.ledger.overspent():
+                counts["overspends"] += 1
+        counts["dialogues ending with a budget under 10% left"] += min(
+            session.ledger.remaining_fractions().values()) < 0.1
+    return counts
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dialogues", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    counts = simulate(args.dialogues, args.seed)
+    seconds = time.perf_counter() - started
+    order = ["dialogues", "turns", "answered", "cloud", "local", "fallbacks", "failed",
+             "cancelled", "refused (budget)", "refused (input)",
+             "dialogues ending with a budget under 10% left", "overspends"]
+    for key in order:
+        print(f"{key:>48}: {counts.get(key, 0):,}")
+    print(f"{'seconds':>48}: {seconds:.1f}")
+    return 1 if counts["overspends"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
