@@ -28,7 +28,7 @@ def page(tmp_path: Path) -> ChatUI:
     policy = LearningPolicy()
     backends = {"local": FakeBackend("local", ["hi ", "there"], energy=2.0),
                 "cloud": FakeBackend("cloud", ["cloud ", "says ", "hi"], cost=0.001)}
-    engine = Engine(store, lambda n: policy, backends.__getitem__, price_usd=lambda p, n: 0.0005)
+    engine = Engine(store, lambda n: policy, backends.__getitem__, price_usd=lambda *tokens: 0.0005)
     learner = OnlineLearner(store, lambda n: policy)
     engine.on_turn = learner.on_turn
     chat = ChatUI(engine, {"local": "fake-local", "cloud": "fake-cloud"}, ["rule"], rate=learner.rate)

@@ -153,7 +153,7 @@ def test_fallback_message_and_log_hide_the_url_login(login_settings: Settings,
     backends = {"local": FakeBackend("local", ["local ", "answer"]),
                 "cloud": CloudBackend(login_settings)}
     engine = Engine(store, lambda n: RulePolicy(), backends.__getitem__,
-                    price_usd=lambda p, n: 0.0005, settings=login_settings)
+                    price_usd=lambda *tokens: 0.0005, settings=login_settings)
     session = Session(policy_name="rule")
     record = list(engine.run(session, "hello"))[-1].record  # RulePolicy: text goes to the cloud
     assert record.fallback and "127.0.0.1:" in record.fallback, record.fallback
@@ -167,7 +167,7 @@ def test_fallback_message_and_log_hide_the_url_login(login_settings: Settings,
 def two_sessions(tmp_path: Path) -> tuple[ChatUI, Session, Session]:
     store = SessionStore(tmp_path / "log.sqlite")
     backends = {"local": FakeBackend("local", ["hi"]), "cloud": FakeBackend("cloud", ["yo"])}
-    engine = Engine(store, lambda n: RulePolicy(), backends.__getitem__, price_usd=lambda p, n: 0.0)
+    engine = Engine(store, lambda n: RulePolicy(), backends.__getitem__, price_usd=lambda *tokens: 0.0)
     ui = ChatUI(engine, {"local": "l", "cloud": "c"}, ["rule"])
     mine, theirs = Session(policy_name="rule"), Session(policy_name="rule")
     list(ui.respond("their secret prompt", [], theirs))
