@@ -3,6 +3,8 @@ backends and rule policies (unit scope only; test_study_browser.py runs the real
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -46,3 +48,40 @@ def last(iterable: Any) -> Any:
     for item in iterable:
         out = item
     return out
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def serving(svc: StudyService) -> Iterator[str]:
+    """The study's Blocks on 127.0.0.1 (a free port) for gradio_client; closed after."""
+    from app.study.ui import StudyUI
+
+    demo = StudyUI(svc).build()
+    port = free_port()
+    demo.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
+                        quiet=True)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        demo.close()
+
+
+def client(url: str) -> Any:
+    from gradio_client import Client
+
+    return Client(url, verbose=False)
+
+
+def join(c: Any) -> tuple[str, str]:
+    """Consent through the API: (the browser's secret token, the participant id shown)."""
+    import re
+
+    out = c.predict(True, None, api_name="/consent")
+    return out[0], re.search(r"p-[0-9a-f]{16}", out[-1]).group(0)

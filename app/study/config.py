@@ -18,6 +18,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 
+from app.study.limits import StudyLimits
+
 Assignment = Literal["random", "balanced", "counterbalanced"]
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
 
@@ -95,6 +97,7 @@ class StudyConfig(BaseModel):
     max_new_tokens: int | None = Field(None, ge=1)
     db_path: Path | None = None  # default: <cache_dir>/study-<name>.sqlite
     token: SecretStr | None = None
+    limits: StudyLimits = Field(default_factory=StudyLimits)  # throttles, see limits.py
 
     @model_validator(mode="after")
     def _check(self) -> StudyConfig:

@@ -13,11 +13,13 @@ from typing import Any
 
 from app.study import stats
 from app.study.config import StudyConfig
+from app.study.limits import TokenGate
 from app.study.store import StudyStore
 
 NO_TOKEN = ("No researcher token is configured. Set `LCIO_STUDY_TOKEN` (a Space secret, or "
             "an environment variable on a laptop) and restart.")
 WRONG = "Wrong or missing token."
+LOCKED = "Too many wrong tokens from here: try again in {wait} s."
 PARTICIPANT_COLUMNS = ["participant", "conditions", "answered", "rated", "questionnaire_ts",
                        "created", "last_active"]
 SUMMARY_COLUMNS = ["condition", "participants", "ratings", "rating_participant_mean",
@@ -45,10 +47,11 @@ class Researcher:
     def __init__(self, config: StudyConfig, store: StudyStore) -> None:
         self.config = config
         self.store = store
+        self.gate = TokenGate(config.token_value(), config.limits)
 
-    def dashboard(self, token: str | None) -> dict[str, Any] | None:
-        """Tables and figure for the view, or None when the token is wrong."""
-        if not token_ok(self.config, token):
+    def dashboard(self, token: str | None, address: str = "local") -> dict[str, Any] | None:
+        """Tables and figure for the view, or None when the token is wrong (or locked out)."""
+        if not self.gate.check(token, address):
             return None
         rows = self.store.turn_rows()
         summary = stats.by_condition(rows, [c.name for c in self.config.conditions])
@@ -64,9 +67,9 @@ class Researcher:
                        f"assignment: {self.config.assignment}."),
         }
 
-    def export(self, token: str | None, fmt: str) -> list[str] | None:
+    def export(self, token: str | None, fmt: str, address: str = "local") -> list[str] | None:
         """Files for download (a fresh private folder per export), or None."""
-        if not token_ok(self.config, token):
+        if not self.gate.check(token, address):
             return None
         ext = "jsonl" if str(fmt).lower().startswith("json") else "csv"
         folder = Path(tempfile.mkdtemp(prefix="lcio-study-export-"))
@@ -77,5 +80,8 @@ class Researcher:
             out.append(str(path))
         return out
 
-    def message(self) -> str:
+    def message(self, address: str = "local") -> str:
+        wait = self.gate.locked_for(address)
+        if wait > 0:
+            return LOCKED.format(wait=int(wait) + 1)
         return WRONG if self.config.token_value() else NO_TOKEN

@@ -56,14 +56,16 @@ class StudyService:
 
     # -- phases ---------------------------------------------------------------------------
 
-    def consent(self, agreed: bool, pid: str | None = None) -> View:
-        """Agreeing creates an anonymous participant and assigns their condition(s)."""
+    def consent(self, agreed: bool, pid: str | None = None, token_hash: str | None = None) -> View:
+        """Agreeing creates an anonymous participant and assigns their condition(s);
+        `token_hash` binds them to the browser holding the token (see ui.py)."""
         if self.store.participant(pid) is not None:
             return self.view(pid)
         if not agreed:
             return View("consent", note="Please tick the box to agree before starting.")
         pid, _ = self.store.create_participant(
-            lambda seq, new_id, counts: choose_order(self.config, seq, new_id, counts))
+            lambda seq, new_id, counts: choose_order(self.config, seq, new_id, counts),
+            token_hash=token_hash)
         return self.view(pid)
 
     def view(self, pid: str | None, note: str = "") -> View:

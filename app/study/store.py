@@ -27,7 +27,8 @@ SCHEMA = [
     "CREATE TABLE IF NOT EXISTS study_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     """CREATE TABLE IF NOT EXISTS participants (
         id TEXT PRIMARY KEY, seq INTEGER NOT NULL UNIQUE, created REAL NOT NULL,
-        consent_ts REAL NOT NULL, conditions TEXT NOT NULL, questionnaire_ts REAL)""",
+        consent_ts REAL NOT NULL, conditions TEXT NOT NULL, questionnaire_ts REAL,
+        token_hash TEXT UNIQUE)""",
     """CREATE TABLE IF NOT EXISTS study_turns (
         id INTEGER PRIMARY KEY AUTOINCREMENT, participant TEXT NOT NULL REFERENCES participants(id),
         turn INTEGER NOT NULL, task INTEGER NOT NULL, condition TEXT NOT NULL,
@@ -59,6 +60,9 @@ class StudyStore:
         with self._conn() as db:
             for stmt in SCHEMA:
                 db.execute(stmt)
+            have = {r[1] for r in db.execute("PRAGMA table_info(participants)")}
+            if "token_hash" not in have:  # a study file from before browser binding
+                db.execute("ALTER TABLE participants ADD COLUMN token_hash TEXT")
 
     @contextmanager
     def _conn(self, immediate: bool = False) -> Iterator[sqlite3.Connection]:
@@ -90,10 +94,11 @@ class StudyStore:
 
     # -- participants ---------------------------------------------------------------------
 
-    def create_participant(self, choose: Callable[[int, str, dict[str, int]], list[str]]
-                           ) -> tuple[str, list[str]]:
+    def create_participant(self, choose: Callable[[int, str, dict[str, int]], list[str]],
+                           token_hash: str | None = None) -> tuple[str, list[str]]:
         """A new anonymous participant and their condition order, assigned atomically:
-        `choose(seq, id, counts of first conditions so far)` runs inside the transaction."""
+        `choose(seq, id, counts of first conditions so far)` runs inside the transaction.
+        `token_hash` binds them to the browser that holds the matching secret token."""
         pid = "p-" + secrets.token_hex(8)  # 64 random bits: ids cannot be guessed
         with self._conn(immediate=True) as db:
             seq = db.execute("SELECT COUNT(*) FROM participants").fetchone()[0]
@@ -103,9 +108,19 @@ class StudyStore:
                 counts[first] = counts.get(first, 0) + 1
             order = choose(seq, pid, counts)
             now = time.time()
-            db.execute("INSERT INTO participants (id, seq, created, consent_ts, conditions) "
-                       "VALUES (?, ?, ?, ?, ?)", (pid, seq, now, now, json.dumps(order)))
+            db.execute("INSERT INTO participants (id, seq, created, consent_ts, conditions, "
+                       "token_hash) VALUES (?, ?, ?, ?, ?, ?)",
+                       (pid, seq, now, now, json.dumps(order), token_hash))
         return pid, order
+
+    def participant_for(self, token_hash: str | None) -> str | None:
+        """The participant bound to a browser token's hash, if any."""
+        if not token_hash or not isinstance(token_hash, str):
+            return None
+        with self._conn() as db:
+            r = db.execute("SELECT id FROM participants WHERE token_hash = ?",
+                           (token_hash,)).fetchone()
+        return str(r["id"]) if r else None
 
     def participant(self, pid: str | None) -> dict[str, Any] | None:
         if not pid or not isinstance(pid, str):
@@ -115,6 +130,7 @@ class StudyStore:
         if r is None:
             return None
         out = dict(r)
+        out.pop("token_hash", None)  # never leaves the store
         out["conditions"] = json.loads(out["conditions"])
         return out
 

@@ -1,23 +1,36 @@
 """The study's pages: the participant's at `/`, the researcher's at `/researcher`.
 
 Participant: consent -> blind chat (no card, no gauges, no model names), a 1–5 rating
-and optional comment before the next turn -> questionnaire -> thank-you. The anonymous id
-lives in the browser (`gr.BrowserState`, keyed and encrypted with values kept in the
-study's database so they survive restarts), so a reload or a new visit resumes. Every
-participant handler returns `render(View)` only: the whitelist that keeps the study blind.
-Researcher: token box, then the dashboard and exports; each handler checks the token.
+and optional comment before the next turn -> questionnaire -> thank-you. Consenting makes
+a random secret token that only the participant's browser keeps (`gr.BrowserState`,
+keyed and encrypted with values kept in the study's database so they survive restarts);
+the server keeps only its hash, bound to the participant. Every participant handler takes
+the token, never an id: the id shown on the page is a reference for the participant and
+opens nothing. Every participant handler returns `render(View)` only: the whitelist that
+keeps the study blind. Consent is rate-limited per address and overall (limits.py).
+Researcher: token box, then the dashboard and exports; each handler checks the token,
+with lockouts after repeated wrong ones.
+
+Files: only the exact task attachment files are served (never their folder), and the
+study refuses to start if its database lies anywhere Gradio serves files from.
 """
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from gradio import utils as gr_utils
+from gradio.data_classes import _StaticFiles
 
 from app.engine import Engine
 from app.observe import features_observation
 from app.study.config import StudyConfig, load_study_config
+from app.study.limits import ConsentLimiter, client_address
 from app.study.researcher import PARTICIPANT_COLUMNS, SUMMARY_COLUMNS, Researcher
 from app.study.service import StudyService, View
 from app.study.store import StudyStore
@@ -32,7 +45,9 @@ def open_study(runtime: Any, config: StudyConfig | None = None) -> StudyService:
         raise ValueError(f"study conditions name unknown policies {unknown}; "
                          f"available: {runtime.policy_names}")
     slug = "".join(ch if ch.isalnum() else "-" for ch in config.name.lower()).strip("-")
-    store = StudyStore(config.db_path or runtime.settings.cache_dir / f"study-{slug}.sqlite")
+    db_path = config.db_path or runtime.settings.cache_dir / f"study-{slug}.sqlite"
+    refuse_served_database(db_path, served_files(config))
+    store = StudyStore(db_path)
     engine = Engine(store.log, runtime.policy, runtime.backend, observe=features_observation,
                     settings=runtime.settings, price_usd=runtime.engine.price_usd)
     return StudyService(config, store, engine)
@@ -42,11 +57,49 @@ def build_study(runtime: Any, config: StudyConfig | None = None) -> gr.Blocks:
     return StudyUI(open_study(runtime, config)).build()
 
 
+BUSY = ("Too many people are starting the study right now. Please wait a minute and press "
+        "Start again.")
+
+
+def served_files(config: StudyConfig) -> list[Path]:
+    """The task attachments, exactly: the only files of the study that are served."""
+    return sorted({a.resolve() for t in config.tasks for a in t.attachments})
+
+
+def refuse_served_database(db_path: Path, extra: list[Path] | None = None) -> None:
+    """Stop before the database (or its -wal/-journal) could be downloaded: it must not lie
+    in or at any path Gradio serves (static paths, its upload and cache folders)."""
+    db = Path(db_path).expanduser().resolve()
+    roots = [*(extra or []), *_StaticFiles.all_paths, Path(gr_utils.get_upload_folder()),
+             gr_utils.get_cache_folder()]
+    companions = {db, *(db.with_name(db.name + sfx) for sfx in ("-wal", "-journal", "-shm"))}
+    for root in roots:
+        root = Path(root).resolve()
+        if root in companions or root in db.parents:
+            raise ValueError(f"the study database {db} would be served to anyone (it is in or "
+                             f"at {root}); set db_path to a folder of its own")
+
+
+def token_hash(token: Any) -> str | None:
+    """What the server keeps of a browser's secret token (never the token itself)."""
+    if not isinstance(token, str) or len(token) < 16:
+        return None
+    return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
+
+
 class StudyUI:
     def __init__(self, service: StudyService) -> None:
         self.service = service
         self.config = service.config
         self.researcher = Researcher(service.config, service.store)
+        self.consents = ConsentLimiter(service.config.limits)
+
+    def _address(self, request: gr.Request | None) -> str:
+        return client_address(request, self.config.limits.trust_forwarded_for)
+
+    def _pid(self, token: Any) -> str | None:
+        """The participant this browser's token is bound to; None for anything else."""
+        return self.service.store.participant_for(token_hash(token))
 
     # -- participant handlers (plain functions; tests call them) ---------------------------
 
@@ -66,37 +119,46 @@ class StudyUI:
             f"Your anonymous participant id: `{view.participant}`" if view.participant else "",
         )
 
-    def resume(self, pid: str | None) -> tuple[Any, ...]:
-        return self.render(self.service.view(pid))
+    def resume(self, token: str | None) -> tuple[Any, ...]:
+        return self.render(self.service.view(self._pid(token)))
 
-    def consent(self, agreed: bool, pid: str | None) -> tuple[Any, ...]:
-        view = self.service.consent(bool(agreed), pid)
-        return (view.participant or pid, *self.render(view))
+    def consent(self, agreed: bool, token: str | None,
+                request: gr.Request | None = None) -> tuple[Any, ...]:
+        """Agreeing makes a participant bound to a fresh secret token for this browser."""
+        pid = self._pid(token)
+        if pid is not None or not agreed:
+            return (token, *self.render(self.service.consent(bool(agreed), pid)))
+        if not self.consents.allow(self._address(request)):
+            return (token, *self.render(View("consent", note=BUSY)))
+        new_token = secrets.token_urlsafe(32)
+        view = self.service.consent(True, token_hash=token_hash(new_token))
+        return (new_token, *self.render(view))
 
-    def send(self, message: dict | str | None, pid: str | None) -> Iterator[tuple[Any, ...]]:
+    def send(self, message: dict | str | None, token: str | None) -> Iterator[tuple[Any, ...]]:
         text, files = _files_of(message)
-        for view in self.service.send(pid, text, files):
+        for view in self.service.send(self._pid(token), text, files):
             yield self.render(view, streaming=view.live)
 
-    def rate(self, pid: str | None, stars: str | None, comment: str | None) -> tuple[Any, ...]:
-        view = self.service.rate(pid, stars, comment)
+    def rate(self, token: str | None, stars: str | None, comment: str | None) -> tuple[Any, ...]:
+        view = self.service.rate(self._pid(token), stars, comment)
         cleared = view.phase != "rate"
         return (*self.render(view), None if cleared else gr.skip(), "" if cleared else gr.skip())
 
-    def questionnaire(self, pid: str | None, *values: Any) -> tuple[Any, ...]:
+    def questionnaire(self, token: str | None, *values: Any) -> tuple[Any, ...]:
         answers = {item.id: v for item, v in zip(self.config.questionnaire, values, strict=False)}
-        return self.render(self.service.submit_questionnaire(pid, answers))
+        return self.render(self.service.submit_questionnaire(self._pid(token), answers))
 
     # -- page -----------------------------------------------------------------------------
 
     def build(self) -> gr.Blocks:
         cfg, store = self.config, self.service.store
-        paths = sorted({str(a.resolve().parent) for t in cfg.tasks for a in t.attachments})
-        if paths:
-            gr.set_static_paths(paths)  # the scripted tasks' files may be shown in the chat
+        files = served_files(cfg)
+        if files:  # the tasks' files are shown in the chat: these files, not their folders
+            gr.set_static_paths(files)
+        refuse_served_database(store.path)
         with gr.Blocks(title=cfg.name) as demo:
             gr.Navbar(visible=False, main_page_name=False)
-            pid = gr.BrowserState(None, storage_key="lcio-study-" + store.secret("storage_key")[:12],
+            token = gr.BrowserState(None, storage_key="lcio-study-" + store.secret("storage_key")[:12],
                                   secret=store.secret("browser_secret"))
             gr.Markdown(f"## {cfg.name}")
             with gr.Column(visible=True, elem_id="consent") as consent_col:
@@ -137,13 +199,13 @@ class StudyUI:
 
             outputs = [consent_col, chat_col, rate_col, q_col, done_col, task_md, progress,
                        chatbot, box, note, pid_md]
-            demo.load(self.resume, [pid], outputs, api_name="resume")
-            start.click(self.consent, [agree, pid], [pid, *outputs], api_name="consent")
-            box.submit(self.send, [box, pid], outputs, api_name="send", concurrency_id="turns",
+            demo.load(self.resume, [token], outputs, api_name="resume")
+            start.click(self.consent, [agree, token], [token, *outputs], api_name="consent")
+            box.submit(self.send, [box, token], outputs, api_name="send", concurrency_id="turns",
                        concurrency_limit=8, show_progress="hidden")
-            rate_btn.click(self.rate, [pid, stars, comment], [*outputs, stars, comment],
+            rate_btn.click(self.rate, [token, stars, comment], [*outputs, stars, comment],
                            api_name="rate")
-            q_btn.click(self.questionnaire, [pid, *items], outputs, api_name="questionnaire")
+            q_btn.click(self.questionnaire, [token, *items], outputs, api_name="questionnaire")
 
         with demo.route("Researcher", "researcher", show_in_navbar=False):
             gr.Navbar(visible=False, main_page_name=False)
@@ -177,17 +239,20 @@ class StudyUI:
 
     # -- researcher handlers ----------------------------------------------------------------
 
-    def dashboard(self, token: str | None) -> tuple[Any, ...]:
-        data = self.researcher.dashboard(token)
+    def dashboard(self, token: str | None, request: gr.Request | None = None) -> tuple[Any, ...]:
+        address = self._address(request)
+        data = self.researcher.dashboard(token, address)
         if data is None:
-            return self.researcher.message(), gr.Column(visible=False), None, [], []
+            return self.researcher.message(address), gr.Column(visible=False), None, [], []
         return (data["status"], gr.Column(visible=True), data["figure"],
                 gr.Dataframe(value=data["summary"], headers=SUMMARY_COLUMNS),
                 gr.Dataframe(value=data["participants"], headers=PARTICIPANT_COLUMNS))
 
-    def export(self, token: str | None, fmt: str) -> tuple[Any, str]:
-        paths = self.researcher.export(token, fmt)
+    def export(self, token: str | None, fmt: str,
+               request: gr.Request | None = None) -> tuple[Any, str]:
+        address = self._address(request)
+        paths = self.researcher.export(token, fmt, address)
         if paths is None:
-            return None, self.researcher.message()
+            return None, self.researcher.message(address)
         return paths, f"Exported {len(paths)} file(s)."
 
