@@ -65,7 +65,8 @@ class Runtime:
                  policies: dict[str, Callable[[], Policy]] | None = None,
                  backends: dict[str, Backend] | None = None) -> None:
         self.settings = settings or get_settings()
-        path = log_path or os.environ.get("LCIO_LOG_PATH") or self.settings.cache_dir / "sessions.sqlite"
+        path = (log_path or os.environ.get("LCIO_DATABASE_URL") or os.environ.get("LCIO_LOG_PATH")
+                or self.settings.cache_dir / "sessions.sqlite")
         self.store = SessionStore(path)
         self._factories = policies or policy_factories()
         self._policies: dict[str, Policy] = {}

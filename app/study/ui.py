@@ -18,6 +18,7 @@ study refuses to start if its database lies anywhere Gradio serves files from.
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +28,7 @@ import gradio as gr
 from gradio import utils as gr_utils
 from gradio.data_classes import _StaticFiles
 
+from app.database import database_url, sqlite_file
 from app.engine import Engine
 from app.observe import features_observation
 from app.study.config import StudyConfig, load_study_config
@@ -45,9 +47,12 @@ def open_study(runtime: Any, config: StudyConfig | None = None) -> StudyService:
         raise ValueError(f"study conditions name unknown policies {unknown}; "
                          f"available: {runtime.policy_names}")
     slug = "".join(ch if ch.isalnum() else "-" for ch in config.name.lower()).strip("-")
-    db_path = config.db_path or runtime.settings.cache_dir / f"study-{slug}.sqlite"
-    refuse_served_database(db_path, served_files(config))
-    store = StudyStore(db_path)
+    # A database server (several replicas) or a SQLite file of the study's own.
+    url = database_url(os.environ.get("LCIO_DATABASE_URL") or config.db_path
+                       or runtime.settings.cache_dir / f"study-{slug}.sqlite")
+    if (file := sqlite_file(url)) is not None:
+        refuse_served_database(file, served_files(config))
+    store = StudyStore(url)
     engine = Engine(store.log, runtime.policy, runtime.backend, observe=features_observation,
                     settings=runtime.settings, price_usd=runtime.engine.price_usd)
     return StudyService(config, store, engine)
@@ -155,7 +160,8 @@ class StudyUI:
         files = served_files(cfg)
         if files:  # the tasks' files are shown in the chat: these files, not their folders
             gr.set_static_paths(files)
-        refuse_served_database(store.path)
+        if store.path is not None:
+            refuse_served_database(store.path)
         with gr.Blocks(title=cfg.name) as demo:
             gr.Navbar(visible=False, main_page_name=False)
             token = gr.BrowserState(None, storage_key="lcio-study-" + store.secret("storage_key")[:12],
