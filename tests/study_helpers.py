@@ -34,7 +34,7 @@ def make_config(tmp_path: Path, **over: Any) -> StudyConfig:
 
 def make_service(config: StudyConfig) -> StudyService:
     """A fresh process's worth of study: new store, engine and policies on the same file."""
-    store = StudyStore(config.db_path)
+    store = StudyStore(config.db_path, excluded=config.attention_rule.excludes)
     policies = {"cloud-only": RulePolicy("cloud"), "local-only": RulePolicy("local")}
     backends = {"local": FakeBackend("local", ["Lyon ", "is ", "pretty"], energy=3.0),
                 "cloud": FakeBackend("cloud", ["Paris ", "is ", "lovely"], cost=0.002)}
@@ -83,5 +83,5 @@ def join(c: Any) -> tuple[str, str]:
     """Consent through the API: (the browser's secret token, the participant id shown)."""
     import re
 
-    out = c.predict(True, None, api_name="/consent")
+    out = c.predict(True, None, "", api_name="/consent")
     return out[0], re.search(r"p-[0-9a-f]{16}", out[-1]).group(0)

@@ -71,7 +71,7 @@ def test_participant_id_seen_on_screen_opens_nothing(tmp_path: Path) -> None:
         seen += job.outputs()
         seen.append(mallory.predict(pid_a, "1", "bad", api_name="/rate"))
         seen.append(mallory.predict(pid_a, "1", "1", "", api_name="/questionnaire"))
-        seen.append(mallory.predict(False, pid_a, api_name="/consent"))
+        seen.append(mallory.predict(False, pid_a, "", api_name="/consent"))
         assert "chess" not in json.dumps(seen, default=str)
         assert svc.store.turns(pid_a) == before  # no turn, no rating added to Alice's
         assert svc.store.questionnaire(pid_a) == []
@@ -99,7 +99,7 @@ def test_consent_flooding_is_limited(tmp_path: Path) -> None:
     svc = make_service(cfg)
     with serving(svc) as url:
         c = client(url)
-        outs = [c.predict(True, None, api_name="/consent") for _ in range(12)]
+        outs = [c.predict(True, None, "", api_name="/consent") for _ in range(12)]
     made = [o for o in outs if o[0]]
     assert len(made) == 4 and len(svc.store.participants()) == 4
     assert all(o[-2] == BUSY for o in outs if not o[0])

@@ -47,7 +47,7 @@ def _client(url: str) -> Any:
 
 def _join(client: Any) -> tuple[str, str]:
     """Consent through the API: (the browser's secret token, the participant id shown)."""
-    out = client.predict(True, None, api_name="/consent")
+    out = client.predict(True, None, "", api_name="/consent")
     return out[0], re.search(r"p-[0-9a-f]{16}", out[-1]).group(0)
 
 
@@ -55,7 +55,7 @@ def test_participant_api_never_returns_decision_information(served: tuple[str, A
     url, svc = served
     client = _client(url)
     seen: list[Any] = [client.predict(None, api_name="/resume")]
-    consent = client.predict(True, None, api_name="/consent")
+    consent = client.predict(True, None, "", api_name="/consent")
     seen.append(consent[1:])  # [0] is this browser's own secret token
     token = consent[0]
     for i, question in enumerate(["Where should I travel?", "What should I eat there?"]):

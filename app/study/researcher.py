@@ -20,8 +20,9 @@ NO_TOKEN = ("No researcher token is configured. Set `LCIO_STUDY_TOKEN` (a Space 
             "an environment variable on a laptop) and restart.")
 WRONG = "Wrong or missing token."
 LOCKED = "Too many wrong tokens from here: try again in {wait} s."
-PARTICIPANT_COLUMNS = ["participant", "conditions", "answered", "rated", "questionnaire_ts",
-                       "created", "last_active"]
+PARTICIPANT_COLUMNS = ["participant", "external_id", "conditions", "answered", "rated",
+                       "attention_failed", "excluded", "outcome", "questionnaire_ts", "created",
+                       "last_active"]
 SUMMARY_COLUMNS = ["condition", "participants", "ratings", "rating_participant_mean",
                    "rating_ci_low", "rating_ci_high", "mean_rating", "turns", "cloud_share",
                    "mean_cost_usd", "total_cost_usd", "mean_latency_s", "latency_ci_low",
@@ -53,9 +54,10 @@ class Researcher:
         """Tables and figure for the view, or None when the token is wrong (or locked out)."""
         if not self.gate.check(token, address):
             return None
-        rows = self.store.turn_rows()
-        summary = stats.by_condition(rows, [c.name for c in self.config.conditions])
         participants = self.store.participants()
+        excluded = {p["participant"] for p in participants if p["excluded"]}
+        rows = [r for r in self.store.turn_rows() if r["participant"] not in excluded]
+        summary = stats.by_condition(rows, [c.name for c in self.config.conditions])
         return {
             "participants": [[_shown(c, p.get(c)) for c in PARTICIPANT_COLUMNS]
                              for p in participants],
@@ -64,7 +66,9 @@ class Researcher:
             "status": (f"**{self.config.name}** — {len(participants)} participants, "
                        f"{sum(r['status'] == 'answered' for r in rows)} answered turns, "
                        f"{sum(r['rating'] is not None for r in rows)} ratings; "
-                       f"assignment: {self.config.assignment}."),
+                       f"assignment: {self.config.assignment}"
+                       + (f"; {len(excluded)} excluded by the attention rule" if excluded else "")
+                       + "."),
         }
 
     def export(self, token: str | None, fmt: str, address: str = "local") -> list[str] | None:

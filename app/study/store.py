@@ -26,6 +26,10 @@ from sqlalchemy.exc import IntegrityError
 
 from app.store import SessionStore
 
+PARTICIPANT_EXPORT = ["participant", "seq", "created", "conditions", "answered", "rated",
+                      "last_active", "questionnaire_ts", "external_id", "study_ref",
+                      "session_ref", "consent_version", "outcome", "ended_ts",
+                      "attention_answered", "attention_failed", "excluded"]
 # What the researcher's turn export holds: the study's view joined with the hidden log.
 TURN_EXPORT = ["participant", "turn", "task", "condition", "status", "prompt", "files", "answer",
                "rating", "comment", "submitted_ts", "answered_ts", "rated_ts", "session_id",
@@ -38,13 +42,16 @@ class StudyStore:
     """Participants, their turns, ratings and questionnaire answers; thread- and
     process-safe (every method is one transaction)."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path,
+                 excluded: Callable[[int], bool] = lambda failed: False) -> None:
+        """`excluded(attention checks failed)`: the study's rule (config.attention_rule)."""
+        self.excluded = excluded
         self.log = SessionStore(path)  # the engine's `turns` table, same database
         self.url, self.path, self.engine = self.log.url, self.log.path, self.log.engine
         meta = sa.MetaData()
         self.t = {name: sa.Table(name, meta, autoload_with=self.engine)
                   for name in ("study_meta", "participants", "study_turns", "study_ratings",
-                               "questionnaire", "study_counters")}
+                               "questionnaire", "study_counters", "attention_answers")}
 
     def _rows(self, query: str, **args: Any) -> list[dict[str, Any]]:
         with self.engine.begin() as db:
@@ -71,12 +78,16 @@ class StudyStore:
     # -- participants ---------------------------------------------------------------------
 
     def create_participant(self, choose: Callable[[int, str, dict[str, int]], list[str]],
-                           token_hash: str | None = None) -> tuple[str, list[str]]:
+                           token_hash: str | None = None, **recruited: str | None
+                           ) -> tuple[str, list[str]]:
         """A new anonymous participant and their condition order, assigned atomically:
         `choose(seq, id, counts of first conditions so far)` runs inside the transaction
         that holds the counter row's lock (PostgreSQL: SELECT ... FOR UPDATE; SQLite:
         BEGIN IMMEDIATE), so concurrent arrivals on any replica are decided one at a time.
-        `token_hash` binds them to the browser that holds the matching secret token."""
+        `token_hash` binds them to the browser that holds the matching secret token;
+        `recruited`: external_id, study_ref, session_ref, consent_version."""
+        allowed = {"external_id", "study_ref", "session_ref", "consent_version"}
+        extra = {k: _text(v)[:200] if v else None for k, v in recruited.items() if k in allowed}
         pid = "p-" + secrets.token_hex(8)  # 64 random bits: ids cannot be guessed
         counters, people = self.t["study_counters"], self.t["participants"]
         with self.engine.begin() as db:
@@ -90,7 +101,7 @@ class StudyStore:
             now = time.time()
             db.execute(people.insert().values(id=pid, seq=seq, created=now, consent_ts=now,
                                               conditions=json.dumps(order),
-                                              token_hash=token_hash))
+                                              token_hash=token_hash, **extra))
             db.execute(counters.update().where(counters.c.name == "participants")
                        .values(value=seq + 1))
         return pid, order
@@ -120,6 +131,12 @@ class StudyStore:
         """One summary row per participant, for the researcher's table."""
         rows = self._rows(
             """SELECT p.id AS participant, p.seq, p.created, p.conditions, p.questionnaire_ts,
+                      p.external_id, p.study_ref, p.session_ref, p.consent_version, p.outcome,
+                      p.ended_ts,
+                      (SELECT COUNT(*) FROM attention_answers a WHERE a.participant = p.id)
+                         AS attention_answered,
+                      (SELECT COUNT(*) FROM attention_answers a WHERE a.participant = p.id
+                         AND a.correct = 0) AS attention_failed,
                       (SELECT COUNT(*) FROM study_turns t WHERE t.participant = p.id
                          AND t.status = 'answered') AS answered,
                       (SELECT COUNT(*) FROM study_ratings r WHERE r.participant = p.id) AS rated,
@@ -128,6 +145,7 @@ class StudyStore:
                FROM participants p ORDER BY p.seq""")
         for r in rows:
             r["conditions"] = " → ".join(json.loads(r["conditions"]))
+            r["excluded"] = int(self.excluded(r["attention_failed"]))
         return rows
 
     # -- turns ----------------------------------------------------------------------------
@@ -199,6 +217,31 @@ class StudyStore:
         return self._rows("SELECT * FROM questionnaire WHERE participant = :pid "
                           "ORDER BY participant, item", pid=pid)
 
+    def answer_attention(self, pid: str, item: str, answer: str, correct: bool) -> bool:
+        """Record an attention-check answer once; False if it was already answered."""
+        try:
+            with self.engine.begin() as db:
+                db.execute(self.t["attention_answers"].insert().values(
+                    participant=pid, item=item, answer=_text(answer), correct=int(correct),
+                    ts=time.time()))
+            return True
+        except IntegrityError:
+            return False
+
+    def attention(self, pid: str | None = None) -> list[dict[str, Any]]:
+        if pid is None:
+            return self._rows("SELECT * FROM attention_answers ORDER BY participant, ts")
+        return self._rows("SELECT * FROM attention_answers WHERE participant = :pid "
+                          "ORDER BY ts", pid=pid)
+
+    def end(self, pid: str, outcome: str) -> None:
+        """The participant's session is over: 'complete' or 'screened_out' (kept once)."""
+        people = self.t["participants"]
+        with self.engine.begin() as db:
+            db.execute(people.update().where(sa.and_(people.c.id == pid,
+                                                     people.c.outcome.is_(None)))
+                       .values(outcome=outcome, ended_ts=time.time()))
+
     # -- the researcher's data -------------------------------------------------------------
 
     def turn_rows(self) -> list[dict[str, Any]]:
@@ -217,16 +260,16 @@ class StudyStore:
         """Everything, as {file name: text}: three CSV tables, or one JSONL whose records
         say which table they come from."""
         tables = {"participants": self.participants(), "turns": self.turn_rows(),
-                  "questionnaire": self.questionnaire()}
+                  "questionnaire": self.questionnaire(), "attention": self.attention()}
         if fmt == "jsonl":
             lines = [json.dumps({"record": name.removesuffix("s"), **row})
                      for name, rows in tables.items() for row in rows]
             return {"study.jsonl": "".join(line + "\n" for line in lines)}
         if fmt != "csv":
             raise ValueError(f"unknown export format {fmt!r}; use 'csv' or 'jsonl'")
-        fields = {"participants": ["participant", "seq", "created", "conditions", "answered",
-                                   "rated", "last_active", "questionnaire_ts"],
-                  "turns": TURN_EXPORT, "questionnaire": ["participant", "item", "answer", "ts"]}
+        fields = {"participants": PARTICIPANT_EXPORT, "turns": TURN_EXPORT,
+                  "questionnaire": ["participant", "item", "answer", "ts"],
+                  "attention": ["participant", "item", "answer", "correct", "ts"]}
         out: dict[str, str] = {}
         for name, rows in tables.items():
             buf = io.StringIO()

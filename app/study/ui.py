@@ -23,6 +23,7 @@ import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 import gradio as gr
 from gradio import utils as gr_utils
@@ -52,7 +53,7 @@ def open_study(runtime: Any, config: StudyConfig | None = None) -> StudyService:
                        or runtime.settings.cache_dir / f"study-{slug}.sqlite")
     if (file := sqlite_file(url)) is not None:
         refuse_served_database(file, served_files(config))
-    store = StudyStore(url)
+    store = StudyStore(url, excluded=config.attention_rule.excludes)
     engine = Engine(store.log, runtime.policy, runtime.backend, observe=features_observation,
                     settings=runtime.settings, price_usd=runtime.engine.price_usd)
     return StudyService(config, store, engine)
@@ -112,32 +113,57 @@ class StudyUI:
         """View -> component updates, in the order of `self.outputs`."""
         phase = view.phase
         box_value = None if streaming else {"text": view.prompt, "files": []}
+        check = view.check or {}
         return (
             gr.Column(visible=phase == "consent"),
             gr.Column(visible=phase in ("chat", "rate")),
             gr.Column(visible=phase == "rate"),
+            gr.Column(visible=phase == "check"),
             gr.Column(visible=phase == "questionnaire"),
-            gr.Column(visible=phase == "done"),
+            gr.Column(visible=phase in ("done", "screened")),
             view.task, view.progress, view.messages,
             gr.MultimodalTextbox(value=box_value, interactive=phase == "chat" and not streaming),
-            view.note,
+            check.get("text", ""),
+            gr.Radio(choices=check.get("choices", []), value=None),
+            view.end_text, view.redirect, view.note,
             f"Your anonymous participant id: `{view.participant}`" if view.participant else "",
         )
 
     def resume(self, token: str | None) -> tuple[Any, ...]:
         return self.render(self.service.view(self._pid(token)))
 
-    def consent(self, agreed: bool, token: str | None,
+    def consent(self, agreed: bool, token: str | None, query: str | None = "",
                 request: gr.Request | None = None) -> tuple[Any, ...]:
-        """Agreeing makes a participant bound to a fresh secret token for this browser."""
+        """Agreeing makes a participant bound to a fresh secret token for this browser;
+        `query` is the page's URL query (the panel's ids), recorded, never trusted."""
         pid = self._pid(token)
         if pid is not None or not agreed:
             return (token, *self.render(self.service.consent(bool(agreed), pid)))
         if not self.consents.allow(self._address(request)):
             return (token, *self.render(View("consent", note=BUSY)))
         new_token = secrets.token_urlsafe(32)
-        view = self.service.consent(True, token_hash=token_hash(new_token))
+        view = self.service.consent(True, token_hash=token_hash(new_token),
+                                    recruited=self._recruited(query, request))
         return (new_token, *self.render(view))
+
+    def _recruited(self, query: str | None, request: gr.Request | None) -> dict[str, str]:
+        """The panel's participant/study/session ids from the page's URL query."""
+        params = dict(parse_qsl((query or "").lstrip("?")))
+        if not params and request is not None:  # a client that called the API with ?…
+            params = dict(getattr(request, "query_params", None) or {})
+        rec = self.config.recruitment
+        names = {"external_id": rec.participant_param, "study_ref": rec.study_param,
+                 "session_ref": rec.session_param}
+        return {key: str(params[name]) for key, name in names.items() if params.get(name)}
+
+    def decline(self, token: str | None) -> tuple[Any, ...]:
+        pid = self._pid(token)
+        if pid is not None:  # already taking part: declining now changes nothing
+            return self.render(self.service.view(pid))
+        return self.render(self.service.decline())
+
+    def check(self, token: str | None, answer: str | None) -> tuple[Any, ...]:
+        return self.render(self.service.answer_check(self._pid(token), None, answer))
 
     def send(self, message: dict | str | None, token: str | None) -> Iterator[tuple[Any, ...]]:
         text, files = _files_of(message)
@@ -171,7 +197,9 @@ class StudyUI:
                 gr.Markdown(cfg.consent, elem_id="consent-text")
                 agree = gr.Checkbox(label="I have read the above and agree to take part.",
                                     elem_id="agree")
-                start = gr.Button("Start", variant="primary", elem_id="start")
+                with gr.Row():
+                    start = gr.Button("Start", variant="primary", elem_id="start")
+                    decline = gr.Button("I do not want to take part", elem_id="decline")
             with gr.Column(visible=False, elem_id="chat-area") as chat_col:
                 task_md = gr.Markdown(elem_id="task")
                 progress = gr.Markdown(elem_id="progress")
@@ -188,6 +216,10 @@ class StudyUI:
                                      elem_id="stars")
                     comment = gr.Textbox(label="Comment (optional)", lines=2, elem_id="comment")
                     rate_btn = gr.Button("Submit rating", variant="primary", elem_id="rate")
+            with gr.Column(visible=False, elem_id="attention") as check_col:
+                check_md = gr.Markdown(elem_id="check-text")
+                check_radio = gr.Radio([], label="Your answer", elem_id="check-choices")
+                check_btn = gr.Button("Continue", variant="primary", elem_id="check-submit")
             with gr.Column(visible=False, elem_id="questionnaire") as q_col:
                 gr.Markdown("### A few last questions")
                 items = []
@@ -199,19 +231,31 @@ class StudyUI:
                         items.append(gr.Radio(item.choices, label=label, elem_id=f"q-{item.id}"))
                 q_btn = gr.Button("Finish", variant="primary", elem_id="finish")
             with gr.Column(visible=False, elem_id="done") as done_col:
-                gr.Markdown("### Thank you!\n\nYour answers are saved. You can close this page.")
+                end_md = gr.Markdown(elem_id="end-text")
             note = gr.Markdown(elem_id="note")
             pid_md = gr.Markdown(elem_id="participant-id")
+            query = gr.Textbox(visible=False)  # the page's ?PROLIFIC_PID=…, read by the browser
+            redirect = gr.Textbox(visible=False)  # the panel's URL to go back to at the end
+            go = {"fn": None, "inputs": [redirect], "js": (
+                f"(u) => {{ if (u) setTimeout(() => {{ window.location.href = u; }}, "
+                f"{int(cfg.recruitment.redirect_after_s * 1000)}); }}")}
 
-            outputs = [consent_col, chat_col, rate_col, q_col, done_col, task_md, progress,
-                       chatbot, box, note, pid_md]
-            demo.load(self.resume, [token], outputs, api_name="resume")
-            start.click(self.consent, [agree, token], [token, *outputs], api_name="consent")
+            outputs = [consent_col, chat_col, rate_col, check_col, q_col, done_col, task_md,
+                       progress, chatbot, box, check_md, check_radio, end_md, redirect, note,
+                       pid_md]
+            demo.load(self.resume, [token], outputs, api_name="resume").then(
+                None, None, [query], js="() => window.location.search")
+            start.click(self.consent, [agree, token, query], [token, *outputs],
+                        api_name="consent")
+            decline.click(self.decline, [token], outputs, api_name="decline").then(**go)
+            check_btn.click(self.check, [token, check_radio], outputs,
+                            api_name="attention").then(**go)
             box.submit(self.send, [box, token], outputs, api_name="send", concurrency_id="turns",
                        concurrency_limit=8, show_progress="hidden")
             rate_btn.click(self.rate, [token, stars, comment], [*outputs, stars, comment],
                            api_name="rate")
-            q_btn.click(self.questionnaire, [token, *items], outputs, api_name="questionnaire")
+            q_btn.click(self.questionnaire, [token, *items], outputs,
+                        api_name="questionnaire").then(**go)
 
         with demo.route("Researcher", "researcher", show_in_navbar=False):
             gr.Navbar(visible=False, main_page_name=False)
