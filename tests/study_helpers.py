@@ -40,6 +40,10 @@ def make_service(config: StudyConfig) -> StudyService:
                 "cloud": FakeBackend("cloud", ["Paris ", "is ", "lovely"], cost=0.002)}
     engine = Engine(store.log, policies.__getitem__, backends.__getitem__,
                     price_usd=lambda p, n: 0.0005)
+    if config.mode == "pairwise":
+        from app.study.pairwise import PairwiseService
+
+        return PairwiseService(config, store, engine)
     return StudyService(config, store, engine)
 
 

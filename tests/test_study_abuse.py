@@ -88,7 +88,7 @@ def test_wrong_researcher_tokens_lock_the_address_out(tmp_path: Path) -> None:
         assert notes[:4] == ["Wrong or missing token."] * 4
         assert all("Too many wrong tokens" in n for n in notes[4:]), notes  # the 5th locks
         # locked: even the right token is not compared, so a lucky guess learns nothing
-        status, plot, _, _ = c.predict(TOKEN, api_name="/researcher_dashboard")
+        status, plot, *_ = c.predict(TOKEN, api_name="/researcher_dashboard")
         assert "Too many wrong tokens" in status and plot is None
         files, note = c.predict(TOKEN, "CSV", api_name="/researcher_export")
         assert files is None and "Too many" in note

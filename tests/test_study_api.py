@@ -102,7 +102,7 @@ def test_researcher_endpoints_need_the_token(served: tuple[str, Any], token: str
     client = _client(url)
     tok, pid = _join(client)
     client.submit({"text": "hello there", "files": []}, tok, api_name="/send").result()
-    status, plot, summary, people = client.predict(token, api_name="/researcher_dashboard")
+    status, plot, summary, people, _ = client.predict(token, api_name="/researcher_dashboard")
     assert status == "Wrong or missing token." and plot is None
     assert pid not in json.dumps([summary, people])
     files, note = client.predict(token, "CSV", api_name="/researcher_export")
@@ -115,7 +115,7 @@ def test_researcher_with_token_sees_and_exports(served: tuple[str, Any]) -> None
     tok, pid = _join(client)
     client.submit({"text": "hello there", "files": []}, tok, api_name="/send").result()
     client.predict(tok, "5", "nice", api_name="/rate")
-    status, plot, summary, people = client.predict(TOKEN, api_name="/researcher_dashboard")
+    status, plot, summary, people, _ = client.predict(TOKEN, api_name="/researcher_dashboard")
     assert "1 participants" in status and plot is not None
     assert "always-" in json.dumps(summary)  # the researcher does see the conditions
     assert pid in json.dumps(people)

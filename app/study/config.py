@@ -133,6 +133,10 @@ class StudyConfig(BaseModel):
     name: str = "LCIO user study"
     conditions: list[ConditionSpec]
     assignment: Assignment = "balanced"
+    # "likert": one answer per turn, rated 1–5. "pairwise": every prompt answered under two
+    # conditions side by side (left/right at random, labels hidden), then a vote.
+    mode: Literal["likert", "pairwise"] = "likert"
+    pair_ratings: bool = False  # pairwise: also ask for an optional 1–5 rating of each
     # Counterbalanced (within-subject): the condition changes every `switch_every` tasks.
     switch_every: int = Field(1, ge=1)
     tasks: list[TaskSpec] = Field(default_factory=list)
@@ -160,6 +164,8 @@ class StudyConfig(BaseModel):
         ids = [q.id for q in self.questionnaire]
         if len(set(ids)) != len(ids):
             raise ValueError(f"questionnaire ids must be unique: {ids}")
+        if self.mode == "pairwise" and len(names) < 2:
+            raise ValueError("a pairwise study needs at least two conditions")
         checks = [c.id for c in self.attention_checks]
         if len(set(checks)) != len(checks):
             raise ValueError(f"attention check ids must be unique: {checks}")

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from app.study import stats
+from app.study import ranking, stats
 from app.study.config import StudyConfig
 from app.study.limits import TokenGate
 from app.study.store import StudyStore
@@ -23,6 +23,8 @@ LOCKED = "Too many wrong tokens from here: try again in {wait} s."
 PARTICIPANT_COLUMNS = ["participant", "external_id", "conditions", "answered", "rated",
                        "attention_failed", "excluded", "outcome", "questionnaire_ts", "created",
                        "last_active"]
+RANKING_COLUMNS = ["rank", "condition", "score", "score_ci_low", "score_ci_high", "win_rate",
+                   "comparisons", "wins", "ties", "losses"]
 SUMMARY_COLUMNS = ["condition", "participants", "ratings", "rating_participant_mean",
                    "rating_ci_low", "rating_ci_high", "mean_rating", "turns", "cloud_share",
                    "mean_cost_usd", "total_cost_usd", "mean_latency_s", "latency_ci_low",
@@ -57,15 +59,20 @@ class Researcher:
         participants = self.store.participants()
         excluded = {p["participant"] for p in participants if p["excluded"]}
         rows = [r for r in self.store.turn_rows() if r["participant"] not in excluded]
-        summary = stats.by_condition(rows, [c.name for c in self.config.conditions])
+        names = [c.name for c in self.config.conditions]
+        summary = stats.by_condition(rows, names)
+        votes = [v for v in self.store.votes() if v["participant"] not in excluded]
+        ranked = ranking.ranking(votes, names, seed=self.config.seed) if votes else []
         return {
             "participants": [[_shown(c, p.get(c)) for c in PARTICIPANT_COLUMNS]
                              for p in participants],
             "summary": [[s.get(c) for c in SUMMARY_COLUMNS] for s in summary],
+            "ranking": [[r.get(c) for c in RANKING_COLUMNS] for r in ranked],
             "figure": stats.ratings_figure(summary),
             "status": (f"**{self.config.name}** — {len(participants)} participants, "
                        f"{sum(r['status'] == 'answered' for r in rows)} answered turns, "
-                       f"{sum(r['rating'] is not None for r in rows)} ratings; "
+                       f"{sum(r['rating'] is not None for r in rows)} ratings, "
+                       f"{len(votes)} votes; "
                        f"assignment: {self.config.assignment}"
                        + (f"; {len(excluded)} excluded by the attention rule" if excluded else "")
                        + "."),

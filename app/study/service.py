@@ -44,6 +44,8 @@ class View:
     check: dict[str, Any] | None = None  # an attention check: {"id", "text", "choices"}
     end_text: str = ""  # the completion (or screen-out) code and link
     redirect: str = ""  # where the browser goes at the end (the panel's URL)
+    left: list[dict[str, Any]] = field(default_factory=list)  # pairwise: answer A's chat
+    right: list[dict[str, Any]] = field(default_factory=list)  # pairwise: answer B's chat
 
 
 class StudyService:

@@ -30,9 +30,12 @@ PARTICIPANT_EXPORT = ["participant", "seq", "created", "conditions", "answered",
                       "last_active", "questionnaire_ts", "external_id", "study_ref",
                       "session_ref", "consent_version", "outcome", "ended_ts",
                       "attention_answered", "attention_failed", "excluded"]
+VOTE_EXPORT = ["id", "participant", "turn", "left_condition", "right_condition", "left_turn",
+               "right_turn", "vote", "winner", "rating_left", "rating_right", "ts"]
 # What the researcher's turn export holds: the study's view joined with the hidden log.
-TURN_EXPORT = ["participant", "turn", "task", "condition", "status", "prompt", "files", "answer",
-               "rating", "comment", "submitted_ts", "answered_ts", "rated_ts", "session_id",
+TURN_EXPORT = ["study_turn", "participant", "turn", "task", "condition", "side", "status",
+               "prompt", "files", "answer", "rating", "comment", "submitted_ts", "answered_ts",
+               "rated_ts", "session_id",
                "policy", "location", "model", "attachments_used", "probability", "fallback",
                "ttft_s", "latency_s", "cost_usd", "energy_j", "prompt_tokens",
                "completion_tokens", "log_turn_id"]
@@ -51,7 +54,7 @@ class StudyStore:
         meta = sa.MetaData()
         self.t = {name: sa.Table(name, meta, autoload_with=self.engine)
                   for name in ("study_meta", "participants", "study_turns", "study_ratings",
-                               "questionnaire", "study_counters", "attention_answers")}
+                               "questionnaire", "study_counters", "attention_answers", "votes")}
 
     def _rows(self, query: str, **args: Any) -> list[dict[str, Any]]:
         with self.engine.begin() as db:
@@ -151,11 +154,12 @@ class StudyStore:
     # -- turns ----------------------------------------------------------------------------
 
     def start_turn(self, pid: str, turn: int, task: int, condition: str, prompt: str,
-                   files: list[str]) -> int:
-        """Record what the participant sent, before any answer exists."""
+                   files: list[str], side: str | None = None) -> int:
+        """Record what the participant sent, before any answer exists (`side`: "A" left /
+        "B" right in pairwise mode)."""
         values = {"participant": pid, "turn": turn, "task": task, "condition": condition,
                   "prompt": _text(prompt), "files": json.dumps(files),
-                  "submitted_ts": time.time(), "status": "pending"}
+                  "submitted_ts": time.time(), "status": "pending", "side": side}
         with self.engine.begin() as db:
             return int(db.execute(self.t["study_turns"].insert().values(**values))
                        .inserted_primary_key[0])
@@ -217,6 +221,27 @@ class StudyStore:
         return self._rows("SELECT * FROM questionnaire WHERE participant = :pid "
                           "ORDER BY participant, item", pid=pid)
 
+    def vote(self, pid: str, turn: int, left: dict[str, Any], right: dict[str, Any], vote: str,
+             rating_left: int | None, rating_right: int | None) -> bool:
+        """One vote per compared pair (left/right: their study_turns rows); False if the
+        pair was already voted on."""
+        winner = {"A": left["condition"], "B": right["condition"]}.get(vote)
+        try:
+            with self.engine.begin() as db:
+                db.execute(self.t["votes"].insert().values(
+                    participant=pid, turn=turn, left_condition=left["condition"],
+                    right_condition=right["condition"], left_turn=left["id"],
+                    right_turn=right["id"], vote=vote, winner=winner, rating_left=rating_left,
+                    rating_right=rating_right, ts=time.time()))
+            return True
+        except IntegrityError:
+            return False
+
+    def votes(self, pid: str | None = None) -> list[dict[str, Any]]:
+        if pid is None:
+            return self._rows("SELECT * FROM votes ORDER BY participant, turn")
+        return self._rows("SELECT * FROM votes WHERE participant = :pid ORDER BY turn", pid=pid)
+
     def answer_attention(self, pid: str, item: str, answer: str, correct: bool) -> bool:
         """Record an attention-check answer once; False if it was already answered."""
         try:
@@ -247,7 +272,8 @@ class StudyStore:
     def turn_rows(self) -> list[dict[str, Any]]:
         """Every study turn joined with its rating and the hidden decision/cost log."""
         return self._rows(
-            """SELECT s.participant, s.turn, s.task, s.condition, s.status, s.prompt, s.files,
+            """SELECT s.id AS study_turn, s.participant, s.turn, s.task, s.condition, s.side,
+                      s.status, s.prompt, s.files,
                       s.answer, r.rating, r.comment, s.submitted_ts, s.answered_ts,
                       r.ts AS rated_ts, l.session_id, l.policy, l.location, l.model,
                       l.attachments_used, l.probability, l.fallback, l.ttft_s, l.latency_s,
@@ -260,7 +286,8 @@ class StudyStore:
         """Everything, as {file name: text}: three CSV tables, or one JSONL whose records
         say which table they come from."""
         tables = {"participants": self.participants(), "turns": self.turn_rows(),
-                  "questionnaire": self.questionnaire(), "attention": self.attention()}
+                  "votes": self.votes(), "questionnaire": self.questionnaire(),
+                  "attention": self.attention()}
         if fmt == "jsonl":
             lines = [json.dumps({"record": name.removesuffix("s"), **row})
                      for name, rows in tables.items() for row in rows]
@@ -269,7 +296,8 @@ class StudyStore:
             raise ValueError(f"unknown export format {fmt!r}; use 'csv' or 'jsonl'")
         fields = {"participants": PARTICIPANT_EXPORT, "turns": TURN_EXPORT,
                   "questionnaire": ["participant", "item", "answer", "ts"],
-                  "attention": ["participant", "item", "answer", "correct", "ts"]}
+                  "attention": ["participant", "item", "answer", "correct", "ts"],
+                  "votes": VOTE_EXPORT}
         out: dict[str, str] = {}
         for name, rows in tables.items():
             buf = io.StringIO()

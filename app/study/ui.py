@@ -34,7 +34,13 @@ from app.engine import Engine
 from app.observe import features_observation
 from app.study.config import StudyConfig, load_study_config
 from app.study.limits import ConsentLimiter, client_address
-from app.study.researcher import PARTICIPANT_COLUMNS, SUMMARY_COLUMNS, Researcher
+from app.study.pairwise import VOTES, PairwiseService
+from app.study.researcher import (
+    PARTICIPANT_COLUMNS,
+    RANKING_COLUMNS,
+    SUMMARY_COLUMNS,
+    Researcher,
+)
 from app.study.service import StudyService, View
 from app.study.store import StudyStore
 from app.ui import _files_of
@@ -56,7 +62,8 @@ def open_study(runtime: Any, config: StudyConfig | None = None) -> StudyService:
     store = StudyStore(url, excluded=config.attention_rule.excludes)
     engine = Engine(store.log, runtime.policy, runtime.backend, observe=features_observation,
                     settings=runtime.settings, price_usd=runtime.engine.price_usd)
-    return StudyService(config, store, engine)
+    service = PairwiseService if config.mode == "pairwise" else StudyService
+    return service(config, store, engine)
 
 
 def build_study(runtime: Any, config: StudyConfig | None = None) -> gr.Blocks:
@@ -114,17 +121,20 @@ class StudyUI:
         phase = view.phase
         box_value = None if streaming else {"text": view.prompt, "files": []}
         check = view.check or {}
+        pairwise = self.config.mode == "pairwise"
         return (
             gr.Column(visible=phase == "consent"),
-            gr.Column(visible=phase in ("chat", "rate")),
+            gr.Column(visible=phase in ("chat", "rate", "vote")),
             gr.Column(visible=phase == "rate"),
+            gr.Column(visible=phase == "vote"),
             gr.Column(visible=phase == "check"),
             gr.Column(visible=phase == "questionnaire"),
             gr.Column(visible=phase in ("done", "screened")),
-            view.task, view.progress, view.messages,
+            view.task, view.progress, view.left if pairwise else view.messages,
             gr.MultimodalTextbox(value=box_value, interactive=phase == "chat" and not streaming),
             check.get("text", ""),
             gr.Radio(choices=check.get("choices", []), value=None),
+            view.right,
             view.end_text, view.redirect, view.note,
             f"Your anonymous participant id: `{view.participant}`" if view.participant else "",
         )
@@ -161,6 +171,15 @@ class StudyUI:
         if pid is not None:  # already taking part: declining now changes nothing
             return self.render(self.service.view(pid))
         return self.render(self.service.decline())
+
+    def vote(self, token: str | None, choice: str | None, rating_a: str | None,
+             rating_b: str | None) -> tuple[Any, ...]:
+        service = self.service
+        if not isinstance(service, PairwiseService):
+            return self.render(service.view(self._pid(token)))
+        view = service.vote(self._pid(token), choice, rating_a, rating_b)
+        cleared = view.phase != "vote"
+        return (*self.render(view), *([None] * 3 if cleared else [gr.skip()] * 3))
 
     def check(self, token: str | None, answer: str | None) -> tuple[Any, ...]:
         return self.render(self.service.answer_check(self._pid(token), None, answer))
@@ -203,8 +222,14 @@ class StudyUI:
             with gr.Column(visible=False, elem_id="chat-area") as chat_col:
                 task_md = gr.Markdown(elem_id="task")
                 progress = gr.Markdown(elem_id="progress")
-                chatbot = gr.Chatbot(height=420, elem_id="study-chat", label="Assistant",
-                                     buttons=[], feedback_options=None)
+                pairwise = cfg.mode == "pairwise"
+                with gr.Row(equal_height=True):
+                    chatbot = gr.Chatbot(height=420, elem_id="study-chat", buttons=[],
+                                         label="Answer A" if pairwise else "Assistant",
+                                         feedback_options=None)
+                    chatbot_b = gr.Chatbot(height=420, elem_id="study-chat-b", buttons=[],
+                                           label="Answer B", feedback_options=None,
+                                           visible=pairwise)
                 box = gr.MultimodalTextbox(file_count="multiple", file_types=["image", "audio"],
                                            sources=["upload", "microphone"], elem_id="study-msg",
                                            placeholder="Type your message and press Enter.",
@@ -216,6 +241,15 @@ class StudyUI:
                                      elem_id="stars")
                     comment = gr.Textbox(label="Comment (optional)", lines=2, elem_id="comment")
                     rate_btn = gr.Button("Submit rating", variant="primary", elem_id="rate")
+                with gr.Column(visible=False, elem_id="voting") as vote_col:
+                    gr.Markdown("**Which answer is better?** Please vote before you continue.")
+                    vote = gr.Radio(list(VOTES), label="Your vote", elem_id="vote")
+                    with gr.Row(visible=cfg.pair_ratings):
+                        rate_a = gr.Radio(["1", "2", "3", "4", "5"], elem_id="rate-a",
+                                          label="Answer A, 1 (poor) to 5 (excellent) — optional")
+                        rate_b = gr.Radio(["1", "2", "3", "4", "5"], elem_id="rate-b",
+                                          label="Answer B, 1 (poor) to 5 (excellent) — optional")
+                    vote_btn = gr.Button("Submit vote", variant="primary", elem_id="vote-submit")
             with gr.Column(visible=False, elem_id="attention") as check_col:
                 check_md = gr.Markdown(elem_id="check-text")
                 check_radio = gr.Radio([], label="Your answer", elem_id="check-choices")
@@ -240,14 +274,16 @@ class StudyUI:
                 f"(u) => {{ if (u) setTimeout(() => {{ window.location.href = u; }}, "
                 f"{int(cfg.recruitment.redirect_after_s * 1000)}); }}")}
 
-            outputs = [consent_col, chat_col, rate_col, check_col, q_col, done_col, task_md,
-                       progress, chatbot, box, check_md, check_radio, end_md, redirect, note,
-                       pid_md]
+            outputs = [consent_col, chat_col, rate_col, vote_col, check_col, q_col, done_col,
+                       task_md, progress, chatbot, box, check_md, check_radio, chatbot_b, end_md,
+                       redirect, note, pid_md]
             demo.load(self.resume, [token], outputs, api_name="resume").then(
                 None, None, [query], js="() => window.location.search")
             start.click(self.consent, [agree, token, query], [token, *outputs],
                         api_name="consent")
             decline.click(self.decline, [token], outputs, api_name="decline").then(**go)
+            vote_btn.click(self.vote, [token, vote, rate_a, rate_b],
+                           [*outputs, vote, rate_a, rate_b], api_name="vote")
             check_btn.click(self.check, [token, check_radio], outputs,
                             api_name="attention").then(**go)
             box.submit(self.send, [box, token], outputs, api_name="send", concurrency_id="turns",
@@ -272,6 +308,9 @@ class StudyUI:
         with gr.Column(visible=False, elem_id="dashboard") as dash:
             plot = gr.Plot(elem_id="ratings-plot", show_label=False)
             # No headers until the token is checked: the page config is public.
+            ranked = gr.Dataframe(label="Pairwise ranking (Bradley–Terry score, 95 % bootstrap CI; "
+                                  "win rate counts ties as half)", elem_id="ranking",
+                                  interactive=False, visible=self.config.mode == "pairwise")
             summary = gr.Dataframe(label="By condition", elem_id="summary", interactive=False)
             people = gr.Dataframe(label="Participants", elem_id="participants",
                                   interactive=False)
@@ -280,10 +319,10 @@ class StudyUI:
                                elem_id="export-format")
                 export_btn = gr.Button("Export everything", elem_id="export")
             files = gr.File(label="Export", file_count="multiple", elem_id="export-files")
-        open_btn.click(self.dashboard, [token], [status, dash, plot, summary, people],
-                       api_name="researcher_dashboard", api_visibility="undocumented")
-        token.submit(self.dashboard, [token], [status, dash, plot, summary, people],
-                     api_visibility="private")
+        shown = [status, dash, plot, summary, people, ranked]
+        open_btn.click(self.dashboard, [token], shown, api_name="researcher_dashboard",
+                       api_visibility="undocumented")
+        token.submit(self.dashboard, [token], shown, api_visibility="private")
         export_btn.click(self.export, [token, fmt], [files, status],
                          api_name="researcher_export", api_visibility="undocumented")
 
@@ -293,10 +332,11 @@ class StudyUI:
         address = self._address(request)
         data = self.researcher.dashboard(token, address)
         if data is None:
-            return self.researcher.message(address), gr.Column(visible=False), None, [], []
+            return self.researcher.message(address), gr.Column(visible=False), None, [], [], []
         return (data["status"], gr.Column(visible=True), data["figure"],
                 gr.Dataframe(value=data["summary"], headers=SUMMARY_COLUMNS),
-                gr.Dataframe(value=data["participants"], headers=PARTICIPANT_COLUMNS))
+                gr.Dataframe(value=data["participants"], headers=PARTICIPANT_COLUMNS),
+                gr.Dataframe(value=data["ranking"], headers=RANKING_COLUMNS))
 
     def export(self, token: str | None, fmt: str,
                request: gr.Request | None = None) -> tuple[Any, str]:
