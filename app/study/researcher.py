@@ -6,12 +6,14 @@ cost and latency per condition, and the export. Every handler checks the token i
 from __future__ import annotations
 
 import hmac
+import json
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from app.study import ranking, stats
+from app.study import analysis, stats
+from app.study.codebook import codebook_csv
 from app.study.config import StudyConfig
 from app.study.limits import TokenGate
 from app.study.store import StudyStore
@@ -23,12 +25,8 @@ LOCKED = "Too many wrong tokens from here: try again in {wait} s."
 PARTICIPANT_COLUMNS = ["participant", "external_id", "conditions", "answered", "rated",
                        "attention_failed", "excluded", "outcome", "questionnaire_ts", "created",
                        "last_active"]
-RANKING_COLUMNS = ["rank", "condition", "score", "score_ci_low", "score_ci_high", "win_rate",
-                   "comparisons", "wins", "ties", "losses"]
-SUMMARY_COLUMNS = ["condition", "participants", "ratings", "rating_participant_mean",
-                   "rating_ci_low", "rating_ci_high", "mean_rating", "turns", "cloud_share",
-                   "mean_cost_usd", "total_cost_usd", "mean_latency_s", "latency_ci_low",
-                   "latency_ci_high"]
+# Same tables as the export's script computes (analysis.py).
+RANKING_COLUMNS, SUMMARY_COLUMNS = analysis.RANKING_COLUMNS, analysis.SUMMARY_COLUMNS
 
 
 def token_ok(config: StudyConfig, given: str | None) -> bool:
@@ -57,12 +55,10 @@ class Researcher:
         if not self.gate.check(token, address):
             return None
         participants = self.store.participants()
-        excluded = {p["participant"] for p in participants if p["excluded"]}
-        rows = [r for r in self.store.turn_rows() if r["participant"] not in excluded]
-        names = [c.name for c in self.config.conditions]
-        summary = stats.by_condition(rows, names)
-        votes = [v for v in self.store.votes() if v["participant"] not in excluded]
-        ranked = ranking.ranking(votes, names, seed=self.config.seed) if votes else []
+        result = analysis.analyse(participants, self.store.turn_rows(), self.store.votes(),
+                                  [c.name for c in self.config.conditions], self.config.seed)
+        rows, votes, excluded = result["turns"], result["votes"], result["excluded"]
+        summary, ranked = result["summary"], result["ranking"]
         return {
             "participants": [[_shown(c, p.get(c)) for c in PARTICIPANT_COLUMNS]
                              for p in participants],
@@ -85,11 +81,25 @@ class Researcher:
         ext = "jsonl" if str(fmt).lower().startswith("json") else "csv"
         folder = Path(tempfile.mkdtemp(prefix="lcio-study-export-"))
         out = []
-        for name, text in self.store.export(ext).items():
+        files = self.store.export(ext)
+        if ext == "csv":  # analysis-ready: what every column means, and what analysis.py needs
+            files["codebook.csv"] = codebook_csv()
+            files["study.json"] = json.dumps(self._meta(), indent=2) + "\n"
+        for name, text in files.items():
             path = folder / name
             path.write_text(text, encoding="utf-8")
             out.append(str(path))
         return out
+
+    def _meta(self) -> dict[str, Any]:
+        c = self.config
+        return {"name": c.name, "mode": c.mode, "assignment": c.assignment, "seed": c.seed,
+                "conditions": [x.name for x in c.conditions],
+                "condition_policies": {x.name: x.policy for x in c.conditions},
+                "consent_version": c.consent_version,
+                "attention_rule": c.attention_rule.model_dump(),
+                "exported_ts": time.time(),
+                "reproduce": "python -m app.study.analysis <this folder> --out <folder>"}
 
     def message(self, address: str = "local") -> str:
         wait = self.gate.locked_for(address)
