@@ -19,7 +19,6 @@ import time
 import urllib.request
 from collections import Counter
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -84,8 +83,8 @@ def _study_file(folder: Path) -> Path:
     return path
 
 
-def _join(url: str) -> tuple[str, str]:
-    out = client(url).predict(True, None, "", api_name="/consent")
+def _joined(job) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    out = job.result(timeout=300)
     return out[0], re.search(r"p-[0-9a-f]{16}", out[-1]).group(0)
 
 
@@ -108,9 +107,10 @@ def test_two_replicas_on_one_postgres(tmp_path: Path) -> None:
                       urls[0] + "config", tmp_path / "app-a.log") as app_a, \
              _process([sys.executable, "app.py"], {**env, "GRADIO_SERVER_PORT": str(ports[1])},
                       urls[1] + "config", tmp_path / "app-b.log"):
-            # 60 participants arriving at both replicas at once
-            with ThreadPoolExecutor(12) as pool:
-                joined = list(pool.map(_join, [urls[i % 2] for i in range(60)]))
+            # 60 participants arriving at both replicas at once (all submitted, then awaited)
+            clients = [client(u) for u in urls]
+            jobs = [clients[i % 2].submit(True, None, "", api_name="/consent") for i in range(60)]
+            joined = [_joined(j) for j in jobs]
             store = StudyStore(db_url)
             people = store.participants()
             assert len(people) == 60 and len({p["participant"] for p in people}) == 60
