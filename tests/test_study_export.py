@@ -71,5 +71,7 @@ def test_export_has_a_codebook_for_every_column_and_reproduces_the_view(tmp_path
     assert [r["condition"] for r in ranked] == [r[1] for r in view["ranking"]]
     assert [float(r["score"]) for r in ranked] == [r[2] for r in view["ranking"]]
     assert (out / "ratings.html").stat().st_size > 1000
+    assert "Bradley" in (out / "ranking.html").read_text()
+    assert "Bradley" in view["figure"].layout.title.text  # the dashboard shows the same figure
     meta = json.loads((folder / "study.json").read_text())
     assert meta["conditions"] == ["cond-x", "cond-y", "cond-z"] and TOKEN not in json.dumps(meta)

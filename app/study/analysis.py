@@ -5,7 +5,8 @@
 reads `study-*.csv` and `study.json` (conditions, seed) from an export, types every column
 by the codebook, and writes (or prints) `summary.csv` (ratings, cost and latency by
 condition), `ranking.csv` (pairwise: Bradley–Terry with bootstrap CIs, win rates) and
-`participants.csv`, plus `ratings.html` (the figure) with --out. The dashboard computes
+`participants.csv`, plus the figures `ratings.html` and (pairwise) `ranking.html` with
+--out. The dashboard computes
 its tables with the same `analyse()`, so both agree to the digit.
 """
 
@@ -73,8 +74,8 @@ def _csv(rows: list[dict[str, Any]], columns: list[str]) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("export", help="a folder with the researcher's CSV export")
-    parser.add_argument("--out", help="write summary.csv, ranking.csv, participants.csv, "
-                                      "ratings.html here (default: print the tables)")
+    parser.add_argument("--out", help="write summary.csv, ranking.csv, participants.csv and "
+                                      "the figures here (default: print the tables)")
     args = parser.parse_args(argv)
     result = from_export(args.export)
     files = {"summary.csv": _csv(result["summary"], SUMMARY_COLUMNS),
@@ -90,7 +91,12 @@ def main(argv: list[str] | None = None) -> None:
         (out / name).write_text(text, encoding="utf-8")
     stats.ratings_figure(result["summary"]).write_html(out / "ratings.html",
                                                        include_plotlyjs=True)
-    print(f"wrote {', '.join(files)}, ratings.html to {out}")
+    figures = ["ratings.html"]
+    if result["ranking"]:
+        ranking.ranking_figure(result["ranking"]).write_html(out / "ranking.html",
+                                                             include_plotlyjs=True)
+        figures.append("ranking.html")
+    print(f"wrote {', '.join([*files, *figures])} to {out}")
 
 
 if __name__ == "__main__":

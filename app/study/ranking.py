@@ -125,3 +125,21 @@ def _percentiles(values: list[float], lo: float, hi: float) -> tuple[float | Non
         return round(s[f] + (s[c] - s[f]) * (k - f), 4)
 
     return q(lo), q(hi)
+
+
+def ranking_figure(rows: list[dict[str, Any]]) -> Any:
+    """Bradley–Terry score per condition with its bootstrap CI as error bars (plotly)."""
+    import plotly.graph_objects as go
+
+    xs = [r["condition"] for r in rows]
+    ys = [r["score"] for r in rows]
+    up = [(r["score_ci_high"] - r["score"]) if r["score_ci_high"] is not None else 0 for r in rows]
+    down = [(r["score"] - r["score_ci_low"]) if r["score_ci_low"] is not None else 0 for r in rows]
+    fig = go.Figure(go.Bar(x=xs, y=ys, error_y={"type": "data", "array": up,
+                                                "arrayminus": down, "visible": True},
+                           text=[f"win {r['win_rate']:.0%}" if r["win_rate"] is not None else ""
+                                 for r in rows], textposition="inside"))
+    fig.update_layout(title="Pairwise preference (Bradley–Terry score, 95% bootstrap CI)",
+                      yaxis={"title": "score (ln odds vs. average)"}, height=340,
+                      margin={"l": 40, "r": 10, "t": 50, "b": 40})
+    return fig

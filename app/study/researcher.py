@@ -16,6 +16,7 @@ from app.study import analysis, stats
 from app.study.codebook import codebook_csv
 from app.study.config import StudyConfig
 from app.study.limits import TokenGate
+from app.study.ranking import ranking_figure
 from app.study.store import StudyStore
 
 NO_TOKEN = ("No researcher token is configured. Set `LCIO_STUDY_TOKEN` (a Space secret, or "
@@ -64,7 +65,8 @@ class Researcher:
                              for p in participants],
             "summary": [[s.get(c) for c in SUMMARY_COLUMNS] for s in summary],
             "ranking": [[r.get(c) for c in RANKING_COLUMNS] for r in ranked],
-            "figure": stats.ratings_figure(summary),
+            "figure": ranking_figure(ranked) if self.config.mode == "pairwise"
+            else stats.ratings_figure(summary),
             "status": (f"**{self.config.name}** — {len(participants)} participants, "
                        f"{sum(r['status'] == 'answered' for r in rows)} answered turns, "
                        f"{sum(r['rating'] is not None for r in rows)} ratings, "
