@@ -69,7 +69,8 @@ class Runtime:
         self.settings = settings or get_settings()
         key = self.settings.openai_api_key
         redact_logs([key.get_secret_value() if key else "", *url_secrets(self.settings.openai_base_url)])
-        path = log_path or os.environ.get("LCIO_LOG_PATH") or self.settings.cache_dir / "sessions.sqlite"
+        path = (log_path or os.environ.get("LCIO_DATABASE_URL") or os.environ.get("LCIO_LOG_PATH")
+                or self.settings.cache_dir / "sessions.sqlite")
         self.store = SessionStore(path)
         self._factories = policies or policy_factories()
         self._policies: dict[str, Policy] = {}

@@ -1,4 +1,5 @@
-"""The session log: one SQLite row per turn, one per rating, exportable as CSV or JSONL.
+"""The session log: one row per turn, one per rating, exportable as CSV or JSONL; in a
+SQLite file or on a database server (app/database.py; schema in app/migrations/).
 
 What is stored: the decision (action, probability, estimates, multipliers, reason), the
 observation the policy saw, costs, latency, the prompt and answer text, ratings and the
@@ -11,13 +12,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sqlite3
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+import sqlalchemy as sa
+
+from app.database import database_url, engine_for, sqlite_file
 
 TURN_COLUMNS: dict[str, str] = {
     "id": "INTEGER PRIMARY KEY AUTOINCREMENT",
@@ -65,74 +66,57 @@ RATING_COLUMNS: dict[str, str] = {
 }
 
 class SessionStore:
-    """Thread-safe append-mostly log; one connection per operation keeps threads apart."""
+    """Thread- and process-safe append-mostly log on any database URL (see app/database.py).
+
+    `path` is a SQLite file path (as before) or a SQLAlchemy URL such as
+    `postgresql://user@host/db`; every operation is its own short transaction.
+    """
 
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        with self._conn() as db:
-            db.execute(f"CREATE TABLE IF NOT EXISTS turns ({_cols(TURN_COLUMNS)})")
-            db.execute(f"CREATE TABLE IF NOT EXISTS ratings ({_cols(RATING_COLUMNS)})")
-            # Older logs gain new columns instead of failing (open schema for later modes).
-            for table, cols in (("turns", TURN_COLUMNS), ("ratings", RATING_COLUMNS)):
-                have = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
-                for name, decl in cols.items():
-                    if name not in have:
-                        db.execute(f"ALTER TABLE {table} ADD COLUMN {name} "
-                                   f"{decl.split(' REFERENCES')[0].replace(' NOT NULL', '')}")
-
-    @contextmanager
-    def _conn(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            db = sqlite3.connect(self.path, timeout=30)
-            db.row_factory = sqlite3.Row
-            try:
-                yield db
-                db.commit()
-            finally:
-                db.close()
+        self.url = database_url(path)
+        self.path = sqlite_file(self.url)  # None on a database server
+        self.engine = engine_for(self.url)
+        meta = sa.MetaData()
+        self._turns = sa.Table("turns", meta, autoload_with=self.engine)
+        self._ratings = sa.Table("ratings", meta, autoload_with=self.engine)
 
     def log_turn(self, row: dict[str, Any]) -> int:
         """Insert one turn; JSON-encodes dicts/lists; returns its id."""
         row = {k: _encode(v) for k, v in row.items() if k in TURN_COLUMNS and k != "id"}
         row.setdefault("ts", time.time())
         _check_no_secret(row)
-        names = ", ".join(row)
-        marks = ", ".join("?" for _ in row)
-        with self._conn() as db:
-            cur = db.execute(f"INSERT INTO turns ({names}) VALUES ({marks})", list(row.values()))
-            return int(cur.lastrowid)
+        with self.engine.begin() as db:
+            return int(db.execute(self._turns.insert().values(**row)).inserted_primary_key[0])
 
     def log_rating(self, turn_id: int, session_id: str, thumbs: int | None,
                    stars: int | None, reward: float | None) -> int:
-        with self._conn() as db:
-            cur = db.execute(
-                "INSERT INTO ratings (turn_id, session_id, ts, thumbs, stars, reward) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (turn_id, session_id, time.time(), thumbs, stars, reward))
-            return int(cur.lastrowid)
+        values = {"turn_id": turn_id, "session_id": session_id, "ts": time.time(),
+                  "thumbs": thumbs, "stars": stars, "reward": reward}
+        with self.engine.begin() as db:
+            return int(db.execute(self._ratings.insert().values(**values))
+                       .inserted_primary_key[0])
 
     def turn(self, turn_id: int) -> dict[str, Any] | None:
-        with self._conn() as db:
-            r = db.execute("SELECT * FROM turns WHERE id = ?", (turn_id,)).fetchone()
-            return dict(r) if r else None
+        with self.engine.begin() as db:
+            r = db.execute(self._turns.select().where(self._turns.c.id == turn_id)).first()
+            return dict(r._mapping) if r else None
 
     def rows(self, session_id: str | None = None) -> list[dict[str, Any]]:
         """Turns with their latest rating joined in, oldest first."""
         q = ("SELECT t.*, r.thumbs AS rating_thumbs, r.stars AS rating_stars, "
              "r.reward AS rating_reward FROM turns t LEFT JOIN ratings r ON r.id = "
              "(SELECT MAX(id) FROM ratings WHERE turn_id = t.id)")
-        args: tuple[Any, ...] = ()
+        args: dict[str, Any] = {}
         if session_id is not None:
-            q += " WHERE t.session_id = ?"
-            args = (session_id,)
-        with self._conn() as db:
-            return [dict(r) for r in db.execute(q + " ORDER BY t.id", args)]
+            q += " WHERE t.session_id = :sid"
+            args = {"sid": session_id}
+        with self.engine.begin() as db:
+            return [dict(r._mapping) for r in db.execute(sa.text(q + " ORDER BY t.id"), args)]
 
     def ratings(self) -> list[dict[str, Any]]:
-        with self._conn() as db:
-            return [dict(r) for r in db.execute("SELECT * FROM ratings ORDER BY id")]
+        with self.engine.begin() as db:
+            return [dict(r._mapping) for r in
+                    db.execute(self._ratings.select().order_by(self._ratings.c.id))]
 
     def export(self, fmt: str, session_id: str | None = None) -> str:
         """The log as CSV or JSONL text (one session, or everything)."""
@@ -149,12 +133,11 @@ class SessionStore:
         raise ValueError(f"unknown export format {fmt!r}; use 'csv' or 'jsonl'")
 
 
-def _cols(cols: dict[str, str]) -> str:
-    return ", ".join(f"{k} {v}" for k, v in cols.items())
-
-
 def _encode(v: Any) -> Any:
-    """JSON for containers; numpy scalars as Python numbers (sqlite would store bytes)."""
+    """JSON for containers; numpy scalars as Python numbers (sqlite would store bytes);
+    text that cannot be UTF-8 (a lone surrogate) is stored with "?" in its place."""
+    if isinstance(v, str):
+        return v.encode("utf-8", "replace").decode("utf-8")
     if isinstance(v, (dict, list, tuple)):
         return json.dumps(v, default=_json_default)
     if hasattr(v, "item") and not isinstance(v, (str, bytes)):

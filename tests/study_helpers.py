@@ -3,6 +3,8 @@ backends and rule policies (unit scope only; test_study_browser.py runs the real
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +34,16 @@ def make_config(tmp_path: Path, **over: Any) -> StudyConfig:
 
 def make_service(config: StudyConfig) -> StudyService:
     """A fresh process's worth of study: new store, engine and policies on the same file."""
-    store = StudyStore(config.db_path)
+    store = StudyStore(config.db_path, excluded=config.attention_rule.excludes)
     policies = {"cloud-only": RulePolicy("cloud"), "local-only": RulePolicy("local")}
     backends = {"local": FakeBackend("local", ["Lyon ", "is ", "pretty"], energy=3.0),
                 "cloud": FakeBackend("cloud", ["Paris ", "is ", "lovely"], cost=0.002)}
     engine = Engine(store.log, policies.__getitem__, backends.__getitem__,
                     price_usd=lambda *tokens: 0.0005)
+    if config.mode == "pairwise":
+        from app.study.pairwise import PairwiseService
+
+        return PairwiseService(config, store, engine)
     return StudyService(config, store, engine)
 
 
@@ -46,3 +52,40 @@ def last(iterable: Any) -> Any:
     for item in iterable:
         out = item
     return out
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def serving(svc: StudyService) -> Iterator[str]:
+    """The study's Blocks on 127.0.0.1 (a free port) for gradio_client; closed after."""
+    from app.study.ui import StudyUI
+
+    demo = StudyUI(svc).build()
+    port = free_port()
+    demo.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
+                        quiet=True)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        demo.close()
+
+
+def client(url: str) -> Any:
+    from gradio_client import Client
+
+    return Client(url, verbose=False)
+
+
+def join(c: Any) -> tuple[str, str]:
+    """Consent through the API: (the browser's secret token, the participant id shown)."""
+    import re
+
+    out = c.predict(True, None, "", api_name="/consent")
+    return out[0], re.search(r"p-[0-9a-f]{16}", out[-1]).group(0)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import urllib.request
 from collections.abc import Iterator
@@ -44,21 +45,27 @@ def _client(url: str) -> Any:
     return Client(url, verbose=False)
 
 
+def _join(client: Any) -> tuple[str, str]:
+    """Consent through the API: (the browser's secret token, the participant id shown)."""
+    out = client.predict(True, None, "", api_name="/consent")
+    return out[0], re.search(r"p-[0-9a-f]{16}", out[-1]).group(0)
+
+
 def test_participant_api_never_returns_decision_information(served: tuple[str, Any]) -> None:
     url, svc = served
     client = _client(url)
     seen: list[Any] = [client.predict(None, api_name="/resume")]
-    consent = client.predict(True, None, api_name="/consent")
-    seen.append(consent)
-    pid = consent[0]
+    consent = client.predict(True, None, "", api_name="/consent")
+    seen.append(consent[1:])  # [0] is this browser's own secret token
+    token = consent[0]
     for i, question in enumerate(["Where should I travel?", "What should I eat there?"]):
-        job = client.submit({"text": question, "files": []}, pid, api_name="/send")
+        job = client.submit({"text": question, "files": []}, token, api_name="/send")
         job.result()
         seen += job.outputs()  # every streamed update, not only the last
         assert any("is" in json.dumps(o) for o in job.outputs()), "an answer came back"
-        seen.append(client.predict(pid, str(4 - i), f"comment {i}", api_name="/rate"))
-    seen.append(client.predict(pid, "4", "3", "", api_name="/questionnaire"))
-    seen.append(client.predict(pid, api_name="/resume"))
+        seen.append(client.predict(token, str(4 - i), f"comment {i}", api_name="/rate"))
+    seen.append(client.predict(token, "4", "3", "", api_name="/questionnaire"))
+    seen.append(client.predict(token, api_name="/resume"))
     assert _leaks(seen) == [], _leaks(seen)
     # the server did record the hidden side: the decision log has locations and models
     rows = svc.store.turn_rows()
@@ -76,15 +83,15 @@ def test_participant_api_never_returns_decision_information(served: tuple[str, A
 def test_participants_cannot_see_each_other(served: tuple[str, Any]) -> None:
     url, svc = served
     a, b = _client(url), _client(url)
-    pid_a = a.predict(True, None, api_name="/consent")[0]
-    a.submit({"text": "my secret hobby is chess", "files": []}, pid_a, api_name="/send").result()
-    pid_b = b.predict(True, None, api_name="/consent")[0]
-    assert pid_b != pid_a
-    assert "chess" not in json.dumps(b.predict(pid_b, api_name="/resume"))
+    tok_a, pid_a = _join(a)
+    a.submit({"text": "my secret hobby is chess", "files": []}, tok_a, api_name="/send").result()
+    tok_b, pid_b = _join(b)
+    assert pid_b != pid_a and tok_b != tok_a
+    assert "chess" not in json.dumps(b.predict(tok_b, api_name="/resume"))
     guessed = b.predict("p-0000000000000000", api_name="/resume")  # an id that is not theirs
     assert "chess" not in json.dumps(guessed) and guessed[-1] == ""
-    # B cannot rate A's turn with their own id
-    b.predict(pid_b, "1", "x", api_name="/rate")
+    # B cannot rate A's turn with their own token
+    b.predict(tok_b, "1", "x", api_name="/rate")
     assert [t["rating"] for t in svc.store.turns(pid_a)] == [None]
     assert svc.store.turns(pid_b) == []
 
@@ -93,9 +100,9 @@ def test_participants_cannot_see_each_other(served: tuple[str, Any]) -> None:
 def test_researcher_endpoints_need_the_token(served: tuple[str, Any], token: str | None) -> None:
     url, _ = served
     client = _client(url)
-    pid = client.predict(True, None, api_name="/consent")[0]
-    client.submit({"text": "hello there", "files": []}, pid, api_name="/send").result()
-    status, plot, summary, people = client.predict(token, api_name="/researcher_dashboard")
+    tok, pid = _join(client)
+    client.submit({"text": "hello there", "files": []}, tok, api_name="/send").result()
+    status, plot, summary, people, _ = client.predict(token, api_name="/researcher_dashboard")
     assert status == "Wrong or missing token." and plot is None
     assert pid not in json.dumps([summary, people])
     files, note = client.predict(token, "CSV", api_name="/researcher_export")
@@ -105,10 +112,10 @@ def test_researcher_endpoints_need_the_token(served: tuple[str, Any], token: str
 def test_researcher_with_token_sees_and_exports(served: tuple[str, Any]) -> None:
     url, _ = served
     client = _client(url)
-    pid = client.predict(True, None, api_name="/consent")[0]
-    client.submit({"text": "hello there", "files": []}, pid, api_name="/send").result()
-    client.predict(pid, "5", "nice", api_name="/rate")
-    status, plot, summary, people = client.predict(TOKEN, api_name="/researcher_dashboard")
+    tok, pid = _join(client)
+    client.submit({"text": "hello there", "files": []}, tok, api_name="/send").result()
+    client.predict(tok, "5", "nice", api_name="/rate")
+    status, plot, summary, people, _ = client.predict(TOKEN, api_name="/researcher_dashboard")
     assert "1 participants" in status and plot is not None
     assert "always-" in json.dumps(summary)  # the researcher does see the conditions
     assert pid in json.dumps(people)

@@ -18,6 +18,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 
+from app.study.limits import StudyLimits
+
 Assignment = Literal["random", "balanced", "counterbalanced"]
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
 
@@ -65,6 +67,53 @@ class QuestionItem(BaseModel):
         return self
 
 
+class Recruitment(BaseModel):
+    """Arrivals from a panel such as Prolific: ids from URL query parameters (recorded,
+    never used for access), a completion code and redirect at the end, a screen-out path."""
+
+    participant_param: str = "PROLIFIC_PID"
+    study_param: str = "STUDY_ID"
+    session_param: str = "SESSION_ID"
+    completion_code: str = ""  # shown on the thank-you page (and put into completion_url)
+    completion_url: str = ""  # e.g. "https://app.prolific.com/submissions/complete?cc={code}"
+    screen_out_code: str = ""  # for people who decline or fail the attention rule
+    screen_out_url: str = ""
+    redirect_after_s: float = Field(4.0, ge=0)  # then the browser goes to the URL by itself
+
+    def url(self, which: Literal["complete", "screen_out"]) -> str:
+        code, url = ((self.completion_code, self.completion_url) if which == "complete"
+                     else (self.screen_out_code, self.screen_out_url))
+        return url.replace("{code}", code) if url else ""
+
+
+class AttentionCheck(BaseModel):
+    """An item with a known right answer, shown after `after_turn` rated answers."""
+
+    id: str
+    text: str
+    choices: list[str]
+    answer: str
+    after_turn: int = Field(1, ge=0)
+
+    @model_validator(mode="after")
+    def _answer_is_a_choice(self) -> AttentionCheck:
+        if self.answer not in self.choices:
+            raise ValueError(f"attention check {self.id!r}: answer {self.answer!r} is not a choice")
+        return self
+
+
+class AttentionRule(BaseModel):
+    """What failing more than `max_failures` checks means: flagged in the data, excluded
+    from the researcher's analysis, or also ended at once with the screen-out code."""
+
+    max_failures: int = Field(0, ge=0)
+    action: Literal["flag", "exclude", "screen_out"] = "exclude"
+
+    def excludes(self, failed: int) -> bool:
+        """Whether a participant with `failed` wrong answers is left out of the analysis."""
+        return self.action != "flag" and failed > self.max_failures
+
+
 DEFAULT_CONSENT = (
     "### Taking part in this study\n\nYou will chat with an assistant and rate each answer "
     "from 1 (poor) to 5 (excellent). It takes about ten minutes. What you type and your "
@@ -84,17 +133,26 @@ class StudyConfig(BaseModel):
     name: str = "LCIO user study"
     conditions: list[ConditionSpec]
     assignment: Assignment = "balanced"
+    # "likert": one answer per turn, rated 1–5. "pairwise": every prompt answered under two
+    # conditions side by side (left/right at random, labels hidden), then a vote.
+    mode: Literal["likert", "pairwise"] = "likert"
+    pair_ratings: bool = False  # pairwise: also ask for an optional 1–5 rating of each
     # Counterbalanced (within-subject): the condition changes every `switch_every` tasks.
     switch_every: int = Field(1, ge=1)
     tasks: list[TaskSpec] = Field(default_factory=list)
     n_tasks: int | None = Field(None, ge=1)  # free tasks when no scripted ones are given
     turns_per_task: int = Field(1, ge=1)  # rated turns per task
     consent: str = DEFAULT_CONSENT
+    consent_version: str = ""  # stored with each participant; default: a hash of the text
     questionnaire: list[QuestionItem] = Field(default_factory=lambda: list(DEFAULT_QUESTIONNAIRE))
     seed: int = 0
     max_new_tokens: int | None = Field(None, ge=1)
     db_path: Path | None = None  # default: <cache_dir>/study-<name>.sqlite
     token: SecretStr | None = None
+    limits: StudyLimits = Field(default_factory=StudyLimits)  # throttles, see limits.py
+    recruitment: Recruitment = Field(default_factory=Recruitment)
+    attention_checks: list[AttentionCheck] = Field(default_factory=list)
+    attention_rule: AttentionRule = Field(default_factory=AttentionRule)
 
     @model_validator(mode="after")
     def _check(self) -> StudyConfig:
@@ -106,6 +164,15 @@ class StudyConfig(BaseModel):
         ids = [q.id for q in self.questionnaire]
         if len(set(ids)) != len(ids):
             raise ValueError(f"questionnaire ids must be unique: {ids}")
+        if self.mode == "pairwise" and len(names) < 2:
+            raise ValueError("a pairwise study needs at least two conditions")
+        checks = [c.id for c in self.attention_checks]
+        if len(set(checks)) != len(checks):
+            raise ValueError(f"attention check ids must be unique: {checks}")
+        if not self.consent_version:
+            import hashlib
+
+            self.consent_version = hashlib.sha256(self.consent.encode()).hexdigest()[:12]
         for task in self.tasks:
             for path in task.attachments:
                 if not path.is_file():

@@ -23,7 +23,7 @@ from app.study.config import StudyConfig
 from app.study.store import StudyStore
 from backends.types import Message
 
-Phase = str  # "consent" | "chat" | "rate" | "questionnaire" | "done"
+Phase = str  # "consent" | "chat" | "rate" | "check" | "questionnaire" | "done" | "screened"
 FAILED_NOTE = "Sorry, no answer could be produced this time. Please send your message again."
 INTERRUPTED_NOTE = ("Your last message was not answered (the connection or the server was "
                     "interrupted). It is back in the box: please send it again.")
@@ -41,6 +41,11 @@ class View:
     progress: str = ""
     note: str = ""
     live: bool = False  # an answer is streaming: the box stays locked
+    check: dict[str, Any] | None = None  # an attention check: {"id", "text", "choices"}
+    end_text: str = ""  # the completion (or screen-out) code and link
+    redirect: str = ""  # where the browser goes at the end (the panel's URL)
+    left: list[dict[str, Any]] = field(default_factory=list)  # pairwise: answer A's chat
+    right: list[dict[str, Any]] = field(default_factory=list)  # pairwise: answer B's chat
 
 
 class StudyService:
@@ -56,14 +61,64 @@ class StudyService:
 
     # -- phases ---------------------------------------------------------------------------
 
-    def consent(self, agreed: bool, pid: str | None = None) -> View:
-        """Agreeing creates an anonymous participant and assigns their condition(s)."""
+    def consent(self, agreed: bool, pid: str | None = None, token_hash: str | None = None,
+                recruited: dict[str, str] | None = None) -> View:
+        """Agreeing creates an anonymous participant and assigns their condition(s);
+        `token_hash` binds them to the browser holding the token (see ui.py);
+        `recruited`: the panel's ids from the URL, stored with the consent version."""
         if self.store.participant(pid) is not None:
             return self.view(pid)
         if not agreed:
             return View("consent", note="Please tick the box to agree before starting.")
         pid, _ = self.store.create_participant(
-            lambda seq, new_id, counts: choose_order(self.config, seq, new_id, counts))
+            lambda seq, new_id, counts: choose_order(self.config, seq, new_id, counts),
+            token_hash=token_hash, consent_version=self.config.consent_version,
+            **(recruited or {}))
+        return self.view(pid)
+
+    def decline(self) -> View:
+        """Not taking part: nothing is stored; the panel gets its screen-out code."""
+        return self._ended("screened")
+
+    def _ended(self, phase: Phase, pid: str | None = None) -> View:
+        rec = self.config.recruitment
+        if phase == "done":
+            code, url = rec.completion_code, rec.url("complete")
+            text = "### Thank you!\n\nYour answers are saved."
+            text += f"\n\nYour completion code: **{code}**" if code else " You can close this page."
+        else:
+            code, url = rec.screen_out_code, rec.url("screen_out")
+            text = "### Thank you\n\nThe study is over for you; you can close this page."
+            text += f"\n\nYour code: **{code}**" if code else ""
+        if url:
+            text += f"\n\n[Return to the study platform]({url})"
+        return View(phase, pid, end_text=text, redirect=url)
+
+    def _due_check(self, pid: str, rated: int) -> dict[str, Any] | None:
+        """The first attention check due after `rated` rated answers and not yet answered."""
+        done = {a["item"] for a in self.store.attention(pid)}
+        for c in self.config.attention_checks:
+            if c.after_turn <= rated and c.id not in done:
+                return {"id": c.id, "text": c.text, "choices": list(c.choices)}
+        return None
+
+    def answer_check(self, pid: str | None, item: str | None, answer: str | None) -> View:
+        """Record the answer to the attention check on screen (`item` None: the one due);
+        apply the rule."""
+        view = self.view(pid)
+        if view.phase != "check" or view.check is None or item not in (None, view.check["id"]):
+            return view
+        item = view.check["id"]
+        if answer not in view.check["choices"]:
+            view.note = "Please choose one of the answers."
+            return view
+        assert pid is not None
+        spec = next(c for c in self.config.attention_checks if c.id == item)
+        self.store.answer_attention(pid, item, str(answer), answer == spec.answer)
+        rule = self.config.attention_rule
+        failed = sum(not a["correct"] for a in self.store.attention(pid))
+        if rule.action == "screen_out" and failed > rule.max_failures:
+            self.store.end(pid, "screened_out")
         return self.view(pid)
 
     def view(self, pid: str | None, note: str = "") -> View:
@@ -72,6 +127,8 @@ class StudyService:
         if p is None:
             return View("consent", note=note)
         assert pid is not None
+        if p.get("outcome") == "screened_out":
+            return self._ended("screened", pid)
         prompt = ""
         with self._lock:
             busy = pid in self._busy
@@ -88,9 +145,15 @@ class StudyService:
             phase = "done" if p["questionnaire_ts"] else "questionnaire"
         else:
             phase = "chat"
+        check = None if phase in ("rate", "done") else self._due_check(
+            pid, sum(r["rating"] is not None for r in answered))
+        if check is not None:
+            phase = "check"
+        if phase == "done":
+            return self._ended("done", pid)
         turn = len(answered) - 1 if phase == "rate" else len(answered)
         task_index = min(turn, total - 1) // self.config.turns_per_task
-        view = View(phase, pid, note=note, prompt=prompt,
+        view = View(phase, pid, note=note, prompt=prompt, check=check,
                     progress=f"Answer {min(len(answered) + (phase == 'chat'), total)} of {total}")
         if phase in ("chat", "rate"):
             view.task = self._task_text(task_index)
@@ -251,4 +314,5 @@ class StudyService:
                 return view
             clean[item.id] = value
         self.store.answer_questionnaire(pid, clean)
+        self.store.end(pid, "complete")
         return self.view(pid)

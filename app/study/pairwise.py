@@ -1,0 +1,179 @@
+"""Pairwise mode (Chatbot-Arena style): every prompt is answered under two conditions, shown
+side by side as "A" and "B" (which condition is left is drawn per turn; labels hidden),
+then the participant votes A / B / tie / both bad, optionally rating each 1–5.
+
+Each side is a turn of its own in the study and the engine's log (its condition's session,
+budget and costs), tagged with its side; the vote row names both conditions, so the
+export holds every vote and the ranking (ranking.py) needs nothing else. Which pair a
+participant compares at turn t cycles through all pairs of conditions starting at their
+arrival number, so pairs are used evenly across participants.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from app.study.config import StudyConfig
+from app.study.service import FAILED_NOTE, INTERRUPTED_NOTE, StudyService, View
+
+VOTES = {"A is better": "A", "B is better": "B", "Tie": "tie", "Both are bad": "both_bad"}
+
+
+def pair_at(config: StudyConfig, seq: int, pid: str, turn: int) -> tuple[str, str]:
+    """(left condition, right condition) for a participant's `turn`-th comparison."""
+    names = [c.name for c in config.conditions]
+    pairs = list(itertools.combinations(names, 2))
+    left, right = pairs[(seq + turn) % len(pairs)]
+    if random.Random(f"{config.seed}:side:{pid}:{turn}").random() < 0.5:
+        left, right = right, left
+    return left, right
+
+
+def _pairs(rows: list[dict[str, Any]]) -> dict[int, dict[str, dict[str, Any]]]:
+    """turn -> side -> its latest answered row."""
+    out: dict[int, dict[str, dict[str, Any]]] = {}
+    for r in rows:
+        if r["status"] == "answered" and r.get("side") in ("A", "B"):
+            out.setdefault(r["turn"], {})[r["side"]] = r
+    return out
+
+
+class PairwiseService(StudyService):
+    """The study flow with a vote on two answers in place of a rating of one."""
+
+    def view(self, pid: str | None, note: str = "") -> View:
+        p = self.store.participant(pid)
+        if p is None:
+            return View("consent", note=note)
+        assert pid is not None
+        if p.get("outcome") == "screened_out":
+            return self._ended("screened", pid)
+        with self._lock:
+            busy = pid in self._busy
+        if not busy:
+            self.store.interrupt_pending(pid)
+        rows = self.store.turns(pid)
+        prompt = ""
+        if not busy and rows and rows[-1]["status"] == "interrupted":
+            prompt, note = rows[-1]["prompt"] or "", note or INTERRUPTED_NOTE
+        pairs = _pairs(rows)
+        complete = sorted(t for t, sides in pairs.items() if len(sides) == 2)
+        voted = {v["turn"] for v in self.store.votes(pid)}
+        total = self.config.total_turns
+        if complete and complete[-1] not in voted:
+            phase = "vote"
+        elif len(voted) >= total:
+            phase = "done" if p["questionnaire_ts"] else "questionnaire"
+        else:
+            phase = "chat"
+        check = None if phase in ("vote", "done") else self._due_check(pid, len(voted))
+        if check is not None:
+            phase = "check"
+        if phase == "done":
+            return self._ended("done", pid)
+        turn = len(complete) - 1 if phase == "vote" else len(complete)
+        task_index = min(turn, total - 1) // self.config.turns_per_task
+        view = View(phase, pid, note=note, prompt=prompt, check=check,
+                    progress=f"Comparison {min(len(voted) + (phase in ('chat', 'vote')), total)} of {total}")
+        if phase in ("chat", "vote"):
+            view.task = self._task_text(task_index)
+            view.left, view.right = self._sides(pairs, complete, task_index)
+            if phase == "chat" and not prompt and turn % self.config.turns_per_task == 0:
+                spec = self.config.task(task_index)
+                view.prompt = spec.prompt if spec else ""
+        return view
+
+    def _sides(self, pairs: dict[int, dict[str, dict[str, Any]]], complete: list[int],
+               task_index: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        spec = self.config.task(task_index)
+        files = [{"role": "user", "content": {"path": str(p)}} for p in spec.attachments] \
+            if spec is not None else []
+        left, right = list(files), list(files)
+        for t in complete:
+            a, b = pairs[t]["A"], pairs[t]["B"]
+            if a["task"] != task_index:
+                continue
+            for chat, row in ((left, a), (right, b)):
+                chat.append({"role": "user", "content": row["prompt"] or "(attachment)"})
+                chat.append({"role": "assistant", "content": row["answer"] or ""})
+        return left, right
+
+    def _send(self, pid: str, view: View, text: str, files: list[str]) -> Iterator[View]:
+        p = self.store.participant(pid)
+        assert p is not None
+        rows = self.store.turns(pid)
+        turn = sum(len(s) == 2 for s in _pairs(rows).values())
+        task = turn // self.config.turns_per_task
+        spec = self.config.task(task)
+        if spec is not None and turn % self.config.turns_per_task == 0:
+            files = [str(a) for a in spec.attachments] + files
+        left, right = pair_at(self.config, p["seq"], pid, turn)
+        asked = [{"role": "user", "content": {"path": f}} for f in files
+                 if spec is None or f not in {str(a) for a in spec.attachments}]
+        if text:
+            asked.append({"role": "user", "content": text})
+        chats = {"A": [*view.left, *asked], "B": [*view.right, *asked]}
+        for side, condition in (("A", left), ("B", right)):
+            study_turn = self.store.start_turn(pid, turn, task, condition, text,
+                                               [Path(f).name for f in files], side=side)
+            session = self._session(pid, condition, rows, task)
+            finished = False
+            try:
+                for event in self.engine.run(session, text, files,
+                                             max_new_tokens=self.config.max_new_tokens):
+                    rec = event.record
+                    if event.kind == "rejected":
+                        self.store.finish_turn(study_turn, "rejected", "", rec.turn_id)
+                        finished = True
+                        yield self.view(pid, note=rec.error)
+                        return
+                    if event.kind == "done":
+                        ok = rec.status == "answered" and bool(rec.answer.strip())
+                        self.store.finish_turn(study_turn, "answered" if ok else "failed",
+                                               rec.answer, rec.turn_id)
+                        finished = True
+                        if not ok:
+                            yield self.view(pid, note=FAILED_NOTE)
+                            return
+                        chats[side] = [*chats[side], {"role": "assistant", "content": rec.answer}]
+                        break
+                    answer = rec.answer if event.kind == "delta" else ""
+                    live = {**chats, side: [*chats[side], {"role": "assistant", "content": answer}]}
+                    yield View("chat", pid, task=view.task, progress=view.progress, live=True,
+                               left=live["A"], right=live["B"])
+            finally:
+                if not finished:
+                    self.store.finish_turn(study_turn, "interrupted", "", None)
+        yield self.view(pid)
+
+    def vote(self, pid: str | None, choice: str | None, rating_left: Any = None,
+             rating_right: Any = None) -> View:
+        """Store the vote on the pair on screen (and the optional 1–5 ratings)."""
+        view = self.view(pid)
+        if view.phase != "vote":
+            return view
+        vote = VOTES.get(str(choice), choice if choice in VOTES.values() else None)
+        if vote is None:
+            view.note = "Please choose A, B, tie or both bad."
+            return view
+        ratings = [_stars(rating_left), _stars(rating_right)]
+        assert pid is not None
+        pairs = _pairs(self.store.turns(pid))
+        turn = max(t for t, s in pairs.items() if len(s) == 2)
+        self.store.vote(pid, turn, pairs[turn]["A"], pairs[turn]["B"], vote, *ratings)
+        return self.view(pid, note="Thank you — your vote is saved.")
+
+    def rate(self, pid: str | None, rating: Any, comment: str | None) -> View:
+        return self.view(pid)  # pairwise studies vote instead
+
+
+def _stars(value: Any) -> int | None:
+    try:
+        stars = int(value)
+    except (TypeError, ValueError):
+        return None
+    return stars if 1 <= stars <= 5 else None
