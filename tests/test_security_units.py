@@ -10,6 +10,7 @@ import re
 import stat
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -229,6 +230,11 @@ def test_study_page_chat_is_inert() -> None:
     hostile = HOSTILE.format(u="http://127.0.0.1:9")
     view = View("rate", "p-0", [{"role": "user", "content": hostile},
                                 {"role": "assistant", "content": f"sure: {hostile}"}])
-    outputs = StudyUI.render(None, view)  # type: ignore[arg-type]  (render uses no state)
-    messages = next(o for o in outputs if isinstance(o, list))  # the Chatbot's value
-    assert len(messages) == 2 and all(live_markup(m["content"]) == [] for m in messages)
+    for mode in ("likert", "pairwise"):  # render reads only the study's mode
+        ui = SimpleNamespace(config=SimpleNamespace(mode=mode))
+        if mode == "pairwise":
+            view.left, view.right = view.messages, view.messages
+        outputs = StudyUI.render(ui, view)  # type: ignore[arg-type]
+        chats = [o for o in outputs if isinstance(o, list) and o]  # the Chatbots' values
+        assert chats and all(len(m) == 2 for m in chats)
+        assert all(live_markup(m["content"]) == [] for chat in chats for m in chat)
