@@ -272,19 +272,22 @@ class Engine:
     def _answer(self, session: Session, record: TurnRecord, n_new: int,
                 stop: threading.Event) -> Iterator[TurnEvent]:
         location = record.location
-        wasted = 0.0
+        wasted = Cost()
         if location == "cloud":
             started = time.perf_counter()
             try:
                 yield from self._stream("cloud", session, record, n_new, stop)
                 return
             except BackendError as exc:
-                wasted = time.perf_counter() - started
-                session.ledger.charge_cost(Cost(latency_s=wasted))
+                # The time waited, and the dollars of any tokens streamed before it failed.
+                partial = exc.partial_cost
+                wasted = Cost(usd=partial.cost_usd if partial else 0.0,
+                              latency_s=time.perf_counter() - started)
+                session.ledger.charge_cost(wasted)
                 record.fallback = f"The cloud failed ({exc.message}); the local model answers."
             except Exception as exc:  # an unexpected cloud bug must not end the session
-                wasted = time.perf_counter() - started
-                session.ledger.charge_cost(Cost(latency_s=wasted))
+                wasted = Cost(latency_s=time.perf_counter() - started)
+                session.ledger.charge_cost(wasted)
                 record.fallback = (f"The cloud failed unexpectedly ({type(exc).__name__}); "
                                    "the local model answers.")
             record.answer = ""
@@ -302,8 +305,8 @@ class Engine:
             record.status = "failed"
             log.exception("local turn failed")
             record.error = f"The local model failed ({type(exc).__name__}). Please try again."
-        if record.actual is not None and wasted:
-            record.actual = record.actual + Cost(latency_s=wasted)
+        if record.actual is not None:
+            record.actual = record.actual + wasted
 
     def _stream(self, location: str, session: Session, record: TurnRecord, n_new: int,
                 stop: threading.Event) -> Iterator[TurnEvent]:
@@ -373,6 +376,7 @@ class Engine:
             "prompt_tokens": c.prompt_tokens if c else None,
             "completion_tokens": c.completion_tokens if c else None,
             "finish_reason": c.finish_reason if c else None,
+            "usage_estimated": c.usage_estimated if c else None,
             "budget_remaining": session.ledger.remaining_fractions(),
             "weights": session.weights.as_dict(),
         }
