@@ -4,12 +4,18 @@ Offline by default: the embedded 4-bit SmolLM2 answers locally and the project's
 cloud starts by itself on 127.0.0.1. Set OPENAI_API_KEY / OPENAI_BASE_URL (and
 LCIO_CLOUD_MODEL) to use a real OpenAI-compatible cloud. The server honours Gradio's own
 GRADIO_SERVER_NAME / GRADIO_SERVER_PORT.
+
+SIGTERM or SIGINT closes the web server and stops the stand-in child, then exits with
+128 + the signal number (143 for SIGTERM); the child also ends by itself if this process is
+killed outright (see backends/lifeline.py).
 """
 
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -62,8 +68,26 @@ def create_demo(runtime: Runtime | None = None, warm: bool = True) -> tuple[gr.B
     return ui.build(), runtime
 
 
+def stop_on_signals(demo: gr.Blocks) -> None:
+    """SIGTERM/SIGINT: stop the children, close the page's server, exit 128 + signal."""
+
+    def shutdown(signum: int, frame: object) -> None:
+        from backends.standin import stop_standin
+
+        logging.getLogger("lcio").warning("signal %d: shutting down", signum)
+        try:
+            stop_standin()  # first: it must not outlive us even if closing Gradio hangs
+            demo.close()
+        finally:
+            raise SystemExit(128 + signum)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, shutdown)
+
+
 def main() -> None:
     demo, _ = create_demo()
+    stop_on_signals(demo)
     demo.queue(default_concurrency_limit=4).launch(
         # Above the app's own 25 MB limit, so that a too-large file gets a message in the chat.
         max_file_size="200mb")

@@ -334,7 +334,10 @@ class Engine:
                 yield from self._stream("cloud", session, record, n_new, stop, ran_out)
                 return
             except BackendError as exc:
-                wasted = Cost(usd=exc.cost_usd, latency_s=time.perf_counter() - started)
+                # The time waited, and the dollars of any tokens streamed before it failed.
+                partial = exc.partial_cost.cost_usd if exc.partial_cost else 0.0
+                wasted = Cost(usd=max(exc.cost_usd, partial),
+                              latency_s=time.perf_counter() - started)
                 reason = exc.message
             except Exception as exc:  # an unexpected cloud bug must not end the session
                 wasted = Cost(latency_s=time.perf_counter() - started)
@@ -457,6 +460,7 @@ class Engine:
             "prompt_tokens": c.prompt_tokens if c else None,
             "completion_tokens": c.completion_tokens if c else None,
             "finish_reason": c.finish_reason if c else None,
+            "usage_estimated": c.usage_estimated if c else None,
             "budget_remaining": session.ledger.remaining_fractions(),
             "weights": session.weights.as_dict(),
         }

@@ -51,6 +51,7 @@ TURN_COLUMNS: dict[str, str] = {
     "prompt_tokens": "INTEGER",
     "completion_tokens": "INTEGER",
     "finish_reason": "TEXT",
+    "usage_estimated": "INTEGER",  # 1: token counts and cost estimated (no usage came back)
     "budget_remaining": "TEXT",  # JSON fractions after the turn
     "weights": "TEXT",  # JSON reward weights
 }

@@ -6,6 +6,10 @@ stand-in server on 127.0.0.1 (started on first use), so the offline default stil
 through real HTTP. What an endpoint accepts (images? audio?) is configuration, not
 guesswork: an attachment of another kind is refused before anything is sent.
 
+Recovery: an endpoint down at start is asked for its model again once it is back; a dead
+stand-in child is started again; and a circuit breaker (`backends.breaker`) makes an
+unreachable cloud cost one short probe per LCIO_CLOUD_RETRY_S instead of a timeout per turn.
+
 The API key lives only inside the SDK client: it is never stored on the backend, printed,
 logged or put into an error message.
 """
@@ -22,6 +26,7 @@ from typing import Any
 import openai
 
 from backends.base import Backend, StreamItem, register
+from backends.breaker import CircuitBreaker
 from backends.config import Settings, get_settings
 from backends.errors import (
     BackendError,
@@ -141,8 +146,11 @@ class CloudBackend(Backend):
         self.prices = prices or load_prices(self.settings.price_table)
         self.extra_headers = dict(extra_headers or {})
         self._client = client
+        self._own_client = client is None  # an injected client is never replaced
         self._client_lock = threading.Lock()
         self._base_url: str | None = str(client.base_url) if client is not None else None
+        self._standin_tried = False  # the first start waits; later (re)starts run behind
+        self.breaker = CircuitBreaker(self.settings.cloud_retry_s)
 
     def __repr__(self) -> str:
         return f"CloudBackend(model={self.model!r}, endpoint={self.endpoint!r})"
@@ -167,34 +175,41 @@ class CloudBackend(Backend):
         self.client()
 
     def client(self) -> openai.OpenAI:
-        """The SDK client, built on first use (starting the stand-in if nothing is configured)."""
+        """The SDK client (starting the stand-in if nothing is configured), with the model
+        name resolved; asked again on every call until the endpoint has answered."""
         with self._client_lock:
-            return self._client or self._build_client()
+            client = self._connect()
+            if not self.model:
+                self.model = self._first_listed_model(client)
+            return client
 
-    def _build_client(self) -> openai.OpenAI:
-        if self._client is None:
-            settings = self.settings
-            if settings.uses_standin:
-                from backends.standin import ensure_standin
+    def _connect(self) -> openai.OpenAI:
+        """The client for the endpoint as it is now (lock held). For the stand-in: our own
+        running child, started again in the background if it died (CloudUnavailable until
+        it is ready), and the client rebuilt if its port changed."""
+        settings = self.settings
+        if not self._own_client and self._client is not None:
+            return self._client
+        if settings.uses_standin:
+            from backends.standin import ensure_standin
 
-                # A child process: its model load and imports never race the caller's
-                # (a first local turn importing transformers while the stand-in loads did),
-                # and its generation does not compete with the app for one GIL.
-                base_url: str | None = ensure_standin(settings, mode="subprocess")
-                api_key = STANDIN_API_KEY
-            else:
-                base_url = settings.openai_base_url
-                api_key = self._secret() or NO_KEY
-            self._client = openai.OpenAI(
-                api_key=api_key,
-                base_url=base_url,
-                timeout=settings.cloud_timeout_s,
-                max_retries=settings.cloud_max_retries,
-            )
-            self._base_url = str(self._client.base_url)
-        if not self.model:
-            self.model = self._first_listed_model(self._client)
+            # A child process: its model load and imports never race the caller's (a first
+            # local turn importing transformers while the stand-in loads did), and its
+            # generation does not compete with the app for one GIL.
+            wait, self._standin_tried = not self._standin_tried, True
+            url = ensure_standin(settings, mode="subprocess", wait=wait)
+            if self._client is None or url.rstrip("/") != (self._base_url or "").rstrip("/"):
+                self._client = self._make_client(url, STANDIN_API_KEY)
+        elif self._client is None:
+            self._client = self._make_client(settings.openai_base_url, self._secret() or NO_KEY)
         return self._client
+
+    def _make_client(self, base_url: str | None, api_key: str) -> openai.OpenAI:
+        client = openai.OpenAI(api_key=api_key, base_url=base_url,
+                               timeout=self.settings.cloud_timeout_s,
+                               max_retries=self.settings.cloud_max_retries)
+        self._base_url = str(client.base_url)
+        return client
 
     def _first_listed_model(self, client: openai.OpenAI) -> str:
         """An endpoint configured without a model name (Ollama, LM Studio, vLLM serving one
@@ -210,6 +225,41 @@ class CloudBackend(Backend):
         log.info("LCIO_CLOUD_MODEL is not set: using %r, the first model %s lists",
                  listed[0], self.endpoint)
         return listed[0]
+
+    def _usable_client(self) -> openai.OpenAI:
+        """The client, unless the breaker is open: then CloudUnavailable at once, except for
+        the one caller per interval that probes (a short GET /models) and, if the cloud
+        answers, closes the breaker and goes on."""
+        if self.breaker.is_open:
+            if not self.breaker.claim_probe():
+                raise CloudUnavailable(self.breaker.message(self.endpoint))
+            try:
+                self._probe()
+            except CloudUnavailable:
+                raise CloudUnavailable(self.breaker.message(self.endpoint)) from None
+            except BackendError:
+                pass  # it answered (e.g. 401): reachable; the request will say what is wrong
+            self.breaker.close()
+            log.info("the cloud at %s is reachable again", self.endpoint)
+        try:
+            return self.client()
+        except CloudUnavailable:
+            self.breaker.trip()
+            raise
+
+    def _probe(self) -> None:
+        """One short request: is the endpoint there (and which model, if none is set)?"""
+        with self._client_lock:
+            client = self._connect()
+        quick = client.with_options(timeout=self.settings.cloud_probe_timeout_s, max_retries=0)
+        try:
+            listed = [m.id for m in quick.models.list().data]
+        except openai.OpenAIError as exc:
+            raise map_openai_error(exc, where=self.endpoint, model=self.model or "(none set)",
+                                   timeout_s=self.settings.cloud_probe_timeout_s,
+                                   secret=self._secret()) from None
+        if not self.model and listed:
+            self.model = listed[0]
 
     # -- request -----------------------------------------------------------------------------
 
@@ -257,7 +307,7 @@ class CloudBackend(Backend):
         messages = self.to_openai_messages(request.messages)
         attachments = [a for m in request.messages if m.role == "user" for a in m.attachments]
         started = time.perf_counter()
-        client = self.client()
+        client = self._usable_client()
         timeout_s = self.settings.cloud_timeout_s
         secret = self._secret()
 
@@ -280,6 +330,8 @@ class CloudBackend(Backend):
                 extra_headers=self.extra_headers or None,
             )
         except openai.OpenAIError as exc:
+            if isinstance(exc, openai.APIConnectionError):  # refused or timed out: unreachable
+                self.breaker.trip()
             raise mapped(exc, mid_stream=False) from None
 
         pieces: list[str] = []
@@ -308,21 +360,36 @@ class CloudBackend(Backend):
                     break
         except openai.OpenAIError as exc:
             if not request.stop.is_set():
-                raise mapped(exc, mid_stream=True) from None
+                error = mapped(exc, mid_stream=True)
+                # Tokens already streamed were paid for: the caller charges them.
+                error.partial_cost = self._completion(None, messages, "".join(pieces),
+                                                      attachments, served_model, started, ttft,
+                                                      "error")
+                raise error from None
             cancelled = True
         finally:
             stream.close()
-        latency = time.perf_counter() - started
         text = "".join(pieces)
         if finish is None and not cancelled:
-            raise CloudStreamDropped(
+            error = CloudStreamDropped(
                 f"The answer from {self.endpoint} was cut off before it finished; try again."
             )
+            error.partial_cost = self._completion(usage, messages, text, attachments,
+                                                  served_model, started, ttft, "error")
+            raise error
+        yield self._completion(usage, messages, text, attachments, served_model, started, ttft,
+                               "cancelled" if cancelled else finish or "stop")
+
+    def _completion(self, usage: Any, messages: list[dict[str, Any]], text: str,
+                    attachments: list[Any], served_model: str, started: float,
+                    ttft: float | None, finish: str) -> Completion:
+        """What the answer (or the part of it that arrived) cost; estimated without usage."""
+        latency = time.perf_counter() - started
         prompt_tokens, completion_tokens = self._token_counts(usage, messages, text, attachments)
         images = sum(a.kind == "image" for a in attachments)
         usage_for_cost = usage if usage is not None else {
             "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens}
-        yield Completion(
+        return Completion(
             text=text,
             backend=self.name,
             model=served_model,
@@ -332,13 +399,14 @@ class CloudBackend(Backend):
             completion_tokens=completion_tokens,
             cost_usd=self.prices.cost(served_model, usage_for_cost, images=images),
             energy_j=0.0,  # the provider's energy is not ours to measure
-            finish_reason="cancelled" if cancelled else finish or "stop",
+            finish_reason=finish,
             attachments_used=tuple(a.sha256 for a in attachments),
+            usage_estimated=not _has_usage(usage),
         )
 
     def _token_counts(self, usage: Any, messages: list[dict[str, Any]], text: str,
                       attachments: list[Any]) -> tuple[int, int]:
-        if usage is not None and usage.prompt_tokens is not None:
+        if _has_usage(usage):
             return int(usage.prompt_tokens), int(usage.completion_tokens or 0)
         prompt_text = " ".join(
             m["content"] if isinstance(m["content"], str)
@@ -349,3 +417,7 @@ class CloudBackend(Backend):
         log.warning("cloud endpoint %s sent no usage; token counts and cost are estimates",
                     self.endpoint)
         return prompt, estimate_tokens(text)
+
+
+def _has_usage(usage: Any) -> bool:
+    return usage is not None and getattr(usage, "prompt_tokens", None) is not None

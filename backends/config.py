@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     cloud_accepts_audio: bool = True
     cloud_timeout_s: float = 60.0
     cloud_max_retries: int = 1
+    # After the cloud is found unreachable, turns fall back at once and one short probe
+    # (of this timeout) per interval checks whether it is back (LCIO_CLOUD_RETRY_S).
+    cloud_retry_s: float = 30.0
+    cloud_probe_timeout_s: float = 1.5
     max_image_side: int = 1024
     # Versioned price table; an unknown model is priced by its "default" row.
     price_table: Path = Path(__file__).resolve().parent.parent / "assets" / "prices.json"

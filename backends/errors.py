@@ -6,11 +6,19 @@ says what the app should do: `retryable` errors may succeed on another try or el
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from backends.types import Completion
+
 
 class BackendError(Exception):
     """Base of every error a backend raises on purpose."""
 
     retryable: bool = False
+    # What was already spent before it failed (a stream cut off after some chunks): the
+    # caller charges it to the budget. None when nothing was spent.
+    partial_cost: Completion | None = None
 
     def __init__(self, message: str, cost_usd: float = 0.0) -> None:
         super().__init__(message)

@@ -1,8 +1,9 @@
 """The local backend: a small 4-bit (nf4) causal LM on this machine, streamed token by token.
 
 The model reads only text, so attachments go through `backends.perception` first and their
-description is put into the user's message. Energy is measured, not guessed: process CPU
-time (and GPU time on CUDA) of the whole turn, perception included, times configured power.
+description is put into the user's message. Energy is measured, not guessed: this turn's own
+CPU time (perception's thread, and the generating thread with its OpenMP helpers; see
+`backends.energy`) and GPU time on CUDA, times configured power.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from transformers import StoppingCriteriaList, TextIteratorStreamer
 
 from backends.base import Backend, StreamItem, register
 from backends.config import Settings, get_settings
-from backends.energy import EnergyMeter
+from backends.energy import EnergyMeter, ThreadGroupClock
 from backends.errors import BackendError, PromptTooLong
 from backends.models import load_model, model_name, pick_device
 from backends.types import Attachment, ChatRequest, Completion, Message
@@ -223,7 +224,7 @@ class LocalBackend(Backend):
 
         chat = self._perceive_messages(request.messages)
         perception_s = time.perf_counter() - started
-        meter.pause()  # waiting for another session's generation is not this turn's energy
+        meter.pause()  # this thread's CPU while perceiving; no yield happened in between
         max_new = request.max_new_tokens or self.settings.max_new_tokens
         kept, prompt_ids, max_new, dropped = self.fit_to_window(chat, max_new)
         used = _attachments_kept(request.messages, dropped)
@@ -252,17 +253,19 @@ class LocalBackend(Backend):
             gen_kwargs.update(temperature=None, top_p=None, top_k=None)
 
         def run() -> None:
+            clock = ThreadGroupClock()  # this thread and its OpenMP team: the turn's own work
             try:
-                with torch.inference_mode():
+                with clock, torch.inference_mode():
                     result["output"] = loaded.model.generate(**gen_kwargs)
             except BaseException as exc:  # surfaced in the consumer thread
                 result["error"] = exc
                 streamer.end()
+            finally:
+                meter.add_cpu_seconds(clock.cpu_s)
 
         pieces: list[str] = []
         ttft: float | None = None
         with loaded.lock:
-            meter.start()
             on_gpu = device.type == "cuda"
             gen_started = time.perf_counter()
             thread = threading.Thread(target=run, name="lcio-local-generate", daemon=True)

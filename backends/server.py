@@ -47,6 +47,7 @@ from backends import units
 from backends.base import Backend
 from backends.config import Settings, get_settings
 from backends.errors import BackendError, PromptTooLong, UnreadableAttachment
+from backends.lifeline import watch_parent
 from backends.media import decode_b64, decode_data_uri, suffix_for_mime, wav_duration_s
 from backends.types import Attachment, ChatRequest, Completion, Message
 
@@ -60,6 +61,7 @@ IMAGE_TOKENS = units.IMAGE_BASE_TOKENS
 AUDIO_TOKENS_PER_S = units.AUDIO_TOKENS_PER_S
 FAULT_ENV = "LCIO_STANDIN_FAULT"
 API_KEY_ENV = "LCIO_STANDIN_API_KEY"
+INSTANCE_ENV = "LCIO_STANDIN_INSTANCE"  # a token /health returns, so a parent knows its own child
 _ROLE_MAP = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
 _AUDIO_FORMATS = {"wav", "mp3", "flac", "ogg", "m4a", "webm", "aac", "opus"}
 
@@ -377,6 +379,7 @@ def create_app(
     fault: str | None = None,
     api_key: str | None = None,
     preload: bool = True,
+    instance: str | None = None,
 ) -> FastAPI:
     """Build the stand-in app.
 
@@ -384,7 +387,10 @@ def create_app(
     default full-precision local model. `fault` (or env LCIO_STANDIN_FAULT) applies to every
     request; `api_key` (or env LCIO_STANDIN_API_KEY), when set, is required as the Bearer token.
     `preload` loads the model at startup, so the server only accepts connections once ready.
+    `instance` (or env LCIO_STANDIN_INSTANCE) is echoed by /health: whoever started this
+    server can tell it from any other program answering on the same port.
     """
+    instance = instance if instance is not None else os.environ.get(INSTANCE_ENV, "")
     settings = settings or get_settings()
     if backend is None:
         def factory() -> Backend:
@@ -425,7 +431,7 @@ def create_app(
     @app.get("/health")
     async def health() -> dict[str, Any]:
         return {"status": "ok", "model": state.model_id, "root": state.root_model,
-                "ready": state.backend is not None}
+                "ready": state.backend is not None, "instance": instance}
 
     @app.get("/v1/models", response_model=None)
     async def models(request: Request) -> JSONResponse | dict[str, Any]:
@@ -620,6 +626,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.model is not None:
         settings = settings.model_copy(update={"standin_model": args.model})
     logging.basicConfig(level=args.log_level.upper())
+    watch_parent()  # started by the app: end with it, even if it is killed with SIGKILL
     app = create_app(settings=settings, delay_s=args.delay, fault=args.fault)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
 

@@ -4,6 +4,15 @@ Two ways to run it: in this process (uvicorn in a daemon thread, on a socket bou
 start so there is no port race), or as a child process (`python -m backends.server`), which
 keeps its model and CPU work out of the caller's process. Either way `start()` returns only
 once `GET /health` answers, and returns the OpenAI base URL (`http://127.0.0.1:PORT/v1`).
+
+Whose server is it? Each start makes a random instance token that the server echoes in
+/health; `start()` accepts only that answer, so a foreign program (or a stand-in left over
+from an earlier run) on the port is never adopted. `ensure_standin` never reuses a server it
+did not start: if the configured port is taken, it starts its own on a free port.
+
+A child process never outlives the app: it runs in its own process group, `stop()` ends the
+whole group, and the child watches its parent (`backends.lifeline`) so it ends by itself
+when the app is killed with SIGKILL.
 """
 
 from __future__ import annotations
@@ -12,6 +21,8 @@ import atexit
 import json
 import logging
 import os
+import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -26,6 +37,7 @@ from typing import Any, Literal, Self
 from backends.base import Backend
 from backends.config import Settings, get_settings
 from backends.errors import CloudUnavailable
+from backends.lifeline import PARENT_ENV
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +95,8 @@ class StandinServer:
         self._thread: threading.Thread | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._error: BaseException | None = None
+        self.instance = secrets.token_hex(8)
+        self.ready = False  # healthy, and answering as this instance
 
     @property
     def root_url(self) -> str:
@@ -111,8 +125,9 @@ class StandinServer:
             self._start_thread()
         else:
             self._start_process()
-        self._wait_healthy()
         atexit.register(self.stop)
+        self._wait_healthy()
+        self.ready = True
         log.info("stand-in cloud ready at %s", self.base_url)
         return self.base_url
 
@@ -122,7 +137,7 @@ class StandinServer:
         from backends.server import create_app
 
         app = create_app(self._backend, self.settings, delay_s=self._delay_s, fault=self._fault,
-                         api_key=self._api_key)
+                         api_key=self._api_key, instance=self.instance)
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -146,6 +161,8 @@ class StandinServer:
         self._thread.start()
 
     def _start_process(self) -> None:
+        from backends.server import INSTANCE_ENV
+
         if self.port == 0:
             self.port = free_port(self.host)
         command = [sys.executable, "-m", "backends.server", "--host", self.host,
@@ -158,7 +175,11 @@ class StandinServer:
         if self._api_key:
             env["LCIO_STANDIN_API_KEY"] = self._api_key
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
-        self._process = subprocess.Popen(command, cwd=REPO_ROOT, env=env)
+        env[INSTANCE_ENV] = self.instance
+        env[PARENT_ENV] = str(os.getpid())  # the child ends when this process is gone
+        # Its own process group: `stop()` ends it and anything it started, and a Ctrl-C in
+        # the terminal reaches only the app, which then stops it in order.
+        self._process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, start_new_session=True)
 
     def _wait_healthy(self) -> None:
         deadline = time.monotonic() + self.startup_timeout_s
@@ -167,8 +188,14 @@ class StandinServer:
                 self.stop()
                 detail = f" ({type(self._error).__name__})" if self._error else ""
                 raise CloudUnavailable(f"The stand-in cloud server failed to start{detail}.")
-            if probe(self.root_url) is not None:
+            health = probe(self.root_url)
+            if health is not None and health.get("instance") == self.instance:
                 return
+            if health is not None:  # someone else answers here: never adopt it
+                self.stop()
+                raise CloudUnavailable(
+                    f"Another program answers on {self.host}:{self.port}; the stand-in cloud "
+                    "did not start there. Free the port or set LCIO_STANDIN_PORT.")
             time.sleep(0.1)
         self.stop()
         raise CloudUnavailable(
@@ -176,7 +203,8 @@ class StandinServer:
         )
 
     def stop(self) -> None:
-        """Stop serving and release the port (idempotent)."""
+        """Stop serving and release the port (idempotent); a child's whole group is ended."""
+        self.ready = False
         if self._server is not None:
             self._server.should_exit = True
         if self._thread is not None:
@@ -184,13 +212,7 @@ class StandinServer:
             self._thread = None
         self._server = None
         if self._process is not None:
-            if self._process.poll() is None:
-                self._process.terminate()
-                try:
-                    self._process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    self._process.kill()
-                    self._process.wait()
+            _end_group(self._process)
             self._process = None
 
     def __enter__(self) -> Self:
@@ -201,26 +223,91 @@ class StandinServer:
         self.stop()
 
 
-_SHARED: StandinServer | None = None
-_SHARED_LOCK = threading.Lock()
+def _end_group(process: subprocess.Popen[bytes], timeout_s: float = 10.0) -> None:
+    """SIGTERM to the child's process group, SIGKILL if it is still there after `timeout_s`."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            process.wait(timeout=timeout_s)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+    try:  # the leader has exited; end anything it left in its group
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
-def ensure_standin(settings: Settings | None = None, mode: Mode = "thread") -> str:
-    """Base URL of a running stand-in: one already serving on the configured port (e.g. started
-    with `python -m backends.server`), else one started now — on the configured port if free,
-    else on any free port. Started once per process."""
-    global _SHARED
+_SHARED: StandinServer | None = None  # the process-wide stand-in, once it is ready
+_STARTING: StandinServer | None = None  # one being started (stoppable while it loads)
+_START_LOCK = threading.Lock()  # one start at a time (held while a model loads)
+_REGISTRY_LOCK = threading.Lock()  # guards the two names above (held briefly)
+_BACKGROUND: threading.Thread | None = None
+
+
+def ensure_standin(settings: Settings | None = None, mode: Mode = "thread",
+                   wait: bool = True) -> str:
+    """Base URL of the process's own stand-in, started now if it is not running (or died):
+    on the configured port if free, else on any free port. A server this process did not
+    start is never used, even on the configured port (see the module docstring).
+
+    `wait=False` never blocks: if the stand-in is not ready, a start is begun in the
+    background (once) and CloudUnavailable says so; a later call finds it ready.
+    """
+    global _BACKGROUND
     settings = settings or get_settings()
-    with _SHARED_LOCK:
-        if _SHARED is not None and _SHARED.alive:
-            return _SHARED.base_url
-        root = f"http://{settings.standin_host}:{settings.standin_port}"
-        if probe(root) is not None:
-            return f"{root}/v1"
-        port = settings.standin_port if _port_free(settings.standin_host, settings.standin_port) else 0
+    shared = _SHARED
+    if shared is not None and shared.ready and shared.alive:
+        return shared.base_url
+    if wait:
+        return _start_shared(settings, mode)
+    with _REGISTRY_LOCK:
+        if _BACKGROUND is None or not _BACKGROUND.is_alive():
+            def start() -> None:
+                try:
+                    _start_shared(settings, mode)
+                except Exception as exc:  # reported to the next caller through `_SHARED`
+                    log.warning("stand-in cloud restart failed: %s", exc)
+
+            _BACKGROUND = threading.Thread(target=start, name="lcio-standin-start", daemon=True)
+            _BACKGROUND.start()
+    raise CloudUnavailable("The stand-in cloud is starting; it will be used once it is ready.")
+
+
+def _start_shared(settings: Settings, mode: Mode) -> str:
+    global _SHARED, _STARTING
+    with _START_LOCK:
+        shared = _SHARED
+        if shared is not None and shared.ready and shared.alive:
+            return shared.base_url
+        if shared is not None:
+            code = shared._process.poll() if shared._process is not None else None
+            log.warning("the stand-in cloud stopped (exit code %s); starting it again", code)
+            shared.stop()
+        host, port = settings.standin_host, settings.standin_port
+        if not _port_free(host, port):
+            log.warning("port %s:%d is taken by another program; the stand-in cloud starts on "
+                        "a free port instead", host, port)
+            port = 0
         server = StandinServer(settings, mode=mode, port=port)
-        url = server.start()
-        _SHARED = server
+        with _REGISTRY_LOCK:
+            _SHARED, _STARTING = None, server
+        try:
+            url = server.start()
+        finally:
+            with _REGISTRY_LOCK:
+                if _STARTING is server:
+                    _STARTING = None
+                    _SHARED = server if server.ready else None
+        if _SHARED is not server:  # stopped by stop_standin() while it was starting
+            server.stop()
+            raise CloudUnavailable("The stand-in cloud was stopped while it started.")
         return url
 
 
@@ -235,9 +322,11 @@ def _port_free(host: str, port: int) -> bool:
 
 
 def stop_standin() -> None:
-    """Stop the process-wide stand-in started by `ensure_standin`, if any."""
-    global _SHARED
-    with _SHARED_LOCK:
-        if _SHARED is not None:
-            _SHARED.stop()
-            _SHARED = None
+    """Stop the process-wide stand-in started by `ensure_standin`, also one still starting
+    (never blocks on a start in progress: a signal handler calls this)."""
+    global _SHARED, _STARTING
+    with _REGISTRY_LOCK:
+        servers = [s for s in (_SHARED, _STARTING) if s is not None]
+        _SHARED = _STARTING = None
+    for server in servers:
+        server.stop()

@@ -111,3 +111,4 @@ class Completion:
     perception_s: float = 0.0
     finish_reason: str = "stop"
     attachments_used: tuple[str, ...] = ()
+    usage_estimated: bool = False  # token counts (and so cost) estimated: no `usage` came back

@@ -10,6 +10,8 @@
   `backends.local.shared_model` (converted and quantized once into the cache dir; later
   runs reload the saved nf4 copy in about a second).
 - `slow` marker: real models; selected by default, skip them with `-m "not slow"`.
+- At the end of the run, any process the tests started that is still alive fails the run
+  (tests/leak_check.py).
 """
 
 from __future__ import annotations
@@ -28,6 +30,16 @@ from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 import pytest  # noqa: E402
+
+from tests import leak_check  # noqa: E402
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    leak_check.start()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    leak_check.finish(session)
 
 TINY_WORDS = (
     "the a is of and to in it you that was for on are with as i his they be at one have this "

@@ -17,6 +17,7 @@ import openai
 import pytest
 
 from backends.config import Settings
+from backends.errors import CloudUnavailable
 from backends.server import Fault, create_app
 from backends.standin import StandinServer, probe
 from tests.standin_fakes import EchoBackend
@@ -254,16 +255,36 @@ def test_create_app_accepts_a_factory_and_loads_it_at_start() -> None:
     assert create_app(EchoBackend()).title.startswith("LCIO")
 
 
-def test_ensure_standin_reuses_a_server_already_on_the_configured_port() -> None:
+def test_ensure_standin_never_adopts_a_server_it_did_not_start(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 9 item 13: whatever answered on the configured port was adopted, even a stand-in
+    left over from an earlier run. Now the app starts its own on a free port."""
+    from backends import server as server_module
     from backends.standin import ensure_standin, stop_standin
 
-    with StandinServer(Settings(standin_delay_s=0.0), backend=EchoBackend()) as running:
-        settings = Settings(standin_port=running.port)
+    monkeypatch.setattr(server_module, "default_backend", lambda settings: EchoBackend())
+    with StandinServer(Settings(standin_delay_s=0.0), backend=EchoBackend()) as foreign:
+        settings = Settings(standin_port=foreign.port, standin_delay_s=0.0)
         try:
-            assert ensure_standin(settings) == running.base_url
+            url = ensure_standin(settings)
+            assert url != foreign.base_url
+            health = probe(url.removesuffix("/v1"))
+            assert health is not None and health["instance"] != probe(foreign.root_url)["instance"]
+            assert ensure_standin(settings) == url  # started once, then reused
         finally:
             stop_standin()
-        assert running.alive  # reused, not replaced or stopped
+        assert foreign.alive  # left alone
+
+
+def test_start_refuses_a_foreign_server_answering_on_its_port() -> None:
+    """If another program answers on the port (it won a race for it), start() must not
+    report that program as its own server."""
+    with StandinServer(Settings(standin_delay_s=0.0), backend=EchoBackend()) as foreign:
+        mine = StandinServer(Settings(standin_delay_s=0.0), mode="subprocess", port=foreign.port,
+                             startup_timeout_s=120)
+        with pytest.raises(CloudUnavailable, match="Another program|failed to start"):
+            mine.start()
+        assert not mine.alive and foreign.alive
 
 
 @pytest.mark.slow
