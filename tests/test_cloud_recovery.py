@@ -56,7 +56,7 @@ def engine_with(cloud: CloudBackend, tiny_backend: LocalBackend, tmp_path: Path)
     policy = BenchCloudOnly(ActionSpace(slots=3, local_subsets=True))
     backends = {"cloud": cloud, "local": tiny_backend}
     return Engine(SessionStore(tmp_path / "log.sqlite"), lambda name: policy, backends.__getitem__,
-                  settings=tiny_backend.settings, price_usd=lambda p, n: 0.0)
+                  settings=tiny_backend.settings, price_usd=lambda *tokens: 0.0)
 
 
 def turn(engine: Engine, session: Session, text: str) -> tuple[float, TurnRecord]:

@@ -53,7 +53,7 @@ def test_load_script_smoke_against_a_served_page(tiny_backend, tmp_path: Path) -
                                       openai_base_url=server.base_url, cloud_model="lcio-standin"))
         backends = {"cloud": cloud, "local": tiny_backend}
         engine = Engine(SessionStore(log), lambda name: policy, backends.__getitem__,
-                        settings=tiny_backend.settings, price_usd=lambda p, n: 0.0)
+                        settings=tiny_backend.settings, price_usd=lambda *tokens: 0.0)
         demo = ChatUI(engine, {}, ["cloud-only"]).build()
         demo.queue().launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
         try:
