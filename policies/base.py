@@ -70,6 +70,7 @@ class Policy(ABC):
     """Chooses an action for one turn. `mask[i]` False means action i must not be taken."""
 
     name: str = "policy"
+    uses_guard: bool = True  # the caller masks unaffordable actions before `decide`
 
     @abstractmethod
     def decide(self, observation: np.ndarray, mask: np.ndarray) -> Decision: ...

@@ -43,7 +43,7 @@ from policies.bench_policy import (
     Planned,
     oracle_plan,
 )
-from policies.evaluate import aggregate, plots, sweep_table, table
+from policies.report import aggregate, plots, sweep_table, table
 
 ORACLE, LCIO, PAPER = "oracle (hindsight)", "lcio-rcrl", "rc-a2c (paper)"
 COLUMNS = ["reward", "quality", "usd", "latency_s", "energy_j", "over_budget_share",
