@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from app.engine import Engine
-from app.observe import features_observation
+from app.observe import policy_observation
 from app.online import OnlineLearner
 from app.store import SessionStore
 from backends.base import BACKENDS, Backend
@@ -27,26 +27,14 @@ log = logging.getLogger(__name__)
 APP_SPACE = ActionSpace(slots=3, local_subsets=True)
 
 
-def _load_rcrl() -> Policy | None:
-    """LCIO's trained RCRL policy, via the policies package's `load_app_policy()`."""
-    for module in ("policies", "policies.app", "policies.rcrl", "policies.registry"):
-        try:
-            mod = __import__(module, fromlist=["load_app_policy"])
-        except ImportError:
-            continue
-        loader = getattr(mod, "load_app_policy", None)
-        if loader is not None:
-            return loader()
-    return None
-
-
 def policy_factories() -> dict[str, Callable[[], Policy]]:
     """Policies the settings panel offers, LCIO's RCRL first when it can be loaded."""
     from policies.bench_policy import BenchCloudOnly, BenchLocalOnly, BenchRandom
+    from policies.registry import load_app_policy
 
     out: dict[str, Callable[[], Policy]] = {}
     try:
-        rcrl = _load_rcrl()
+        rcrl = load_app_policy()
     except Exception as exc:  # a missing/corrupt artifact must not stop the app
         log.warning("RCRL policy unavailable: %s", exc)
         rcrl = None
@@ -81,9 +69,13 @@ class Runtime:
             model = getattr(self.backend("cloud"), "model", "") or self.settings.cloud_model
             return prices.worst_case_cost(model, prompt_tokens, new_tokens)
 
-        self.engine = Engine(self.store, self.policy, self.backend, observe=features_observation,
+        self.engine = Engine(self.store, self.policy, self.backend, observe=self.observe,
                              settings=self.settings, price_usd=cloud_price)
         self.learner = OnlineLearner(self.store, self.policy)
+
+    def observe(self, session, record, space: ActionSpace):
+        """The session's policy builds its own observation of the turn (the contract)."""
+        return policy_observation(self.policy(session.policy_name), session, record)
 
     @property
     def policy_names(self) -> list[str]:

@@ -154,7 +154,7 @@ def observe_decide_ms_p99(policy: BenchRCRLPolicy, test: list[list[BenchTurn]],
     for d in [d for _ in range(repeats) for d in test]:
         for i, t in enumerate(d):
             t0, c0 = time.perf_counter(), time.thread_time()
-            obs = policy.observe(t.prompt, t.kinds, i, None, dict(BENCH_BUDGETS), BENCH_BUDGETS)
+            obs = policy.observe_turn(t.prompt, t.kinds, i, None, dict(BENCH_BUDGETS), BENCH_BUDGETS)
             policy.decide(obs, policy.space.mask_for(list(t.present)))
             cpu.append(time.thread_time() - c0)
             times.append(time.perf_counter() - t0)

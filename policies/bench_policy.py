@@ -41,7 +41,7 @@ from typing import Any, ClassVar, Literal
 import gymnasium as gym
 import numpy as np
 
-from policies.base import Action, ActionSpace, Decision, Policy
+from policies.base import Action, ActionSpace, Decision, Policy, RatingLearner, TurnContext
 from policies.bench.dataset import BenchTurn
 from policies.bench.scenarios import TASKS
 from policies.guard import TOL
@@ -534,7 +534,7 @@ class BenchRCRLConfig:
     tolerance: float = 0.02  # allowed mean shortfall per decision, in units of the dearest call
 
 
-class BenchRCRLPolicy(Policy):
+class BenchRCRLPolicy(Policy, RatingLearner):
     """LCIO's RCRL on the bench: argmax over allowed actions of
     q̂(task, shape) − w·ĉ(a) − Σ_k λ_k(turn, remaining_k) · ĉ_k(a)/unit_k, with the hard guard
     on worst-case costs. q̂ and ĉ come from `OutcomeModel` (training turns' measurements);
@@ -586,10 +586,16 @@ class BenchRCRLPolicy(Policy):
                         f"{act.location} with {len(act.attachments)} attachment(s): expected "
                         f"reward {r[a]:.2f}, budget price {price[a]:.2f}{why}")
 
-    def observe(self, prompt: str, kinds: tuple[str, ...] | list[str], turn: int,
-                previous: Action | None, remaining: dict[str, float],
-                budgets: dict[str, float], earlier: tuple[str, ...] | list[str] = ()) -> np.ndarray:
-        """The observation for the app: the task comes from this policy's classifier."""
+    def observe(self, context: TurnContext) -> np.ndarray:
+        """The contract's observation: the bench layout, the task from this policy's classifier."""
+        from policies.observation import bench_context_observation
+
+        return bench_context_observation(context, self.space, self.classifier)
+
+    def observe_turn(self, prompt: str, kinds: tuple[str, ...] | list[str], turn: int,
+                     previous: Action | None, remaining: dict[str, float],
+                     budgets: dict[str, float], earlier: tuple[str, ...] | list[str] = ()) -> np.ndarray:
+        """The same observation from loose arguments (the evaluator's timing of it)."""
         task = self.classifier.predict(prompt, tuple(kinds))
         return bench_observation(task, tuple(kinds), prompt, turn, previous, remaining, budgets,
                                  tuple(earlier))

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from policies.base import ActionSpace, Decision, Policy
+from policies.base import ActionSpace, Decision, Policy, RatingLearner
 from policies.data import TASKS, Dialogue
 from policies.features import ASSOC, HIST, REMAIN, TURN
 from policies.guard import affordable_mask
@@ -74,7 +74,7 @@ class RCRLConfig:
     lookahead: bool = True  # add the expected best next turn (unknown task) to each action
 
 
-class RCRLPolicy(Policy):
+class RCRLPolicy(Policy, RatingLearner):
     name = "lcio-rcrl"
     uses_guard = True
 
@@ -272,6 +272,10 @@ class RCRLPolicy(Policy):
                         lam, reason)
 
     # --- online refinement ------------------------------------------------------------------
+    def task_of(self, observation: np.ndarray) -> int:
+        """The task id in the observation's newest per-turn state."""
+        return int(round(float(np.asarray(observation)[HIST][-1])))
+
     def update_from_rating(self, task: int, action: int, rating: float, predicted: float | None = None,
                            lr: float | None = None) -> float:
         """Move the quality estimate of (task, action) toward an observed rating.
