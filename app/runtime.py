@@ -28,21 +28,18 @@ APP_SPACE = ActionSpace(slots=3, local_subsets=True)
 
 
 def policy_factories() -> dict[str, Callable[[], Policy]]:
-    """Policies the settings panel offers, LCIO's RCRL first when it can be loaded."""
-    from policies.bench_policy import BenchCloudOnly, BenchLocalOnly, BenchRandom
-    from policies.registry import load_app_policy
+    """Policies the settings panel offers (`policies.registry.APP_POLICIES`); a policy that
+    cannot be built (a missing or corrupt artifact) is left out instead of stopping the app."""
+    from policies.registry import APP_POLICIES
 
     out: dict[str, Callable[[], Policy]] = {}
-    try:
-        rcrl = load_app_policy()
-    except Exception as exc:  # a missing/corrupt artifact must not stop the app
-        log.warning("RCRL policy unavailable: %s", exc)
-        rcrl = None
-    if rcrl is not None:
-        out["lcio-rcrl"] = lambda: rcrl
-    out["local-only"] = lambda: BenchLocalOnly(APP_SPACE)  # local, every attachment
-    out["cloud-only"] = lambda: BenchCloudOnly(APP_SPACE)  # cloud, every attachment
-    out["random"] = lambda: BenchRandom(APP_SPACE)
+    for name, build in APP_POLICIES.items():
+        try:
+            policy = build()
+        except Exception as exc:
+            log.warning("policy %r unavailable: %s", name, exc)
+            continue
+        out[name] = lambda policy=policy: policy
     return out
 
 

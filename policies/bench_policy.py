@@ -46,9 +46,9 @@ from policies.bench.dataset import BenchTurn
 from policies.bench.scenarios import TASKS
 from policies.guard import TOL
 from policies.lagrange import LagrangeTable
+from policies.profiles import RESOURCES
 
 BENCH_SPACE = ActionSpace(slots=3, local_subsets=True)
-RESOURCES: tuple[str, ...] = ("latency_s", "usd", "energy_j")
 # Nominal per-dialogue budgets (policies/README.md says how they were chosen): M4A1's 30 s;
 # about 2.5× the dollars always-cloud spends on a mean dialogue and 1.4× the joules
 # always-local spends, so both naive policies overspend on their longer dialogues, and the

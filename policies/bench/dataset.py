@@ -27,8 +27,7 @@ import numpy as np
 
 from policies.base import ActionSpace
 from policies.bench.scenarios import TASKS
-
-RESOURCES = ("latency_s", "usd", "energy_j")
+from policies.profiles import RESOURCES  # noqa: F401 - the one order of resources
 
 
 @dataclass
