@@ -183,6 +183,12 @@ def main(args) -> dict:
     dialogues = load_dialogues(args.dataset)
     t0 = time.perf_counter()
     per_seed = [evaluate_seed(dialogues, s, args, cache) for s in seeds]
+    return report(per_seed, seeds, args, time.perf_counter() - t0)
+
+
+def report(per_seed: list[dict], seeds: list[int], args, seconds: float = 0.0) -> dict:
+    """Write OUT/results.json and OUT/results.html, print the tables; returns the results."""
+    out, sweep = Path(args.out), args.sweep
     agg = aggregate(per_seed)
     res = {"config": {"protocol": "paper", "dataset": str(args.dataset), "seeds": seeds,
                       "budgets": PAPER_BUDGETS, "sweep_scales": sweep, "rl_steps": args.rl_steps,
@@ -194,7 +200,7 @@ def main(args) -> dict:
                         for n in per_seed[0]},
            "policies": {n: by[1.0] for n, by in agg.items()},
            "sweep": {n: {str(s): v for s, v in by.items()} for n, by in agg.items()},
-           "targets": targets(agg), "seconds": time.perf_counter() - t0}
+           "targets": targets(agg), "seconds": seconds}
     (out / "results.json").write_text(json.dumps(res, indent=1, default=float))
     plots(agg, sweep, 1.0, out / "results.html", reward="reward",
           title="M4A1, the paper's protocol (held-out 20 %, seeds 1–3)")
