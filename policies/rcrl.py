@@ -1,17 +1,18 @@
-"""LCIO's resource-constrained policy (RCRL): a Lagrangian policy with learned multipliers.
+"""LCIO's M4A1 policy: a budget-masked one-turn look-ahead planner, with Lagrange multipliers.
 
-What it is, plainly: model-based constrained RL.
-- Reward model: the k-NN quality model fitted on the training dialogues' logged turns (the
-  same construction as the paper's simulator, learned only from training data), plus the
-  paper's association and cost terms. Ratings from the app shift it per (task, action).
-- Primal: the best response to the multipliers, argmax_a r̂(s, a) − Σ_k λ_k · c_k(a)/unit_k
-  over the actions that the mask and the budget guard allow.
-- Dual: λ_k is a table over (turn, remaining budget of k in units of its most expensive call),
-  learned by stochastic dual ascent on rollouts of the training dialogues with budgets drawn
-  from a wide range: in each cell, λ rises when the cost spent from that decision to the end
-  of the dialogue exceeded what was left, and falls when it did not.
-Because the multipliers are indexed by what is left, not by the nominal budget, one trained
-table serves any budget; the guard makes overspending impossible whatever λ says.
+What it is, plainly (measured in the paper's protocol, `policies.m4a1.runner`):
+- Reward model: a k-NN quality model fitted on the training dialogues' logged turns by our own
+  code (its own object, its own tie order; never the evaluator's simulator), plus the paper's
+  association and cost terms. Ratings from the app shift it per (task, action).
+- Decision: argmax over the actions the mask and the budget guard allow of
+  r̂(s, a) − Σ_k λ_k · c_k(a)/unit_k + P(next turn) · E_next task[best next r̂ − price].
+- Multipliers: λ_k is a table over (turn, remaining budget of k in units of its most expensive
+  call), learned by stochastic dual ascent on rollouts of the training dialogues with budgets
+  drawn from a wide range. On M4A1 they change no decision: with λ = 0 the rewards are
+  identical at every budget scale from 0.25× to 3× (the look-ahead's "does the next action still
+  fit" test and the hard guard already keep it within budget). The look-ahead is what earns
+  its place (+0.08 reward over the same model without it).
+The guard makes overspending impossible whatever λ says.
 """
 
 from __future__ import annotations

@@ -42,7 +42,7 @@ def sweep_table(agg: dict, scales: list[float], train_range: tuple[float, float]
                 reward: str = "reward_paper", budgets: str = "30 s, $0.05") -> str:
     """Reward and over-budget share per policy across budget scales; * marks unseen scales."""
     label = f"budget ×({budgets})"
-    width = max(24, len(label) + 2)
+    width = max(24, len(label) + 2, *(len(n) + len(" reward") + 1 for n in agg))
     head = f"{label:<{width}}" + "".join(
         f"{s:>10g}{'' if train_range[0] <= s <= train_range[1] else '*':1}" for s in scales)
     rows = [head]

@@ -189,6 +189,7 @@ def main(args) -> dict:
 def report(per_seed: list[dict], seeds: list[int], args, seconds: float = 0.0) -> dict:
     """Write OUT/results.json and OUT/results.html, print the tables; returns the results."""
     out, sweep = Path(args.out), args.sweep
+    out.mkdir(parents=True, exist_ok=True)
     agg = aggregate(per_seed)
     res = {"config": {"protocol": "paper", "dataset": str(args.dataset), "seeds": seeds,
                       "budgets": PAPER_BUDGETS, "sweep_scales": sweep, "rl_steps": args.rl_steps,
