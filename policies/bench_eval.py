@@ -102,7 +102,7 @@ class Episode:
 def run_episode(env: BenchEnv, policy: Policy, dialogue: int, budgets: dict[str, float]) -> Episode:
     """One dialogue. Guarded policies get the worst-case guard (and are refused a turn where
     nothing fits); the others may overspend, which the table counts as a violation."""
-    env.cfg.guard = bool(getattr(policy, "uses_guard", True))
+    env.cfg.guard = policy.uses_guard
     obs, _ = env.reset(options={"dialogue": dialogue, "budgets": budgets})
     policy.reset()
     ep, done = Episode(), False

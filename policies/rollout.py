@@ -40,7 +40,7 @@ def run_episode(env: OffloadEnv, policy: Policy, dialogue: int, budgets: dict[st
     obs, _ = env.reset(options={"dialogue": dialogue, "budgets": budgets})
     policy.reset()
     res, done = EpisodeResult(), False
-    guard = getattr(policy, "uses_guard", True)
+    guard = policy.uses_guard
     while not done:
         mask = env.presence_mask()
         if guard:
