@@ -76,7 +76,7 @@ def _at(values: list[float] | None, index: int) -> float | None:
 
 
 def _task_of(prompt: str) -> int:
-    from policies.features import classify_task
+    from policies.m4a1.features import classify_task
 
     return classify_task(prompt)
 

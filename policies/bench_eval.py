@@ -71,7 +71,7 @@ def complete_dialogues(path: str | Path) -> list[list[BenchTurn]]:
 
 
 def split(dialogues: list, seed: int, test_ratio: float = 0.2) -> tuple[list, list]:
-    """The paper's 80/20 split of whole dialogues (as `policies.data.split_dialogues`)."""
+    """The paper's 80/20 split of whole dialogues (as `policies.m4a1.data.split_dialogues`)."""
     order = np.random.default_rng(seed).permutation(len(dialogues))
     n_test = int(len(dialogues) * test_ratio)
     return [dialogues[i] for i in order[n_test:]], [dialogues[i] for i in order[:n_test]]

@@ -5,7 +5,7 @@ task classifier), `outcome` (the outcome model and its worst case), `env` (the C
 `baselines`, `rcrl` (LCIO's policy), `oracle` and `recipes` (the paper's RC-A2C). This module
 names them all in one place.
 
-What is different from M4A1 (`policies.env`, `policies.rcrl`):
+What is different from M4A1 (`policies.m4a1.env`, `policies.m4a1.rcrl`):
 - Action space `BENCH_SPACE` = ActionSpace(slots=3, local_subsets=True): local or cloud, each
   with any subset of the turn's attachment slots (images and audio both take slots, as the
   benchmark built them: images first, then audio).

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 
-from policies.rcrl import RCRLConfig
+from policies.m4a1.rcrl import RCRLConfig
 from policies.registry import DEFAULT_DATASET
 
 

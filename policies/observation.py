@@ -3,7 +3,7 @@
 - 16 actions (local or cloud, each with a subset of the slots: LCIO-Bench, the shipped
   policy): `policies.bench_policy.bench_observation`, with the task from a classifier over the
   bench's 8 tasks (the policy's own, or the shipped policy's for policies that have none).
-- 9 actions (M4A1): `policies.features`. Two of its inputs the app cannot measure before the
+- 9 actions (M4A1): `policies.m4a1.features`. Two of its inputs the app cannot measure before the
   decision card shows: association (no offline vision-language embedding; a present slot gets
   the M4A1 mean, 0.209) and the task (`classify_task`, a keyword classifier).
 """
@@ -43,8 +43,8 @@ def bench_context_observation(context: TurnContext, space: ActionSpace, classifi
 
 
 def m4a1_observation(context: TurnContext, space: ActionSpace) -> np.ndarray:
-    """The M4A1 layout (38 numbers, `policies.features`) for `context`."""
-    from policies.features import SLOTS, build_observation, classify_task, step_state
+    """The M4A1 layout (38 numbers, `policies.m4a1.features`) for `context`."""
+    from policies.m4a1.features import SLOTS, build_observation, classify_task, step_state
 
     actions = space.actions
     states: list[list[float]] = []

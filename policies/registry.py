@@ -6,7 +6,7 @@ or a loader). Adding a baseline to the app is one class and one line here. `POLI
 the classes of both evaluations (M4A1 and LCIO-Bench).
 
 Two artifacts ship in assets/policy/: `rcrl.json` (M4A1, the paper's protocol, 9 actions,
-`policies.features` observation) and `rcrl-bench.json` (LCIO-Bench, 16 actions with local
+`policies.m4a1.features` observation) and `rcrl-bench.json` (LCIO-Bench, 16 actions with local
 attachment subsets, `policies.bench_policy` observation). The app decides with the bench one.
 """
 
@@ -16,9 +16,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from policies.base import Policy
-from policies.baselines import RCA2C, CloudOnly, GreedyOneStep, LocalOnly, RandomPolicy
 from policies.bench_policy import BenchCloudOnly, BenchLocalOnly, BenchRandom, BenchRCRLPolicy
-from policies.rcrl import RCRLPolicy
+from policies.m4a1.baselines import RCA2C, CloudOnly, GreedyOneStep, LocalOnly, RandomPolicy
+from policies.m4a1.rcrl import RCRLPolicy
 
 POLICIES: dict[str, type[Policy]] = {
     "local-only": LocalOnly, "cloud-only": CloudOnly, "random": RandomPolicy,

@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from policies.baselines import LocalOnly
-from policies.data import load_dialogues
+from policies.m4a1.baselines import LocalOnly
+from policies.m4a1.data import load_dialogues
 from policies.m4a1.protocol import (
     PAPER_BUDGETS,
     PAPER_SEEDS,
@@ -16,9 +16,9 @@ from policies.m4a1.protocol import (
     paper_split,
     summarise_paper,
 )
+from policies.m4a1.rcrl import RCRLConfig, train_rcrl
 from policies.m4a1.runner import PaperCloud, _fork, bootstrap
-from policies.rcrl import RCRLConfig, train_rcrl
-from policies.simulator import QualityModel
+from policies.m4a1.simulator import QualityModel
 
 M4A1 = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "m4a1" / "M4A1.json"
 pytestmark = pytest.mark.skipif(not M4A1.is_file(),

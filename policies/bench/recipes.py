@@ -39,7 +39,7 @@ class BenchRCA2C(Policy):
         torch.set_num_threads(1)
         model = A2C("MlpPolicy", env, seed=seed, device="cpu", verbose=0)
         if progress:
-            from policies.baselines import _TqdmCallback
+            from policies.m4a1.baselines import _TqdmCallback
             model.learn(steps, callback=_TqdmCallback(steps, f"bench rc-a2c seed {seed}"))
         else:
             model.learn(steps)

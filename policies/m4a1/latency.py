@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from policies.data import load_dialogues
+from policies.m4a1.data import load_dialogues
 from policies.m4a1.protocol import PAPER_BUDGETS, PAPER_SEEDS, PaperEvaluator, PaperSimulator, paper_split
 from policies.m4a1.runner import lcio_policy
 from policies.registry import DEFAULT_DATASET

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from policies.baselines import (
+from policies.m4a1.baselines import (
     RCA2C,
     CloudOnly,
     FixedSequence,
@@ -23,12 +23,12 @@ from policies.baselines import (
     LocalOnly,
     RandomPolicy,
 )
-from policies.data import load_dialogues, split_dialogues
-from policies.env import PAPER_BUDGETS, EnvConfig, OffloadEnv
-from policies.oracle import best_sequence
-from policies.rcrl import RCRLConfig, RCRLPolicy, train_rcrl
+from policies.m4a1.data import load_dialogues, split_dialogues
+from policies.m4a1.env import PAPER_BUDGETS, EnvConfig, OffloadEnv
+from policies.m4a1.oracle import best_sequence
+from policies.m4a1.rcrl import RCRLConfig, RCRLPolicy, train_rcrl
+from policies.m4a1.rollout import run_episode, summarise
 from policies.report import aggregate, plots, sweep_table, table
-from policies.rollout import run_episode, summarise
 
 ORACLE = "oracle (hindsight)"
 LCIO = "lcio-rcrl"

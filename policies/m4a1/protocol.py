@@ -27,12 +27,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from policies.base import ActionSpace, Policy
-from policies.data import Dialogue
-from policies.features import build_observation, history_window, step_state
 from policies.guard import affordable_mask
-from policies.oracle import best_sequence
-from policies.profiles import RESOURCES, CostTable, cost_table
-from policies.simulator import (
+from policies.m4a1.data import Dialogue
+from policies.m4a1.features import build_observation, history_window, step_state
+from policies.m4a1.oracle import best_sequence
+from policies.m4a1.simulator import (
     EPS,
     K_NEIGHBOURS,
     RewardWeights,
@@ -41,6 +40,7 @@ from policies.simulator import (
     normalised_association,
     paper_reward,
 )
+from policies.profiles import RESOURCES, CostTable, cost_table
 
 PAPER_SEEDS: tuple[int, ...] = (1, 2, 3)
 PAPER_BUDGETS: dict[str, float] = {"latency_s": 30.0, "usd": 0.05, "energy_j": float("inf")}
@@ -147,7 +147,7 @@ class PaperEvaluator:
     def oracle(self, budgets: dict[str, float]) -> list[PaperEpisode]:
         """Exhaustive hindsight search per dialogue (every action sequence within budget),
         judged by the evaluator's own simulator: the ceiling no causal policy reaches."""
-        from policies.baselines import FixedSequence
+        from policies.m4a1.baselines import FixedSequence
 
         out = []
         for d in self.test:

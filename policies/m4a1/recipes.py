@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from policies.base import ActionSpace, Decision, Policy
-from policies.data import Dialogue
-from policies.features import HIST, REMAIN
+from policies.m4a1.data import Dialogue
+from policies.m4a1.features import HIST, REMAIN
 
 PAPER_STEPS = 30_000
 ALGORITHMS = ("a2c", "ppo")
@@ -49,7 +49,7 @@ class PaperRecipe(Policy):
         import gymnasium as gym
         import torch
 
-        from policies.env import EnvConfig, OffloadEnv
+        from policies.m4a1.env import EnvConfig, OffloadEnv
 
         algo = _algorithm(algorithm)
         if cache is not None and cache.exists():

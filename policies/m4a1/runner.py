@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from policies.base import Decision, Policy
-from policies.baselines import LocalOnly
-from policies.data import Dialogue, load_dialogues
+from policies.m4a1.baselines import LocalOnly
+from policies.m4a1.data import Dialogue, load_dialogues
 from policies.m4a1.protocol import (
     PAPER_BUDGETS,
     PAPER_SEEDS,
@@ -35,8 +35,8 @@ from policies.m4a1.protocol import (
     paper_split,
     summarise_paper,
 )
+from policies.m4a1.rcrl import RCRLConfig, RCRLPolicy, train_rcrl
 from policies.m4a1.recipes import ALGORITHMS, PaperRecipe
-from policies.rcrl import RCRLConfig, RCRLPolicy, train_rcrl
 from policies.report import aggregate, plots, sweep_table, table
 
 ORACLE = "oracle (hindsight)"

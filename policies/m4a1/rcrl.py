@@ -25,12 +25,12 @@ from pathlib import Path
 import numpy as np
 
 from policies.base import ActionSpace, Decision, Policy, RatingLearner
-from policies.data import TASKS, Dialogue
-from policies.features import ASSOC, HIST, REMAIN, TURN
 from policies.guard import affordable_mask
 from policies.lagrange import LagrangeTable
+from policies.m4a1.data import TASKS, Dialogue
+from policies.m4a1.features import ASSOC, HIST, REMAIN, TURN
+from policies.m4a1.simulator import EPS, K_NEIGHBOURS, QualityModel, RewardWeights
 from policies.profiles import RESOURCES, CostTable, cost_table
-from policies.simulator import EPS, K_NEIGHBOURS, QualityModel, RewardWeights
 
 ARTIFACT_VERSION = 1
 WARM_TURNS = 2  # caches are filled ahead for windows up to this turn (5,332 windows)
@@ -48,7 +48,7 @@ class DialogueStats:
 
     @classmethod
     def fit(cls, dialogues: list[Dialogue], space: ActionSpace, max_turns: int = 5) -> DialogueStats:
-        from policies.simulator import normalised_association
+        from policies.m4a1.simulator import normalised_association
         lengths = np.array([len(d.turns) for d in dialogues])
         cont = [float((lengths > t + 1).sum() / max((lengths > t).sum(), 1)) for t in range(max_turns)]
         trans = np.ones((len(TASKS), len(TASKS)))  # Laplace smoothing
@@ -96,7 +96,7 @@ class RCRLPolicy(Policy, RatingLearner):
         self.offsets = np.zeros((len(TASKS), self.space.n)) if offsets is None else np.asarray(offsets)
         self._q_cache: dict[bytes, np.ndarray] = {}
         self._look_cache: dict[bytes, np.ndarray] = {}
-        from policies.features import STEP_DIM, step_state
+        from policies.m4a1.features import STEP_DIM, step_state
         self._step_dim = STEP_DIM
         # next per-turn state for (action, next task): [cloud?, views sent, task]
         self._next_state = np.array([[step_state(a, k) for k in range(len(TASKS))]
@@ -112,7 +112,7 @@ class RCRLPolicy(Policy, RatingLearner):
     def warm_caches(self, max_turn: int = WARM_TURNS) -> None:
         """Fill the exact k-NN caches for every window reachable at turns 0..`max_turn`
         (4·36^t windows at turn t), so that those decisions never pay for a k-NN query."""
-        from policies.features import SPAN, STEP_DIM, step_state
+        from policies.m4a1.features import SPAN, STEP_DIM, step_state
         pad = [-1.0] * STEP_DIM
         steps = self._next_state.reshape(-1, STEP_DIM)  # every (action, task) step state
         layer = [[step_state(None, k)] for k in range(len(TASKS))]
@@ -330,7 +330,7 @@ def train_rcrl(train: list[Dialogue], config: RCRLConfig | None = None,
     """
     from tqdm.auto import tqdm
 
-    from policies.env import EnvConfig, OffloadEnv
+    from policies.m4a1.env import EnvConfig, OffloadEnv
 
     config = config or RCRLConfig()
     costs = cost_table(config.device, config.network)

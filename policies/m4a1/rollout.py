@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from policies.base import Policy
-from policies.env import OffloadEnv
 from policies.guard import affordable_mask
+from policies.m4a1.env import OffloadEnv
 
 
 @dataclass
