@@ -150,12 +150,8 @@ def simple_observation(session: Session, record: TurnRecord, space: ActionSpace)
 
 
 def policy_space(policy: Policy) -> ActionSpace:
-    """The action space a policy decides over (attribute name varies across policies)."""
-    for name in ("space", "action_space_spec", "actions_space"):
-        space = getattr(policy, name, None)
-        if isinstance(space, ActionSpace):
-            return space
-    return ActionSpace(slots=3, local_subsets=True)
+    """The action space a policy decides over (`Policy.space`, the contract's)."""
+    return policy.space
 
 
 class Engine:

@@ -2,7 +2,8 @@
 
 How the policy improves with use: a rating is mapped onto the quality scale the policy was
 trained on (M4A1: 0–2; thumbs up = 2, thumbs down = 0, stars 1–5 = 0, 0.5, …, 2) and given
-to the policy's `update_from_rating(task, action, rating, predicted)`. For LCIO's RCRL that
+to the policy's `update_from_rating(task, action, rating, predicted)` when it is a
+`policies.base.RatingLearner`. For LCIO's RCRL that
 moves its per-(task, action) quality offset by lr · (rating − predicted), so an action that
 people rate better than expected is chosen more often for that kind of prompt, by every
 session of this process (the policy object is shared). Baselines have no such hook and
@@ -26,7 +27,7 @@ import numpy as np
 
 from app.session import Session
 from app.store import SessionStore
-from policies.base import Policy
+from policies.base import Policy, RatingLearner
 
 log = logging.getLogger(__name__)
 QUALITY_MAX = 2.0
@@ -78,17 +79,15 @@ class OnlineLearner:
     def _learn(self, session: Session, row: dict[str, Any], quality: float) -> str:
         """Move the estimate of the turn's action toward `quality` (0–2 scale)."""
         policy = self.policy_for(row["policy"] or session.policy_name)
-        update = getattr(policy, "update_from_rating", None)
-        if update is None or row["action"] is None or row["status"] != "answered":
+        if not isinstance(policy, RatingLearner) or row["action"] is None or row["status"] != "answered":
             return f"Thanks — rating stored ({quality:.1f} on the 0–2 quality scale)."
         obs = np.asarray(json.loads(row["observation"] or "[]"), dtype=np.float32)
         decision: dict[str, Any] = json.loads(row["decision"] or "{}")
         predicted = _at(decision.get("estimates", {}).get("quality"), row["action"])
-        task_of = getattr(policy, "task_of", None)  # the bench policy reads it from its observation
-        task = task_of(obs) if task_of is not None and obs.size else _task_of(row["prompt"] or "")
+        task = policy.task_of(obs) if obs.size else _task_of(row["prompt"] or "")
         with self._lock:
             before = _estimate(policy, obs, row["action"])
-            update(task, int(row["action"]), quality, predicted)
+            policy.update_from_rating(task, int(row["action"]), quality, predicted)
             after = _estimate(policy, obs, row["action"])
             self.points.append({"reward": quality, "before": before if before is not None else 0.0,
                                 "preference": after if after is not None else 0.0})
@@ -102,17 +101,16 @@ def _at(values: list[float] | None, index: int) -> float | None:
 
 
 def _task_of(prompt: str) -> int:
-    from policies.features import classify_task
+    from policies.m4a1.features import classify_task
 
     return classify_task(prompt)
 
 
-def _estimate(policy: Policy, obs: np.ndarray, action: int) -> float | None:
-    """The policy's quality estimate for `action` at `obs`, if it exposes one."""
-    estimates = getattr(policy, "estimates", None)
-    if estimates is None or obs.size == 0:
+def _estimate(policy: RatingLearner, obs: np.ndarray, action: int) -> float | None:
+    """The policy's quality estimate for `action` at `obs`."""
+    if obs.size == 0:
         return None
     try:
-        return float(np.asarray(estimates(obs)["quality"])[action])
+        return float(np.asarray(policy.estimates(obs)["quality"])[action])
     except Exception:  # an observation from another layout: no figure point, no crash
         return None

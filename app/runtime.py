@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from app.engine import Engine
-from app.observe import features_observation
+from app.observe import policy_observation
 from app.online import OnlineLearner
 from app.store import SessionStore
 from backends.base import BACKENDS, Backend
@@ -29,34 +29,19 @@ APP_SPACE = ActionSpace(slots=3, local_subsets=True)
 OPENAI_URL = "https://api.openai.com/v1"  # what the SDK uses when no base URL is set
 
 
-def _load_rcrl() -> Policy | None:
-    """LCIO's trained RCRL policy, via the policies package's `load_app_policy()`."""
-    for module in ("policies", "policies.app", "policies.rcrl", "policies.registry"):
-        try:
-            mod = __import__(module, fromlist=["load_app_policy"])
-        except ImportError:
-            continue
-        loader = getattr(mod, "load_app_policy", None)
-        if loader is not None:
-            return loader()
-    return None
-
-
 def policy_factories() -> dict[str, Callable[[], Policy]]:
-    """Policies the settings panel offers, LCIO's RCRL first when it can be loaded."""
-    from policies.bench_policy import BenchCloudOnly, BenchLocalOnly, BenchRandom
+    """Policies the settings panel offers (`policies.registry.APP_POLICIES`); a policy that
+    cannot be built (a missing or corrupt artifact) is left out instead of stopping the app."""
+    from policies.registry import APP_POLICIES
 
     out: dict[str, Callable[[], Policy]] = {}
-    try:
-        rcrl = _load_rcrl()
-    except Exception as exc:  # a missing/corrupt artifact must not stop the app
-        log.warning("RCRL policy unavailable: %s", exc)
-        rcrl = None
-    if rcrl is not None:
-        out["lcio-rcrl"] = lambda: rcrl
-    out["local-only"] = lambda: BenchLocalOnly(APP_SPACE)  # local, every attachment
-    out["cloud-only"] = lambda: BenchCloudOnly(APP_SPACE)  # cloud, every attachment
-    out["random"] = lambda: BenchRandom(APP_SPACE)
+    for name, build in APP_POLICIES.items():
+        try:
+            policy = build()
+        except Exception as exc:
+            log.warning("policy %r unavailable: %s", name, exc)
+            continue
+        out[name] = lambda policy=policy: policy
     return out
 
 
@@ -87,10 +72,14 @@ class Runtime:
             model = getattr(self.backend("cloud"), "model", "") or self.settings.cloud_model
             return prices.worst_case_cost(model, prompt_tokens, new_tokens, audio_tokens, image_tokens)
 
-        self.engine = Engine(self.store, self.policy, self.backend, observe=features_observation,
+        self.engine = Engine(self.store, self.policy, self.backend, observe=self.observe,
                              settings=self.settings, price_usd=cloud_price)
         self.learner = OnlineLearner(self.store, self.policy)
         self.engine.on_turn = self.learner.on_turn  # an overrule teaches like a thumbs up
+
+    def observe(self, session, record, space: ActionSpace):
+        """The session's policy builds its own observation of the turn (the contract)."""
+        return policy_observation(self.policy(session.policy_name), session, record)
 
     @property
     def policy_names(self) -> list[str]:

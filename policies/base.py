@@ -1,7 +1,18 @@
-"""The one signature every policy has, learned or rule-based: `decide(observation, mask)`.
+"""The contract between a policy and whoever runs it (the app, an env, an evaluator).
 
-Actions are indices into an `ActionSpace`: 0 is "answer locally with every usable attachment
-turned into text", and the rest are "cloud with attachment subset S" (see `ActionSpace`).
+Every policy, learned or rule-based, is a `Policy`:
+- `space`: the `ActionSpace` it decides over (actions are indices into `space.actions`);
+- `observe(context)`: its observation, built from a `TurnContext` (what the app knows about a
+  turn before deciding); the default picks the layout that belongs to its space;
+- `decide(observation, mask) -> Decision`: `mask[i]` False means action i must not be taken;
+- `uses_guard`: True if it relies on the caller to mask actions whose worst case does not fit
+  the remaining budget (the shared guard), False if it must be played unguarded (the paper's
+  baselines, which may overspend);
+- `reset()`: forget per-dialogue state.
+A policy that learns from people's ratings is also a `RatingLearner`.
+
+Adding a baseline: subclass `Policy`, implement `decide`, and add one line to
+`policies.registry.POLICIES`.
 """
 
 from __future__ import annotations
@@ -66,13 +77,53 @@ class Decision:
     reason: str = ""
 
 
+@dataclass(frozen=True)
+class TurnContext:
+    """What the app knows about a turn when it must decide (nothing measured after it)."""
+
+    prompt: str
+    kinds: tuple[str, ...]  # kind of each attachment slot in use: "image" or "audio"
+    turn_index: int
+    past_actions: tuple[int, ...] = ()  # earlier turns' actions (indices into the policy's space)
+    past_prompts: tuple[str, ...] = ()
+    remaining: dict[str, float] = field(default_factory=dict)  # keyed like `costs.RESOURCES`
+    limits: dict[str, float] = field(default_factory=dict)
+    earlier_kinds: tuple[str, ...] = ()  # kinds of the files earlier turns carried
+
+
 class Policy(ABC):
-    """Chooses an action for one turn. `mask[i]` False means action i must not be taken."""
+    """Chooses an action for one turn (the contract in the module docstring)."""
 
     name: str = "policy"
+    space: ActionSpace = ActionSpace()
+    uses_guard: bool = True
 
     @abstractmethod
     def decide(self, observation: np.ndarray, mask: np.ndarray) -> Decision: ...
 
+    def observe(self, context: TurnContext) -> np.ndarray:
+        """This policy's observation of a turn (the layout that belongs to its space)."""
+        from policies.observation import observation_for
+
+        return observation_for(self.space, context)
+
     def reset(self) -> None:  # noqa: B027 - optional hook; most policies keep no state
         """Forget per-dialogue state (called at the start of every dialogue)."""
+
+
+class RatingLearner(ABC):
+    """Optional: a policy that improves from people's ratings (the app's online learning)."""
+
+    @abstractmethod
+    def task_of(self, observation: np.ndarray) -> int:
+        """The task the observation carries (the key of the rating's update)."""
+
+    @abstractmethod
+    def estimates(self, observation: np.ndarray) -> dict[str, np.ndarray]:
+        """Per-action estimates; "quality" at least (the app plots how a rating moved it)."""
+
+    @abstractmethod
+    def update_from_rating(self, task: int, action: int, rating: float,
+                           predicted: float | None = None) -> float:
+        """Move the quality estimate of (task, action) toward `rating` (0..2); returns the
+        new offset."""

@@ -43,7 +43,7 @@ from policies.bench_policy import (
     Planned,
     oracle_plan,
 )
-from policies.evaluate import aggregate, plots, sweep_table, table
+from policies.report import aggregate, plots, sweep_table, table
 
 ORACLE, LCIO, PAPER = "oracle (hindsight)", "lcio-rcrl", "rc-a2c (paper)"
 COLUMNS = ["reward", "quality", "usd", "latency_s", "energy_j", "over_budget_share",
@@ -71,7 +71,7 @@ def complete_dialogues(path: str | Path) -> list[list[BenchTurn]]:
 
 
 def split(dialogues: list, seed: int, test_ratio: float = 0.2) -> tuple[list, list]:
-    """The paper's 80/20 split of whole dialogues (as `policies.data.split_dialogues`)."""
+    """The paper's 80/20 split of whole dialogues (as `policies.m4a1.data.split_dialogues`)."""
     order = np.random.default_rng(seed).permutation(len(dialogues))
     n_test = int(len(dialogues) * test_ratio)
     return [dialogues[i] for i in order[n_test:]], [dialogues[i] for i in order[:n_test]]
@@ -102,7 +102,7 @@ class Episode:
 def run_episode(env: BenchEnv, policy: Policy, dialogue: int, budgets: dict[str, float]) -> Episode:
     """One dialogue. Guarded policies get the worst-case guard (and are refused a turn where
     nothing fits); the others may overspend, which the table counts as a violation."""
-    env.cfg.guard = bool(getattr(policy, "uses_guard", True))
+    env.cfg.guard = policy.uses_guard
     obs, _ = env.reset(options={"dialogue": dialogue, "budgets": budgets})
     policy.reset()
     ep, done = Episode(), False
@@ -154,7 +154,7 @@ def observe_decide_ms_p99(policy: BenchRCRLPolicy, test: list[list[BenchTurn]],
     for d in [d for _ in range(repeats) for d in test]:
         for i, t in enumerate(d):
             t0, c0 = time.perf_counter(), time.thread_time()
-            obs = policy.observe(t.prompt, t.kinds, i, None, dict(BENCH_BUDGETS), BENCH_BUDGETS)
+            obs = policy.observe_turn(t.prompt, t.kinds, i, None, dict(BENCH_BUDGETS), BENCH_BUDGETS)
             policy.decide(obs, policy.space.mask_for(list(t.present)))
             cpu.append(time.thread_time() - c0)
             times.append(time.perf_counter() - t0)

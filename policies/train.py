@@ -16,8 +16,8 @@ from pathlib import Path
 
 import torch
 
-from policies.data import load_dialogues, split_dialogues
-from policies.rcrl import RCRLConfig, train_rcrl
+from policies.m4a1.data import load_dialogues, split_dialogues
+from policies.m4a1.rcrl import RCRLConfig, train_rcrl
 from policies.registry import DEFAULT_DATASET, M4A1_POLICY_PATH
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from policies.base import ActionSpace
-from policies.data import Dialogue, Turn
+from policies.m4a1.data import Dialogue, Turn
 
 
 def synthetic_dialogues(n: int = 30, seed: int = 0, present_all: bool = True) -> list[Dialogue]:

@@ -23,8 +23,8 @@ M4A1 = Path(__file__).resolve().parents[2] / "shared" / "data" / "m4a1" / "M4A1.
 def rcrl():
     if not M4A1.exists():
         pytest.skip("M4A1 data is not beside the repository")
-    rcrl_mod = pytest.importorskip("policies.rcrl")
-    from policies.data import load_dialogues
+    rcrl_mod = pytest.importorskip("policies.m4a1.rcrl")
+    from policies.m4a1.data import load_dialogues
 
     policy, _ = rcrl_mod.train_rcrl(load_dialogues(M4A1)[:30], rcrl_mod.RCRLConfig(epochs=2),
                                     progress=False)
@@ -39,7 +39,7 @@ def _engine(tmp_path: Path, policy) -> Engine:
 
 
 def test_observation_fits_and_history_is_carried(tmp_path: Path, rcrl) -> None:
-    from policies.features import HIST, OBS_DIM, TURN
+    from policies.m4a1.features import HIST, OBS_DIM, TURN
 
     engine = _engine(tmp_path, rcrl)
     session = Session(policy_name="lcio-rcrl")

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import gradio as gr
+import numpy as np
 import pytest
 
 from app.card import decision_card
@@ -19,11 +20,12 @@ from app.online import OnlineLearner, rating_to_quality
 from app.session import Session
 from app.store import SessionStore
 from app.ui import ChatUI
+from policies.base import RatingLearner
 from tests.test_app_engine import FakeBackend, RulePolicy
 
 
-class LearningPolicy(RulePolicy):
-    """A rule policy with an online hook, to check that ratings reach the policy."""
+class LearningPolicy(RulePolicy, RatingLearner):
+    """A rule policy with the learner interface, to check that ratings reach the policy."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -32,6 +34,12 @@ class LearningPolicy(RulePolicy):
     def update_from_rating(self, task, action, rating, predicted=None, lr=None):
         self.updates.append((task, action, rating, predicted))
         return 0.0
+
+    def task_of(self, observation):
+        return 0
+
+    def estimates(self, observation):
+        return {"quality": np.zeros(self.space.n)}
 
 
 @pytest.fixture

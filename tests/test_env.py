@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-from policies.data import load_dialogues, split_dialogues
-from policies.env import EnvConfig, OffloadEnv
 from policies.guard import affordable_mask
-from policies.simulator import QualityModel
+from policies.m4a1.data import load_dialogues, split_dialogues
+from policies.m4a1.env import EnvConfig, OffloadEnv
+from policies.m4a1.simulator import QualityModel
 from tests.policy_fixtures import synthetic_dialogues
 
 M4A1 = Path(__file__).resolve().parents[2] / "shared" / "data" / "m4a1" / "M4A1.json"

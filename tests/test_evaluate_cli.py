@@ -13,7 +13,7 @@ M4A1 = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "m4a1
 @pytest.mark.skipif(not M4A1.is_file(), reason="../shared/data/m4a1/M4A1.json is not beside the repo")
 def test_evaluate_writes_every_policy_with_the_tables_metrics(tmp_path: Path,
                                                               capsys: pytest.CaptureFixture) -> None:
-    evaluate.main(["--dataset", str(M4A1), "--seeds", "1", "--out", str(tmp_path),
+    evaluate.main(["--dataset", str(M4A1), "--protocol", "lcio", "--seeds", "1", "--out", str(tmp_path),
                    "--epochs", "2", "--a2c-steps", "0", "--sweep", "0.5,1"])
     results = json.loads((tmp_path / "results.json").read_text())
     printed = capsys.readouterr().out
@@ -25,3 +25,17 @@ def test_evaluate_writes_every_policy_with_the_tables_metrics(tmp_path: Path,
     assert "budget ×(30 s, $0.05)" in printed and (tmp_path / "results.html").is_file()
     assert results["targets"]["lcio_zero_violations_all_budgets"] is True
     assert 0 < results["targets"]["lcio_oracle_share"] <= 1
+
+
+@pytest.mark.skipif(not M4A1.is_file(), reason="../shared/data/m4a1/M4A1.json is not beside the repo")
+def test_evaluate_defaults_to_the_paper_protocol_with_per_seed_rewards(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    res = evaluate.main(["--dataset", str(M4A1), "--seeds", "1", "--out", str(tmp_path),
+                         "--epochs", "2", "--rl-steps", "0", "--sweep", "0.25,1"])
+    printed = capsys.readouterr().out
+    assert res["config"]["protocol"] == "paper" and res["config"]["seeds"] == [1]
+    assert {"oracle (hindsight)", "local-only", "cloud (random subsets)", "random", "lcio",
+            "lcio, λ = 0", "lcio, mask only", "lcio (bootstrap model)"} <= set(res["policies"])
+    assert res["per_seed"]["local-only"]["1.0"] == [pytest.approx(0.8049, abs=1e-3)]  # the paper's seed 1
+    assert "seed 1" in printed and "Budget sweep" in printed
+    assert res["targets"]["lcio_max_over_budget_share"] == 0.0

@@ -1,6 +1,6 @@
 """Read an LCIO-Bench file as a table where every action of every turn is measured.
 
-M4A1 logs one action per turn, so `policies.simulator.QualityModel` guesses the others by
+M4A1 logs one action per turn, so `policies.m4a1.simulator.QualityModel` guesses the others by
 nearest neighbours. The benchmark needs no guessing: `load_bench` returns, per turn, arrays
 over `ActionSpace(slots=3, local_subsets=True)` of quality, latency, dollars, energy and time
 to first token, NaN where an action was not valid for the turn (`valid` is False there).
@@ -8,7 +8,7 @@ to first token, NaN where an action was not valid for the turn (`valid` is False
 Intended use by training/evaluation (`--dataset PATH` pointing at a ``*.jsonl`` whose first
 line is an ``lcio-bench`` header): build episodes from `Bench.dialogues`, take an action's
 outcome from `BenchTurn.outcome(a)` instead of the k-NN model and the device/network cost
-profile, and `to_policy_dialogues` for the parts that read `policies.data.Dialogue`.
+profile, and `to_policy_dialogues` for the parts that read `policies.m4a1.data.Dialogue`.
 
 Latency of a local action is the measured `latency_s`, which includes perception only when
 the attachment was not yet cached during the build; `perception_cold_s` per slot is recorded
@@ -27,8 +27,7 @@ import numpy as np
 
 from policies.base import ActionSpace
 from policies.bench.scenarios import TASKS
-
-RESOURCES = ("latency_s", "usd", "energy_j")
+from policies.profiles import RESOURCES  # noqa: F401 - the one order of resources
 
 
 @dataclass
@@ -151,14 +150,14 @@ def _num(value: Any) -> float:
 
 
 def to_policy_dialogues(bench: Bench, association: Any = None) -> list[Any]:
-    """`policies.data.Dialogue`s for code that reads them (task ids are the bench's 8 tasks).
+    """`policies.m4a1.data.Dialogue`s for code that reads them (task ids are the bench's 8 tasks).
 
     There is no single logged action: `logged_action` is the best measured action and
     `quality` its score. `association(turn) -> tuple[float, ...]` (per slot) should be the
     app's own prompt-attachment feature; by default 1.0 for a present slot, 0.0 otherwise —
     never the hidden `relevant` labels, which a deployed policy cannot see.
     """
-    from policies.data import Dialogue, Turn
+    from policies.m4a1.data import Dialogue, Turn
 
     out = []
     for number, (_name, turns) in enumerate(bench.dialogues.items()):

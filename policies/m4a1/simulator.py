@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from policies.base import ActionSpace
-from policies.data import Dialogue
-from policies.features import step_state
+from policies.m4a1.data import Dialogue
+from policies.m4a1.features import step_state
 
 K_NEIGHBOURS = 5
 EPS = 1e-6
@@ -48,7 +48,7 @@ class QualityModel:
 
     @classmethod
     def fit(cls, dialogues: list[Dialogue], space: ActionSpace | None = None) -> QualityModel:
-        from policies.features import history_window
+        from policies.m4a1.features import history_window
         space = space or ActionSpace()
         codes = action_code(space)
         pts, q = [], []

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from policies.base import Action
-from policies.data import TASKS
+from policies.m4a1.data import TASKS
 from policies.profiles import RESOURCES
 
 SLOTS, SPAN, STEP_DIM = 3, 5, 5

@@ -1,17 +1,18 @@
-"""LCIO's resource-constrained policy (RCRL): a Lagrangian policy with learned multipliers.
+"""LCIO's M4A1 policy: a budget-masked one-turn look-ahead planner, with Lagrange multipliers.
 
-What it is, plainly: model-based constrained RL.
-- Reward model: the k-NN quality model fitted on the training dialogues' logged turns (the
-  same construction as the paper's simulator, learned only from training data), plus the
-  paper's association and cost terms. Ratings from the app shift it per (task, action).
-- Primal: the best response to the multipliers, argmax_a r̂(s, a) − Σ_k λ_k · c_k(a)/unit_k
-  over the actions that the mask and the budget guard allow.
-- Dual: λ_k is a table over (turn, remaining budget of k in units of its most expensive call),
-  learned by stochastic dual ascent on rollouts of the training dialogues with budgets drawn
-  from a wide range: in each cell, λ rises when the cost spent from that decision to the end
-  of the dialogue exceeded what was left, and falls when it did not.
-Because the multipliers are indexed by what is left, not by the nominal budget, one trained
-table serves any budget; the guard makes overspending impossible whatever λ says.
+What it is, plainly (measured in the paper's protocol, `policies.m4a1.runner`):
+- Reward model: a k-NN quality model fitted on the training dialogues' logged turns by our own
+  code (its own object, its own tie order; never the evaluator's simulator), plus the paper's
+  association and cost terms. Ratings from the app shift it per (task, action).
+- Decision: argmax over the actions the mask and the budget guard allow of
+  r̂(s, a) − Σ_k λ_k · c_k(a)/unit_k + P(next turn) · E_next task[best next r̂ − price].
+- Multipliers: λ_k is a table over (turn, remaining budget of k in units of its most expensive
+  call), learned by stochastic dual ascent on rollouts of the training dialogues with budgets
+  drawn from a wide range. On M4A1 they change no decision: with λ = 0 the rewards are
+  identical at every budget scale from 0.25× to 3× (the look-ahead's "does the next action still
+  fit" test and the hard guard already keep it within budget). The look-ahead is what earns
+  its place (+0.08 reward over the same model without it).
+The guard makes overspending impossible whatever λ says.
 """
 
 from __future__ import annotations
@@ -23,13 +24,13 @@ from pathlib import Path
 
 import numpy as np
 
-from policies.base import ActionSpace, Decision, Policy
-from policies.data import TASKS, Dialogue
-from policies.features import ASSOC, HIST, REMAIN, TURN
+from policies.base import ActionSpace, Decision, Policy, RatingLearner
 from policies.guard import affordable_mask
 from policies.lagrange import LagrangeTable
+from policies.m4a1.data import TASKS, Dialogue
+from policies.m4a1.features import ASSOC, HIST, REMAIN, TURN
+from policies.m4a1.simulator import EPS, K_NEIGHBOURS, QualityModel, RewardWeights
 from policies.profiles import RESOURCES, CostTable, cost_table
-from policies.simulator import EPS, K_NEIGHBOURS, QualityModel, RewardWeights
 
 ARTIFACT_VERSION = 1
 WARM_TURNS = 2  # caches are filled ahead for windows up to this turn (5,332 windows)
@@ -47,7 +48,7 @@ class DialogueStats:
 
     @classmethod
     def fit(cls, dialogues: list[Dialogue], space: ActionSpace, max_turns: int = 5) -> DialogueStats:
-        from policies.simulator import normalised_association
+        from policies.m4a1.simulator import normalised_association
         lengths = np.array([len(d.turns) for d in dialogues])
         cont = [float((lengths > t + 1).sum() / max((lengths > t).sum(), 1)) for t in range(max_turns)]
         trans = np.ones((len(TASKS), len(TASKS)))  # Laplace smoothing
@@ -74,7 +75,7 @@ class RCRLConfig:
     lookahead: bool = True  # add the expected best next turn (unknown task) to each action
 
 
-class RCRLPolicy(Policy):
+class RCRLPolicy(Policy, RatingLearner):
     name = "lcio-rcrl"
     uses_guard = True
 
@@ -95,7 +96,7 @@ class RCRLPolicy(Policy):
         self.offsets = np.zeros((len(TASKS), self.space.n)) if offsets is None else np.asarray(offsets)
         self._q_cache: dict[bytes, np.ndarray] = {}
         self._look_cache: dict[bytes, np.ndarray] = {}
-        from policies.features import STEP_DIM, step_state
+        from policies.m4a1.features import STEP_DIM, step_state
         self._step_dim = STEP_DIM
         # next per-turn state for (action, next task): [cloud?, views sent, task]
         self._next_state = np.array([[step_state(a, k) for k in range(len(TASKS))]
@@ -111,7 +112,7 @@ class RCRLPolicy(Policy):
     def warm_caches(self, max_turn: int = WARM_TURNS) -> None:
         """Fill the exact k-NN caches for every window reachable at turns 0..`max_turn`
         (4·36^t windows at turn t), so that those decisions never pay for a k-NN query."""
-        from policies.features import SPAN, STEP_DIM, step_state
+        from policies.m4a1.features import SPAN, STEP_DIM, step_state
         pad = [-1.0] * STEP_DIM
         steps = self._next_state.reshape(-1, STEP_DIM)  # every (action, task) step state
         layer = [[step_state(None, k)] for k in range(len(TASKS))]
@@ -272,6 +273,10 @@ class RCRLPolicy(Policy):
                         lam, reason)
 
     # --- online refinement ------------------------------------------------------------------
+    def task_of(self, observation: np.ndarray) -> int:
+        """The task id in the observation's newest per-turn state."""
+        return int(round(float(np.asarray(observation)[HIST][-1])))
+
     def update_from_rating(self, task: int, action: int, rating: float, predicted: float | None = None,
                            lr: float | None = None) -> float:
         """Move the quality estimate of (task, action) toward an observed rating.
@@ -325,7 +330,7 @@ def train_rcrl(train: list[Dialogue], config: RCRLConfig | None = None,
     """
     from tqdm.auto import tqdm
 
-    from policies.env import EnvConfig, OffloadEnv
+    from policies.m4a1.env import EnvConfig, OffloadEnv
 
     config = config or RCRLConfig()
     costs = cost_table(config.device, config.network)

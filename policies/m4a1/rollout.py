@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from policies.base import Policy
-from policies.env import OffloadEnv
 from policies.guard import affordable_mask
+from policies.m4a1.env import OffloadEnv
 
 
 @dataclass
@@ -40,7 +40,7 @@ def run_episode(env: OffloadEnv, policy: Policy, dialogue: int, budgets: dict[st
     obs, _ = env.reset(options={"dialogue": dialogue, "budgets": budgets})
     policy.reset()
     res, done = EpisodeResult(), False
-    guard = getattr(policy, "uses_guard", True)
+    guard = policy.uses_guard
     while not done:
         mask = env.presence_mask()
         if guard:

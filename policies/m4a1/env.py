@@ -16,8 +16,9 @@ import gymnasium as gym
 import numpy as np
 
 from policies.base import ActionSpace
-from policies.data import Dialogue
-from policies.features import (
+from policies.guard import affordable_mask
+from policies.m4a1.data import Dialogue
+from policies.m4a1.features import (
     ASSOC,
     BIG,
     HIST,
@@ -29,15 +30,14 @@ from policies.features import (
     history_window,
     step_state,
 )
-from policies.guard import affordable_mask
-from policies.profiles import RESOURCES, CostTable, cost_table
-from policies.simulator import (
+from policies.m4a1.simulator import (
     QualityModel,
     RewardWeights,
     normalised_association,
     paper_reward,
     plain_reward,
 )
+from policies.profiles import RESOURCES, CostTable, cost_table
 
 PAPER_BUDGETS: dict[str, float] = {"latency_s": 30.0, "usd": 0.05, "energy_j": float("inf")}
 

@@ -13,10 +13,10 @@ from collections.abc import Callable
 import numpy as np
 
 from policies.base import ActionSpace
-from policies.data import Dialogue
-from policies.features import SPAN, STEP_DIM, step_state
 from policies.guard import TOL
-from policies.simulator import RewardWeights, action_code, normalised_association, paper_reward
+from policies.m4a1.data import Dialogue
+from policies.m4a1.features import SPAN, STEP_DIM, step_state
+from policies.m4a1.simulator import RewardWeights, action_code, normalised_association, paper_reward
 
 
 def best_sequence(dialogue: Dialogue, quality_fn: Callable[[np.ndarray], np.ndarray],

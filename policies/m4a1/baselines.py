@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 
 from policies.base import ActionSpace, Decision, Policy
-from policies.data import TASKS, Dialogue
-from policies.features import ASSOC, HIST, REMAIN
+from policies.m4a1.data import TASKS, Dialogue
+from policies.m4a1.features import ASSOC, HIST, REMAIN
+from policies.m4a1.simulator import RewardWeights, normalised_association, paper_reward
 from policies.profiles import CostTable
-from policies.simulator import RewardWeights, normalised_association, paper_reward
 
 
 def _decision(space: ActionSpace, a: int, p: float, reason: str, **est: list[float]) -> Decision:
@@ -148,8 +148,8 @@ class RCA2C(Policy):
         import torch
         from stable_baselines3 import A2C
 
-        from policies.env import EnvConfig, OffloadEnv
-        from policies.simulator import QualityModel
+        from policies.m4a1.env import EnvConfig, OffloadEnv
+        from policies.m4a1.simulator import QualityModel
 
         if cache is not None and cache.exists():
             return cls(A2C.load(cache, device="cpu"))

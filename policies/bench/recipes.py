@@ -1,0 +1,57 @@
+"""The paper's RC-A2C recipe on LCIO-Bench (unguarded, as in the paper)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from policies.base import ActionSpace, Decision, Policy
+from policies.bench.baselines import (
+    _decision,
+)
+from policies.bench.env import BenchEnv
+from policies.bench.observation import (
+    BENCH_SPACE,
+)
+
+
+class BenchRCA2C(Policy):
+    """The paper's RC-A2C recipe on the bench: A2C (SB3 defaults) on `BenchEnv` with the
+    remaining budgets in the observation, reward 0 after overspending, budgets drawn around
+    the nominal ones, no guard and no mask (it may overspend, as in the paper)."""
+
+    name = "rc-a2c (paper)"
+    uses_guard = False
+
+    def __init__(self, model: Any, space: ActionSpace = BENCH_SPACE):
+        self.model, self.space = model, space
+
+    @classmethod
+    def train(cls, env: BenchEnv, seed: int, steps: int, cache: Path | None = None,
+              progress: bool = True) -> BenchRCA2C:
+        import torch
+        from stable_baselines3 import A2C
+
+        if cache is not None and cache.exists():
+            return cls(A2C.load(cache, device="cpu"))
+        torch.set_num_threads(1)
+        model = A2C("MlpPolicy", env, seed=seed, device="cpu", verbose=0)
+        if progress:
+            from policies.m4a1.baselines import _TqdmCallback
+            model.learn(steps, callback=_TqdmCallback(steps, f"bench rc-a2c seed {seed}"))
+        else:
+            model.learn(steps)
+        if cache is not None:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            model.save(cache)
+        return cls(model)
+
+    def decide(self, observation: np.ndarray, mask: np.ndarray) -> Decision:
+        import torch
+        with torch.no_grad():
+            t, _ = self.model.policy.obs_to_tensor(np.asarray(observation, dtype=np.float32))
+            probs = self.model.policy.get_distribution(t).distribution.probs[0].numpy()
+        a = int(np.argmax(probs))
+        return _decision(self.space, a, float(probs[a]), "paper RC-A2C")

@@ -1,0 +1,82 @@
+"""The policy contract (policies/base.py) and the one registry: what the app relies on."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from policies.base import ActionSpace, Decision, Policy, RatingLearner, TurnContext
+from policies.registry import APP_POLICIES, POLICIES
+
+CONTEXT = TurnContext(prompt="What is in this picture?", kinds=("image",), turn_index=1,
+                      past_actions=(0,), past_prompts=("hello",),
+                      remaining={"latency_s": 20.0, "usd": 0.0004, "energy_j": 80.0},
+                      limits={"latency_s": 30.0, "usd": 0.0006, "energy_j": 120.0})
+
+
+def test_every_registered_policy_is_a_policy_with_the_contracts_attributes() -> None:
+    for name, cls in POLICIES.items():
+        assert issubclass(cls, Policy), name
+        assert isinstance(cls.uses_guard, bool) and isinstance(cls.space, ActionSpace), name
+
+
+@pytest.mark.parametrize("name", list(APP_POLICIES))
+def test_app_policies_observe_a_turn_context_and_decide_within_the_mask(name: str) -> None:
+    policy = APP_POLICIES[name]()
+    obs = policy.observe(CONTEXT)
+    assert obs.ndim == 1 and np.all(np.isfinite(obs))
+    mask = policy.space.mask_for([True, False, False])
+    dec = policy.decide(obs, mask)
+    assert isinstance(dec, Decision) and mask[dec.action]
+    assert policy.space.actions[dec.action].location == dec.location
+
+
+def test_the_shipped_policy_learns_from_ratings_and_baselines_do_not() -> None:
+    lcio = APP_POLICIES["lcio-rcrl"]()
+    assert isinstance(lcio, RatingLearner)
+    obs = lcio.observe(CONTEXT)
+    before = float(lcio.estimates(obs)["quality"][3])
+    task = lcio.task_of(obs)
+    lcio.update_from_rating(task, 3, 2.0, before)
+    try:
+        assert float(lcio.estimates(obs)["quality"][3]) > before
+    finally:
+        lcio.offsets[task, 3] = 0.0  # the shipped policy object is cached per process
+    assert not any(isinstance(APP_POLICIES[n](), RatingLearner) for n in ("local-only", "random"))
+
+
+def test_a_new_baseline_is_one_class_and_one_registry_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.engine import policy_space
+    from app.runtime import policy_factories
+    from policies import registry
+
+    class Cheapest(Policy):
+        name, space = "cheapest", ActionSpace(slots=3, local_subsets=True)
+
+        def decide(self, observation: np.ndarray, mask: np.ndarray) -> Decision:
+            return Decision(0, "local", (), 1.0)
+
+    monkeypatch.setitem(registry.APP_POLICIES, "cheapest", Cheapest)
+    factories = policy_factories()
+    policy = factories["cheapest"]()
+    assert isinstance(policy, Cheapest) and policy_space(policy) is Cheapest.space
+    assert len(policy.observe(CONTEXT)) == len(APP_POLICIES["local-only"]().observe(CONTEXT))
+
+
+def test_a_policy_that_cannot_be_built_is_left_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.runtime import policy_factories
+    from policies import registry
+
+    def broken() -> Policy:
+        raise FileNotFoundError("no artifact")
+
+    monkeypatch.setitem(registry.APP_POLICIES, "broken", broken)
+    assert "broken" not in policy_factories() and "local-only" in policy_factories()
+
+
+def test_no_import_cycle_between_the_evaluators() -> None:
+    code = ("import sys, policies.bench_eval, policies.m4a1.runner; "
+            "print('policies.evaluate' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
