@@ -52,6 +52,18 @@ def probe(root_url: str, timeout_s: float = 1.0) -> dict[str, Any] | None:
     return data if isinstance(data, dict) and data.get("status") == "ok" else None
 
 
+def note_at(endpoint: str | None) -> str:
+    """The stand-in's note (why it fell back to another model) at "host:port" or a base URL.
+
+    "" when there is none or nothing answers: the page shows it only when there is one.
+    """
+    if not endpoint or " " in endpoint:
+        return ""
+    root = endpoint if "://" in endpoint else f"http://{endpoint}"
+    data = probe(root.rstrip("/").removesuffix("/v1"), timeout_s=0.5)
+    return str((data or {}).get("note") or "")
+
+
 class StandinServer:
     """One running stand-in. `start()` -> base URL; `stop()`; usable as a context manager."""
 
