@@ -162,6 +162,8 @@ class StandinServer:
             self.port = free_port(self.host)
         command = [sys.executable, "-m", "backends.server", "--host", self.host,
                    "--port", str(self.port)]
+        if self.settings.standin_model:  # else the child picks its default (Qwen or SmolLM2)
+            command += ["--model", self.settings.standin_model]
         if self._delay_s is not None:
             command += ["--delay", str(self._delay_s)]
         if self._fault:

@@ -53,9 +53,10 @@ class StandinChoice:
     note: str = ""  # empty when the stand-in serves what it should
 
 
-def part_paths(packages: tuple[str, ...] = QWEN_PACKAGES) -> list[Path]:
+def part_paths(packages: tuple[str, ...] | None = None) -> list[Path]:
     """The six part files in order, located without importing their packages."""
     paths: list[Path] = []
+    packages = packages or QWEN_PACKAGES
     for index, package in enumerate(packages, start=1):
         spec = importlib.util.find_spec(package)
         if spec is None or not spec.submodule_search_locations:
@@ -103,12 +104,12 @@ def gguf_architecture(path: Path) -> str:
         raise StandinModelError(f"the joined Qwen file is not a readable GGUF ({exc})") from exc
 
 
-def _stamp(path: Path) -> dict[str, object]:
+def _stamp(path: Path, sha256: str) -> dict[str, object]:
     stat = path.stat()
-    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": QWEN_SHA256}
+    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": sha256}
 
 
-def verify(path: Path, sha256: str = QWEN_SHA256, architecture: str = QWEN_ARCHITECTURE) -> None:
+def verify(path: Path, sha256: str, architecture: str = QWEN_ARCHITECTURE) -> None:
     """Raise StandinModelError unless `path` has this sha256 and GGUF architecture."""
     actual = sha256_of(path)
     if actual != sha256:
@@ -118,14 +119,15 @@ def verify(path: Path, sha256: str = QWEN_SHA256, architecture: str = QWEN_ARCHI
         raise StandinModelError(f"the joined file is a {found!r} model, not {architecture!r}")
 
 
-def qwen_gguf(cache_dir: Path, packages: tuple[str, ...] = QWEN_PACKAGES,
-              sha256: str = QWEN_SHA256) -> Path:
+def qwen_gguf(cache_dir: Path, packages: tuple[str, ...] | None = None,
+              sha256: str | None = None) -> Path:
     """The verified joined GGUF in `cache_dir/models`: joined and checked once, then reused."""
+    sha256 = sha256 or QWEN_SHA256
     target = cache_dir / "models" / QWEN_FILE
     stamp_file = target.with_name(target.name + ".verified.json")
     if target.is_file() and stamp_file.is_file():
         try:
-            if json.loads(stamp_file.read_text()) == {**_stamp(target), "sha256": sha256}:
+            if json.loads(stamp_file.read_text()) == _stamp(target, sha256):
                 return target
         except (OSError, ValueError):
             pass
@@ -138,7 +140,7 @@ def qwen_gguf(cache_dir: Path, packages: tuple[str, ...] = QWEN_PACKAGES,
     except StandinModelError:
         target.unlink(missing_ok=True)  # never leave a file that failed its check
         raise
-    stamp_file.write_text(json.dumps({**_stamp(target), "sha256": sha256}))
+    stamp_file.write_text(json.dumps(_stamp(target, sha256)))
     return target
 
 
