@@ -85,7 +85,7 @@ class Decoding:
 # Chosen on the benchmark's fixed question set (python -m backends.speed, "Answer quality").
 PLAIN = Decoding("plain")
 SMOLLM2 = Decoding("smollm2", answer_ngram=4, stop=("\nUser:", "\nuser\n"))
-QWEN2 = Decoding("qwen2", answer_ngram=6)
+QWEN2 = Decoding("qwen2", answer_ngram=4)
 FAMILIES: Mapping[str, Decoding] = MappingProxyType(
     {"smollm2": SMOLLM2, "qwen2": QWEN2, "plain": PLAIN})
 
@@ -102,11 +102,15 @@ def decoding_for(model: Any) -> Decoding:
 
 
 _WORD = re.compile(r"\w+")
+_CODE = re.compile(r"```.*?(```|$)", re.DOTALL)
 
 
 def loops(text: str, n: int = 4, times: int = 3) -> bool:
-    """True when some n words recur `times` times or more (an answer stuck repeating itself)."""
-    words = _WORD.findall(text.lower())
+    """True when some n words recur `times` times or more (an answer stuck repeating itself).
+
+    Fenced code is left out: code repeats its names and phrases by design.
+    """
+    words = _WORD.findall(_CODE.sub(" ", text).lower())
     grams = Counter(tuple(words[i:i + n]) for i in range(len(words) - n + 1))
     return any(count >= times for count in grams.values())
 

@@ -31,6 +31,10 @@ def test_loops_catches_the_france_answer_and_spares_normal_ones() -> None:
     assert not loops("The capital of France is Paris.")
     assert not loops("Paris is the capital of France. France is in Europe, and Paris is on the Seine.")
     assert not loops("")
+    code = "```python\ndef square(n):\n    \"\"\"The square of a number.\"\"\"\n" + (
+        "    # the square of a number\n" * 3) + "    return n * n\n```"
+    assert not loops("Here is the square of a number:\n" + code)
+    assert loops("The square of a number. " * 3 + code)
 
 
 def test_the_blocker_forbids_repeating_an_answer_ngram_but_not_a_prompt_one() -> None:
