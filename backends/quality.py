@@ -89,3 +89,44 @@ def summarise(rows: list[dict[str, Any]], seconds: float = 0.0, tokens: int = 0)
         "tokens": tokens,
         "rows": rows,
     }
+
+
+def markdown(columns: dict[str, dict[str, Any]]) -> str:
+    """A README table: one column per evaluated model/setting, rows mean, each task, loops."""
+    tasks = sorted({t for c in columns.values() for t in c["per_task"]})
+    lines = ["| | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|",
+             "| **mean score** | " + " | ".join(f"**{c['mean']:.3f}**" for c in columns.values()) + " |"]
+    lines += [f"| {t} | " + " | ".join(f"{c['per_task'].get(t, float('nan')):.2f}"
+                                       for c in columns.values()) + " |" for t in tasks]
+    lines.append("| answers that loop | " + " | ".join(
+        f"{c['loop_share']:.0%}" for c in columns.values()) + " |")
+    lines.append("| tokens answered, seconds | " + " | ".join(
+        f"{c['tokens']}, {c['seconds']:.0f} s" for c in columns.values()) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m backends.quality runs/speed/backends.json`: the README's quality table."""
+    import argparse
+    import json
+    from pathlib import Path
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("results", type=Path, help="JSON written by python -m backends.speed --json")
+    results = json.loads(parser.parse_args(argv).results.read_text())
+    columns: dict[str, dict[str, Any]] = {}
+    quality = results.get("quality")
+    if quality:
+        local, standin = quality["local"], quality["standin"]
+        columns[f"local {local['model']}, plain greedy"] = local["plain"]
+        columns[f"local, {local['decoding']} settings"] = local["tuned"]
+        columns[f"stand-in {standin['model']} over HTTP"] = standin["tuned"]
+    for label in ("nf4", "bf16"):
+        variant = results.get("local", {}).get(label, {})
+        if "quality" in variant:
+            columns[f"{results['local'].get('model', '')} {label}"] = variant["quality"]
+    print(markdown(columns))
+
+
+if __name__ == "__main__":
+    main()

@@ -47,3 +47,14 @@ def test_scores_are_the_bench_rules_per_task_with_the_loop_share() -> None:
     assert result["mean"] == round(3 / 12, 4)
     assert result["loop_share"] == round(1 / 12, 4)
     assert max(backend.limits) <= 64 and min(backend.limits) < 64  # per-task lengths, capped
+
+
+def test_the_readme_table_has_a_column_per_setting_and_a_row_per_task() -> None:
+    from backends.quality import markdown
+
+    result = evaluate(Canned(), max_tokens=64, embed=no_embedding)
+    table = markdown({"a": result, "b": {**result, "mean": 0.5}}).splitlines()
+    assert table[0] == "| | a | b |"
+    assert table[2] == "| **mean score** | **0.250** | **0.500** |"
+    assert "| arithmetic | 0.50 | 0.50 |" in table
+    assert table[-2] == "| answers that loop | 8% | 8% |"
