@@ -117,8 +117,10 @@ class Runtime:
                "cloud": f"{getattr(cloud, 'model', self.settings.cloud_model)} via {where}"}
         if self.settings.uses_standin:  # e.g. "Stand-in fell back to SmolLM2-135M-Instruct: …"
             from backends.standin import note_at
+            from backends.standin_model import expected_note
 
-            out["cloud_note"] = note_at(getattr(cloud, "endpoint", None))
+            out["cloud_note"] = (note_at(getattr(cloud, "endpoint", None))
+                                 or expected_note(self.settings))
         return out
 
     def warm_up(self, wait: bool = False) -> threading.Thread:

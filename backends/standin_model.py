@@ -158,3 +158,16 @@ def choose_standin(settings: Settings | None = None) -> StandinChoice:
         log.warning("%s", note)
         return StandinChoice("", FALLBACK_NAME, quantize=False, note=note)
     return StandinChoice(str(path), QWEN_NAME, quantize=QWEN_QUANTIZE)
+
+
+def expected_note(settings: Settings | None = None) -> str:
+    """The fallback note as far as it can be known without joining or hashing (for the page
+    before the stand-in has started): missing parts are seen here, a failed check only later."""
+    settings = settings or get_settings()
+    if settings.standin_model:
+        return ""
+    try:
+        part_paths()
+    except StandinModelError as exc:
+        return f"Stand-in fell back to {FALLBACK_NAME}: {exc}"
+    return ""

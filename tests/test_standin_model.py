@@ -94,6 +94,15 @@ def test_missing_parts_fall_back_to_smollm2_with_a_note(tmp_path: Path,
     assert choice.note.startswith(f"Stand-in fell back to {FALLBACK_NAME}: Qwen parts not installed")
 
 
+def test_the_page_knows_of_missing_parts_before_the_stand_in_starts(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from backends.standin_model import expected_note
+
+    monkeypatch.setattr(standin_model, "QWEN_PACKAGES", ("lcio_no_such_part1",))
+    assert expected_note(settings(tmp_path)).startswith("Stand-in fell back to SmolLM2")
+    assert expected_note(settings(tmp_path, standin_model="/some/model.gguf")) == ""
+
+
 def test_a_missing_part_file_falls_back(tmp_path: Path, parts: tuple[Path, str]) -> None:
     (parts[0] / PACKAGES[1] / "data" / "part02.bin").unlink()
     choice = choose_standin(settings(tmp_path))
