@@ -102,14 +102,22 @@ class Runtime:
             return self._backends[name]
 
     def models(self) -> dict[str, str]:
-        """Which models answer, for the page (endpoint host:port only: never a key or login)."""
+        """Which models answer, for the page (endpoint host:port only: never a key or login);
+        `cloud_note` (stand-in only) says why the stand-in serves a fallback model, "" when not."""
         local = self.backend("local")
         cloud = self.backend("cloud")
         local_name = getattr(local, "model_name", type(local).__name__)
         where = "the project's stand-in on 127.0.0.1" if self.settings.uses_standin \
             else redact_url(self.settings.openai_base_url or OPENAI_URL)
-        return {"local": f"{local_name} (4-bit nf4, this machine)",
-                "cloud": f"{getattr(cloud, 'model', self.settings.cloud_model)} via {where}"}
+        out = {"local": f"{local_name} (4-bit nf4, this machine)",
+               "cloud": f"{getattr(cloud, 'model', self.settings.cloud_model)} via {where}"}
+        if self.settings.uses_standin:  # e.g. "Stand-in fell back to SmolLM2-135M-Instruct: …"
+            from backends.standin import note_at
+            from backends.standin_model import expected_note
+
+            out["cloud_note"] = (note_at(getattr(cloud, "endpoint", None))
+                                 or expected_note(self.settings))
+        return out
 
     def warm_up(self, wait: bool = False) -> threading.Thread:
         """Load the local model and start the stand-in cloud in the background."""

@@ -59,7 +59,8 @@ class Settings(BaseSettings):
     # The stand-in cloud the project starts when no endpoint is configured.
     standin_host: str = "127.0.0.1"
     standin_port: int = 8765
-    # Model served by the stand-in: empty means the embedded model in full precision.
+    # Model served by the stand-in (any GGUF file or model folder): empty means
+    # Qwen2.5-Coder-0.5B-Instruct from its weight packages, else SmolLM2 bf16 with a note.
     standin_model: str = ""
     standin_delay_s: float = 0.3
 

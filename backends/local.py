@@ -8,6 +8,7 @@ CPU time (perception's thread, and the generating thread with its OpenMP helpers
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -23,6 +24,7 @@ from transformers import StoppingCriteriaList, TextIteratorStreamer
 
 from backends.base import Backend, StreamItem, register
 from backends.config import Settings, get_settings
+from backends.decoding import Decoding, StopTrimmer, decoding_for
 from backends.energy import EnergyMeter, ThreadGroupClock
 from backends.errors import BackendError, PromptTooLong
 from backends.models import load_model, model_name, pick_device
@@ -105,6 +107,7 @@ class LocalBackend(Backend):
     `model`/`tokenizer` may be passed in (tests, or a caller that already loaded them);
     otherwise `Settings.local_model` is loaded on first use and shared process-wide.
     `perceive` turns one attachment into text (default: `backends.perception`).
+    `decoding` overrides the model family's settings from `backends.decoding`.
     """
 
     def __init__(
@@ -115,10 +118,12 @@ class LocalBackend(Backend):
         tokenizer: Any | None = None,
         model_ref: str | None = None,
         perceive: Perceive | None = None,
+        decoding: Decoding | None = None,
     ) -> None:
         self.settings = settings or get_settings()
         self._ref = self.settings.local_model if model_ref is None else model_ref
         self._perceive = perceive or _default_perceive
+        self._decoding = decoding
         self._loaded: LocalModel | None = None
         self._load_lock = threading.Lock()
         if model is not None:
@@ -142,6 +147,11 @@ class LocalBackend(Backend):
     @property
     def model_name(self) -> str:
         return self._loaded.name if self._loaded else model_name(self._ref)
+
+    @property
+    def decoding(self) -> Decoding:
+        """This model's decoding settings (repetition control, stop strings)."""
+        return self._decoding or decoding_for(self.load().model)
 
     def context_window(self) -> int:
         """The configured window, never beyond what the model was trained on."""
@@ -251,6 +261,9 @@ class LocalBackend(Backend):
             gen_kwargs["temperature"] = request.temperature
         else:  # greedy: silence the model's sampling defaults
             gen_kwargs.update(temperature=None, top_p=None, top_k=None)
+        decoding = self.decoding
+        gen_kwargs.update(decoding.generate_kwargs(input_ids.shape[1], tokenizer))
+        trimmer = StopTrimmer(decoding.stop)
 
         def run() -> None:
             clock = ThreadGroupClock()  # this thread and its OpenMP team: the turn's own work
@@ -271,7 +284,8 @@ class LocalBackend(Backend):
             thread = threading.Thread(target=run, name="lcio-local-generate", daemon=True)
             thread.start()
             try:
-                for delta in streamer:
+                for raw in itertools.chain(streamer, [None]):
+                    delta = trimmer.feed(raw) if raw is not None else trimmer.finish()
                     if not delta:
                         continue
                     if ttft is None:

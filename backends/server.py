@@ -1,8 +1,10 @@
 """The project's own OpenAI-compatible "cloud": a stand-in the app and tests reach over real HTTP.
 
 It serves `GET /v1/models` and `POST /v1/chat/completions` (streaming SSE and plain JSON,
-with `usage`) from a model that is *not* the local nf4 one: by default the embedded
-SmolLM2-135M-Instruct in full precision (bf16), or `Settings.standin_model`. Images and audio
+with `usage`) from a model that is *not* the local one: by default Qwen2.5-Coder-0.5B-Instruct
+from its weight packages, or, when those are missing or fail their check, the embedded
+SmolLM2-135M-Instruct in bf16 with a note saying why (`backends.standin_model`; the note is in
+`/health` and `/v1/models`), or `Settings.standin_model`. Images and audio
 arrive as `image_url` data URIs and `input_audio`; they are written to temp files and passed
 on as `Attachment`s, which the local-model backend turns into text through perception.
 
@@ -354,6 +356,11 @@ class StandinState:
         return self.backend
 
     @property
+    def note(self) -> str:
+        """Why the stand-in serves something else than intended ("" when it does not)."""
+        return str(getattr(self.backend, "standin_note", "") or "")
+
+    @property
     def root_model(self) -> str:
         backend = self.backend
         name = getattr(backend, "model_name", None) if backend is not None else None
@@ -361,12 +368,15 @@ class StandinState:
 
 
 def default_backend(settings: Settings) -> Backend:
-    """The local-model backend over a full-precision (bf16) copy of `Settings.standin_model`."""
+    """The local-model backend over the stand-in's model (`backends.standin_model` picks it)."""
     from backends.local import LocalBackend, shared_model
+    from backends.standin_model import choose_standin
 
-    loaded = shared_model(settings.standin_model, settings.local_device, quantize=False)
+    choice = choose_standin(settings)
+    loaded = shared_model(choice.ref, settings.local_device, quantize=choice.quantize)
     backend = LocalBackend(settings, model=loaded.model, tokenizer=loaded.tokenizer)
-    backend.load().name = f"{loaded.name} (bf16)"
+    backend.load().name = f"{choice.name} ({'nf4' if choice.quantize else 'bf16'})"
+    backend.standin_note = choice.note  # type: ignore[attr-defined]
     return backend
 
 
@@ -431,7 +441,7 @@ def create_app(
     @app.get("/health")
     async def health() -> dict[str, Any]:
         return {"status": "ok", "model": state.model_id, "root": state.root_model,
-                "ready": state.backend is not None, "instance": instance}
+                "ready": state.backend is not None, "instance": instance, "note": state.note}
 
     @app.get("/v1/models", response_model=None)
     async def models(request: Request) -> JSONResponse | dict[str, Any]:
@@ -439,7 +449,7 @@ def create_app(
             return error_response(401, "Incorrect API key provided.", "invalid_api_key")
         return {"object": "list", "data": [{
             "id": state.model_id, "object": "model", "created": 0,
-            "owned_by": "lcio", "root": state.root_model,
+            "owned_by": "lcio", "root": state.root_model, "note": state.note,
         }]}
 
     @app.post("/admin/fault")
@@ -618,7 +628,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--host", default=settings.standin_host)
     parser.add_argument("--port", type=int, default=settings.standin_port)
-    parser.add_argument("--model", default=None, help="HF id or path (default: embedded SmolLM2)")
+    parser.add_argument("--model", default=None,
+                        help="GGUF file, model folder or HF id (default: Qwen parts, else SmolLM2)")
     parser.add_argument("--delay", type=float, default=None, help="seconds before each answer")
     parser.add_argument("--fault", default=None, help="e.g. 429, 500, drop:2, delay:3")
     parser.add_argument("--log-level", default="warning")

@@ -64,6 +64,18 @@ def probe(root_url: str, timeout_s: float = 1.0) -> dict[str, Any] | None:
     return data if isinstance(data, dict) and data.get("status") == "ok" else None
 
 
+def note_at(endpoint: str | None) -> str:
+    """The stand-in's note (why it fell back to another model) at "host:port" or a base URL.
+
+    "" when there is none or nothing answers: the page shows it only when there is one.
+    """
+    if not endpoint or " " in endpoint:
+        return ""
+    root = endpoint if "://" in endpoint else f"http://{endpoint}"
+    data = probe(root.rstrip("/").removesuffix("/v1"), timeout_s=0.5)
+    return str((data or {}).get("note") or "")
+
+
 class StandinServer:
     """One running stand-in. `start()` -> base URL; `stop()`; usable as a context manager."""
 
@@ -167,6 +179,8 @@ class StandinServer:
             self.port = free_port(self.host)
         command = [sys.executable, "-m", "backends.server", "--host", self.host,
                    "--port", str(self.port)]
+        if self.settings.standin_model:  # else the child picks its default (Qwen or SmolLM2)
+            command += ["--model", self.settings.standin_model]
         if self._delay_s is not None:
             command += ["--delay", str(self._delay_s)]
         if self._fault:

@@ -32,11 +32,21 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def small_standin_env() -> dict[str, str]:
+    """Apps started by tests serve the small SmolLM2 stand-in, not Qwen (≈40 s more to load).
+
+    The default stand-in (Qwen from its parts) has its own test in tests/test_standin_model.py.
+    """
+    from backends.models import embedded_gguf_path
+
+    return {"LCIO_STANDIN_MODEL": str(embedded_gguf_path())}
+
+
 @contextmanager
 def running_app(workdir: Path, env: dict[str, str], startup_s: float = 240) -> Iterator[str]:
     """Start `python app.py` with `env` added (its log in `workdir/app.log`); yield its URL."""
     port = free_port()
-    full_env = {**os.environ, **OFFLINE, "GRADIO_SERVER_NAME": "127.0.0.1",
+    full_env = {**os.environ, **OFFLINE, **small_standin_env(), "GRADIO_SERVER_NAME": "127.0.0.1",
                 "GRADIO_SERVER_PORT": str(port), "LCIO_STANDIN_PORT": str(free_port()), **env}
     full_env.pop("OPENAI_API_KEY", None), full_env.pop("OPENAI_BASE_URL", None)
     log_path = workdir / "app.log"

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser_support import small_standin_env
+
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = """
 from app.runtime import Runtime
@@ -31,7 +33,7 @@ def test_first_local_turn_during_warm_up_is_answered(tmp_path: Path) -> None:
     script = SCRIPT.format(log=str(tmp_path / "log.sqlite"),
                            image=str(ROOT / "assets" / "study" / "cat.jpg"))
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1",
-           "HF_HUB_DISABLE_TELEMETRY": "1", "LCIO_STANDIN_PORT": "0"}
+           "HF_HUB_DISABLE_TELEMETRY": "1", "LCIO_STANDIN_PORT": "0", **small_standin_env()}
     env.pop("OPENAI_API_KEY", None), env.pop("OPENAI_BASE_URL", None)
     out = tmp_path / "out.txt"
     with out.open("w") as sink:  # a file, not a pipe: the stand-in child must not hold it

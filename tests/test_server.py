@@ -288,9 +288,15 @@ def test_start_refuses_a_foreign_server_answering_on_its_port() -> None:
 
 
 @pytest.mark.slow
-def test_cli_subprocess_serves_the_default_full_precision_model() -> None:
-    """`python -m backends.server` (started by StandinServer) serves SmolLM2 in bf16."""
-    with StandinServer(Settings(), mode="subprocess", port=0, delay_s=0.0,
+def test_cli_subprocess_serves_the_configured_model_in_full_precision() -> None:
+    """`python -m backends.server --model X` (started by StandinServer) serves X in bf16.
+
+    (The default model, Qwen from its parts, is tested in tests/test_standin_model.py.)
+    """
+    from backends.models import embedded_gguf_path
+
+    settings = Settings(standin_model=str(embedded_gguf_path()))
+    with StandinServer(settings, mode="subprocess", port=0, delay_s=0.0,
                        startup_timeout_s=300) as running:
         assert running.port > 0 and running._process is not None
         health = probe(running.root_url)

@@ -1,14 +1,20 @@
-"""Backend benchmark: figures measured side by side in one run, printed and optionally saved.
+"""Speed benchmark of the backends: figures measured side by side in one run, printed and saved.
 
-    python -m backends.bench [--tokens 64] [--repeats 3] [--json PATH]
+    python -m backends.speed [--tokens 64] [--repeats 3] [--model REF|standin] [--json PATH]
 
+(LCIO-Bench, the routing benchmark, is `policies.bench`; this one times the backends.)
 It measures, on this machine:
 - local model: nf4 vs bf16 load time from the converted cache, memory footprint, time to
-  first token and decoding tokens per second (runs interleaved, medians reported);
+  first token and decoding tokens per second (runs interleaved, medians reported), and with
+  `--variant-quality` each variant's score on the fixed question set (answers that degrade
+  show here); `--model standin` measures the stand-in's model (Qwen when installed);
 - perception for the local path: seconds per photo, text picture and spoken question;
 - cloud backend: our `CloudBackend` vs a bare `openai` streaming call to the same stand-in
   server (a child process, no network delay): wall time, and the client process's CPU time,
-  which isolates what our layer adds (message building, accounting, error mapping).
+  which isolates what our layer adds (message building, accounting, error mapping);
+- quality: the local model (plain greedy, then with its decoding settings) and the stand-in
+  over HTTP on `backends.quality.QUESTIONS`, scored by LCIO-Bench's rules: mean, per task and
+  the share of answers that loop.
 
 Figures vary ±30 % on a shared machine; compare the ratios, which are taken in one run.
 """
@@ -36,15 +42,23 @@ def _median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
-def bench_local(tokens: int, repeats: int, ref: str = "") -> dict[str, Any]:
-    """nf4 vs bf16 of the same model: load, footprint, TTFT and tokens/s, interleaved."""
+def bench_local(tokens: int, repeats: int, ref: str = "", quality_tokens: int = 0) -> dict[str, Any]:
+    """nf4 vs bf16 of the same model: load, footprint, TTFT and tokens/s, interleaved.
+
+    `quality_tokens` > 0 also scores each variant on the fixed question set (with the model
+    family's decoding settings), to check that the faster variant answers as well.
+    """
     import torch
 
     from backends.config import Settings
     from backends.local import LocalBackend
-    from backends.models import load_model, resolve_model
+    from backends.models import load_model, model_name, resolve_model
     from backends.types import ChatRequest, Message
 
+    if ref == "standin":
+        from backends.standin_model import choose_standin
+
+        ref = choose_standin().ref
     resolve_model(ref)  # convert once (not timed): both loads below read the same cache
     variants: dict[str, dict[str, Any]] = {}
     backends: dict[str, LocalBackend] = {}
@@ -77,6 +91,12 @@ def bench_local(tokens: int, repeats: int, ref: str = "") -> dict[str, Any]:
         }
         for label, v in variants.items()
     }
+    result["model"] = model_name(ref)
+    if quality_tokens > 0:
+        from backends.quality import evaluate
+
+        for label, backend in backends.items():
+            result[label]["quality"] = evaluate(backend, max_tokens=quality_tokens)
     nf4, bf16 = result["nf4"], result["bf16"]
     result["ratios"] = {
         "nf4_over_bf16_tokens_per_s": nf4["tokens_per_s"] / bf16["tokens_per_s"],
@@ -146,24 +166,54 @@ def bench_cloud(tokens: int, repeats: int) -> dict[str, Any]:
     }
 
 
+def bench_quality(tokens: int) -> dict[str, Any]:
+    """Local (plain greedy, then its decoding settings) vs the stand-in over HTTP, same questions.
+
+    The stand-in is the default one, in a child process, reached through `CloudBackend`
+    (the real `openai` client); its own decoding settings apply on the server.
+    """
+    import openai
+
+    from backends.cloud import CloudBackend
+    from backends.config import Settings
+    from backends.decoding import PLAIN
+    from backends.local import LocalBackend
+    from backends.quality import evaluate
+    from backends.standin import StandinServer
+
+    settings = Settings()
+    tuned = LocalBackend(settings)
+    plain = LocalBackend(settings, decoding=PLAIN)
+    out: dict[str, Any] = {"max_tokens": tokens, "local": {
+        "model": tuned.load().name,
+        "decoding": tuned.decoding.family,
+        "plain": evaluate(plain, max_tokens=tokens),
+        "tuned": evaluate(tuned, max_tokens=tokens),
+    }}
+    with StandinServer(settings, mode="subprocess", delay_s=0.0) as server:
+        client = openai.OpenAI(api_key="standin", base_url=server.base_url, max_retries=0)
+        listed = client.models.list().data[0]
+        extra = listed.model_extra or {}
+        cloud = CloudBackend(settings, client=client, model=listed.id)
+        out["standin"] = {"model": str(extra.get("root", listed.id)), "note": extra.get("note", ""),
+                          "tuned": evaluate(cloud, max_tokens=tokens)}
+    return out
+
+
 def bench_perception() -> dict[str, float]:
     """Seconds to turn one attachment into text for the local path, uncached, models warm."""
     import tempfile
 
     from backends.perception import PerceptionCache, attachment_to_text
+    from backends.samples import sample_photo, sample_speech, sample_text_picture
     from backends.types import Attachment
-    from policies.bench.media import MediaSpec, render
 
-    specs = {
-        "photo_s": MediaSpec("photo", {"name": "chelsea"}),
-        "text_picture_s": MediaSpec("text_picture", {"style": "note",
-                                                     "lines": ["Budget meeting at noon"]}),
-        "speech_s": MediaSpec("speech", {"text": "What is the capital of France?"}),
-    }
+    makers = {"photo_s": sample_photo, "text_picture_s": sample_text_picture,
+              "speech_s": sample_speech}
     out: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as folder:
-        for label, spec in specs.items():
-            attachment = Attachment.from_path(render(spec, Path(folder)))
+        for label, make in makers.items():
+            attachment = Attachment.from_path(make(Path(folder)))
             attachment_to_text(attachment, PerceptionCache(None))  # loads the model
             started = time.perf_counter()
             attachment_to_text(attachment, PerceptionCache(None))  # memory-only: recomputes
@@ -181,9 +231,22 @@ def _print(results: dict[str, Any]) -> None:
                   f"{v['ttft_s']:>9.3f}{v['tokens_per_s']:>9.1f}")
         for name, value in local["ratios"].items():
             print(f"  {name} = {value:.2f}")
+        for label in ("nf4", "bf16"):
+            if "quality" in local[label]:
+                q = local[label]["quality"]
+                print(f"  {label} quality: mean {q['mean']:.3f}, loops {q['loop_share']:.0%}")
     if results.get("perception"):
         print("perception, uncached: " + ", ".join(
             f"{k.removesuffix('_s')} {v:.2f} s" for k, v in results["perception"].items()))
+    quality = results.get("quality")
+    if quality:
+        print(f"quality ({quality['max_tokens']} tokens max){'mean':>8}{'loops':>7}  per task")
+        for side, label in (("local", "plain"), ("local", "tuned"), ("standin", "tuned")):
+            v = quality[side][label]
+            tasks = " ".join(f"{k}={s:.2f}" for k, s in v["per_task"].items())
+            print(f"{side + ' ' + label:<24}{v['mean']:>8.3f}{v['loop_share']:>7.0%}  {tasks}")
+        if quality["standin"].get("note"):
+            print(f"  note: {quality['standin']['note']}")
     if cloud:
         print(f"cloud ({cloud['model']}){'wall s':>12}{'client CPU ms':>15}")
         print(f"{'bare openai':<22}{cloud['bare_openai_wall_s']:>12.3f}"
@@ -198,8 +261,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tokens", type=int, default=64, help="new tokens per generation")
     parser.add_argument("--repeats", type=int, default=3, help="measured runs per variant")
-    parser.add_argument("--model", default="", help="local model reference (default: embedded)")
-    parser.add_argument("--skip", choices=["local", "perception", "cloud"], action="append", default=[])
+    parser.add_argument("--model", default="",
+                        help="local model reference (default: embedded); 'standin' = the stand-in's")
+    parser.add_argument("--quality-tokens", type=int, default=96,
+                        help="answer cap for the quality questions (each task has its own length)")
+    parser.add_argument("--variant-quality", action="store_true",
+                        help="also score the nf4 and bf16 variants on the question set")
+    parser.add_argument("--skip", choices=["local", "perception", "cloud", "quality"], action="append",
+                        default=[])
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args(argv)
 
@@ -210,11 +279,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     results: dict[str, Any] = {"torch_threads": torch.get_num_threads(),
                                "tokens": args.tokens, "repeats": args.repeats}
     if "local" not in args.skip:
-        results["local"] = bench_local(args.tokens, args.repeats, args.model)
+        results["local"] = bench_local(args.tokens, args.repeats, args.model,
+                                       args.quality_tokens if args.variant_quality else 0)
     if "perception" not in args.skip:
         results["perception"] = bench_perception()
     if "cloud" not in args.skip:
         results["cloud"] = bench_cloud(args.tokens, args.repeats)
+    if "quality" not in args.skip:
+        results["quality"] = bench_quality(args.quality_tokens)
     _print(results)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
