@@ -166,14 +166,15 @@ class PathModel:
             self.residuals.setdefault(name, deque(maxlen=RESIDUALS)).append(math.log(actual / predicted))
 
     def band(self, name: str, level: float) -> tuple[float, float]:
-        """Factors around the point that held `level` of the recent turns (with a small-sample
-        widening), else the prior band."""
+        """Factors around the point that held `level` of the recent turns, else the prior band."""
         seen = self.residuals.get(name)
         if not seen or len(seen) < MIN_RESIDUALS:
             return PRIOR_BAND[name]
-        n = len(seen)
-        tail = (1 - level) / 2
-        lo, hi = np.quantile(np.array(seen), [max(0.0, tail - 0.5 / n), min(1.0, 1 - tail + 0.5 / n)])
+        n, tail = len(seen), (1 - level) / 2
+        # Split-conformal order statistics: the k-th smallest of n past misses bounds the next
+        # one with probability k / (n + 1).
+        lo_k, hi_k = math.floor(tail * (n + 1)), math.ceil((1 - tail) * (n + 1))
+        lo, hi = np.quantile(np.array(seen), [max(0.0, (lo_k - 1) / (n - 1)), min(1.0, (hi_k - 1) / (n - 1))])
         return math.exp(min(lo, 0.0)), math.exp(max(hi, 0.0))
 
 
