@@ -5,8 +5,8 @@ told. A turn is described by its `TurnShape` (text bytes of the prompt and the h
 images with their megapixels and tile tokens, audio with its seconds, the answer-length
 setting) and each path (local, cloud) is a small model refitted from every turn it serves:
 
-- answer length: the median of the answers served on that path, at most `max_new_tokens`
-  (answers often stop before it);
+- answer length: the median of the answers served on that path to turns of the same kind
+  (text, image, audio), at most `max_new_tokens` (answers often stop before it);
 - prompt tokens: a ridge fit (towards priors from `backends.units`) of the tokens the backend
   reported on the turn's text bytes, images and audio;
 - time to the first token: a ridge fit on perception (images, megapixels, audio files and
@@ -41,6 +41,7 @@ LEVEL = 0.8  # the interval's coverage
 WINDOW = 40  # turns per path the fits read
 RESIDUALS = 20  # turns per path the interval reads
 MIN_RESIDUALS = 5  # below this, the prior band
+MIN_ANSWERS = 2  # answers of a kind (text, image, audio) before their own median is used
 PRIOR_BAND = {"latency_s": (0.5, 2.0), "usd": (0.6, 1.7), "energy_j": (0.4, 2.5)}
 PRIOR_WEIGHT = 2.0  # how many turns' worth the priors count for
 
@@ -74,6 +75,11 @@ class TurnShape:
     def token_features(self) -> np.ndarray:
         return np.array([1.0, self.text_bytes / 1000, self.images, self.image_tokens / 1000,
                          self.audio, self.audio_s], dtype=float)
+
+    @property
+    def kind(self) -> str:
+        """What the answer is about (answers to a spoken question or a picture run longer)."""
+        return "audio" if self.audio else "image" if self.images else "text"
 
     @property
     def billed_audio_tokens(self) -> int:
@@ -150,7 +156,7 @@ class PathModel:
     location: str
     head: RidgeFit
     tokens: RidgeFit
-    answers: deque[int] = field(default_factory=lambda: deque(maxlen=WINDOW))
+    answers: dict[str, deque[int]] = field(default_factory=dict)  # by `TurnShape.kind`, and "all"
     s_per_token: deque[float] = field(default_factory=lambda: deque(maxlen=WINDOW))
     joules_per_s: deque[float] = field(default_factory=lambda: deque(maxlen=WINDOW))
     residuals: dict[str, deque[float]] = field(default_factory=dict)
@@ -212,7 +218,8 @@ class CostPredictor:
                 path.residual("usd", completion.cost_usd, before.usd)
             else:
                 path.residual("energy_j", completion.energy_j, before.energy_j)
-            path.answers.append(completion.completion_tokens)
+            for key in (shape.kind, "all"):
+                path.answers.setdefault(key, deque(maxlen=WINDOW)).append(completion.completion_tokens)
             ttft = min(completion.ttft_s, completion.latency_s)
             if completion.completion_tokens > 1:
                 path.s_per_token.append((completion.latency_s - ttft) / (completion.completion_tokens - 1))
@@ -224,7 +231,10 @@ class CostPredictor:
 
     def _point(self, path: PathModel, shape: TurnShape) -> tuple[Cost, float, float]:
         n_new = max(1, shape.max_new_tokens)
-        answer = float(min(n_new, np.median(path.answers))) if path.answers else float(n_new)
+        answers = path.answers.get(shape.kind) or ()
+        if len(answers) < MIN_ANSWERS:  # too few of this kind yet: every answer on the path
+            answers = path.answers.get("all") or ()
+        answer = float(min(n_new, np.median(answers))) if answers else float(n_new)
         prompt = path.tokens(shape.token_features())
         rate = float(np.median(path.s_per_token)) if path.s_per_token else S_PER_TOKEN_PRIOR[path.location]
         latency = path.head(shape.head_features(prompt)) + rate * max(0.0, answer - 1)

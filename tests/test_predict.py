@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 
@@ -150,3 +151,27 @@ def test_shape_reads_the_measured_attachments_the_action_sends(tmp_path: Path) -
     assert shape.text_bytes == len("what?hellohi there") and shape.max_new_tokens == 128
     both = turn_shape(Action("cloud", (0, 1)), [image, audio], [], "", [], Settings(), 128)
     assert both.images == 1 and both.megapixels == pytest.approx(0.5) and both.image_tokens > 0
+
+
+def test_engine_tells_the_prediction_with_its_interval_and_refits(tmp_path: Path) -> None:
+    from app.card import decision_card, decision_data
+    from app.session import Session
+    from tests.test_app_engine import make
+
+    engine, store, _, cloud, _ = make(tmp_path)
+    session = Session()
+    first = list(engine.run(session, "hello there"))[-1].record
+    assert first.expected_source == "predicted" and first.expected_range.turns_seen == 0
+    # The prior assumes the whole answer-length setting; the fake answers in 2 tokens.
+    assert first.expected_range.completion_tokens == engine.settings.max_new_tokens
+    second = list(engine.run(session, "hello again"))[-1].record
+    assert second.expected_range.turns_seen == 1 and second.expected_range.completion_tokens == 2
+    assert second.expected.latency_s < first.expected.latency_s
+    row = store.turn(second.turn_id)
+    band = json.loads(row["decision"])["expected_range"]
+    assert band["level"] == 0.8 and band["latency_s"][0] <= row["expected_latency_s"] <= band["latency_s"][1]
+    assert decision_data(second)["expected"]["range"]["cost_usd"] == band["cost_usd"]
+    card = decision_card(second)
+    low, high = second.expected_range.low.latency_s, second.expected_range.high.latency_s
+    shown = f"{second.expected.latency_s:.1f} s (80 %: {low:.1f}–{high:.1f})"
+    assert f"predicted from this turn): {shown}" in card
