@@ -5,8 +5,9 @@ told. A turn is described by its `TurnShape` (text bytes of the prompt and the h
 images with their megapixels and tile tokens, audio with its seconds, the answer-length
 setting) and each path (local, cloud) is a small model refitted from every turn it serves:
 
-- answer length: the median of the answers served on that path to turns of the same kind
-  (text, image, audio), at most `max_new_tokens` (answers often stop before it);
+- answer length: the median of the answers served on that path to similar turns (most of the
+  same words, or the same file), else to turns of the same kind (text, image, audio), at
+  most `max_new_tokens` (answers often stop well before it);
 - prompt tokens: a ridge fit (towards priors from `backends.units`) of the tokens the backend
   reported on the turn's text bytes, images and audio;
 - time to the first token: a ridge fit on perception (images, megapixels, audio files and
@@ -23,6 +24,7 @@ shared by all sessions and thread-safe, like `app.guard.SpeedModel`; nothing is 
 from __future__ import annotations
 
 import math
+import re
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -53,6 +55,9 @@ TOKENS_PRIOR = {"local": (60.0, 280.0, 150.0, 0.0, 20.0, 3.0),
                 "cloud": (60.0, 280.0, 100.0, 1000.0, 20.0, 3.0)}
 TOKENS_SCALE = (1.0, 1.0, 1.0, 0.2, 1.0, 10.0)
 S_PER_TOKEN_PRIOR = {"local": 1 / 10, "cloud": 1 / 25}
+RATE_WINDOW = 10  # decoding speed follows the machine's recent load
+SIMILAR = 0.5  # Jaccard similarity of two turns' words for one's answer length to predict the other's
+_WORD = re.compile(r"[a-z0-9]+")
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,7 @@ class TurnShape:
     audio: int = 0
     audio_s: float = 0.0
     max_new_tokens: int = 256
+    words: frozenset[str] = frozenset()  # the prompt's words and the files' hashes (similar turns)
 
     def head_features(self, prompt_tokens: float) -> np.ndarray:
         return np.array([1.0, self.images, self.megapixels, self.audio, self.audio_s,
@@ -92,12 +98,14 @@ def turn_shape(action: Action, slots: Sequence[Attachment], always: Sequence[Att
     used = [slots[i] for i in action.attachments if i < len(slots)] + list(always)
     images = [a for a in used if a.kind == "image"]
     audio = [a for a in used if a.kind == "audio"]
+    words = frozenset(_WORD.findall(text.lower())) | {f"file:{a.sha256}" for a in used}
     text_bytes = units.text_tokens_bound(text) + sum(units.text_tokens_bound(m.text) for m in history)
     return TurnShape(
         location=action.location, text_bytes=text_bytes, images=len(images),
         megapixels=sum(a.width * a.height for a in images) / 1e6,
         image_tokens=sum(image_tokens(a, settings) for a in images),
-        audio=len(audio), audio_s=sum(a.duration_s for a in audio), max_new_tokens=max_new_tokens)
+        audio=len(audio), audio_s=sum(a.duration_s for a in audio), max_new_tokens=max_new_tokens,
+        words=words)
 
 
 @dataclass(frozen=True)
@@ -157,7 +165,8 @@ class PathModel:
     head: RidgeFit
     tokens: RidgeFit
     answers: dict[str, deque[int]] = field(default_factory=dict)  # by `TurnShape.kind`, and "all"
-    s_per_token: deque[float] = field(default_factory=lambda: deque(maxlen=WINDOW))
+    seen_words: deque[tuple[frozenset[str], int]] = field(default_factory=lambda: deque(maxlen=WINDOW))
+    s_per_token: deque[float] = field(default_factory=lambda: deque(maxlen=RATE_WINDOW))
     joules_per_s: deque[float] = field(default_factory=lambda: deque(maxlen=WINDOW))
     residuals: dict[str, deque[float]] = field(default_factory=dict)
     turns: int = 0
@@ -218,6 +227,8 @@ class CostPredictor:
                 path.residual("usd", completion.cost_usd, before.usd)
             else:
                 path.residual("energy_j", completion.energy_j, before.energy_j)
+            if shape.words:
+                path.seen_words.append((shape.words, completion.completion_tokens))
             for key in (shape.kind, "all"):
                 path.answers.setdefault(key, deque(maxlen=WINDOW)).append(completion.completion_tokens)
             ttft = min(completion.ttft_s, completion.latency_s)
@@ -231,9 +242,10 @@ class CostPredictor:
 
     def _point(self, path: PathModel, shape: TurnShape) -> tuple[Cost, float, float]:
         n_new = max(1, shape.max_new_tokens)
-        answers = path.answers.get(shape.kind) or ()
-        if len(answers) < MIN_ANSWERS:  # too few of this kind yet: every answer on the path
-            answers = path.answers.get("all") or ()
+        answers: Sequence[int] = _similar(path.seen_words, shape.words)
+        if not answers:  # no similar turn: this kind's, or every answer if too few of this kind yet
+            answers = path.answers.get(shape.kind) or ()
+            answers = answers if len(answers) >= MIN_ANSWERS else path.answers.get("all") or ()
         answer = float(min(n_new, np.median(answers))) if answers else float(n_new)
         prompt = path.tokens(shape.token_features())
         rate = float(np.median(path.s_per_token)) if path.s_per_token else S_PER_TOKEN_PRIOR[path.location]
@@ -245,3 +257,10 @@ class CostPredictor:
             return Cost(usd=usd, latency_s=latency), prompt, answer
         j_per_s = float(np.median(path.joules_per_s)) if path.joules_per_s else self._power_w() / 2
         return Cost(latency_s=latency, energy_j=latency * j_per_s), prompt, answer
+
+
+def _similar(seen: Sequence[tuple[frozenset[str], int]], words: frozenset[str]) -> list[int]:
+    """Answer lengths of past turns that share most of `words` (none if `words` is empty)."""
+    if not words:
+        return []
+    return [n for other, n in seen if len(words & other) >= SIMILAR * len(words | other)]

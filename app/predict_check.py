@@ -20,15 +20,32 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+# Every turn is new (no prompt, picture or recording comes twice), so a similar past turn
+# cannot simply be looked up.
 QUESTIONS = [
     "What is the capital of France?", "Give me three tips for sleeping better.",
     "Explain what a prime number is.", "Write a haiku about the sea.",
     "How do I boil an egg?", "Summarise the plot of Romeo and Juliet in two sentences.",
     "What is photosynthesis?", "Translate 'good morning' into Spanish and German.",
+    "Why is the sky blue?", "Name five fruits that are rich in vitamin C.",
+    "What does a compiler do?", "Suggest a name for a small bakery.",
+    "How far is the Moon from the Earth?", "List the planets of the solar system.",
+    "What is the difference between weather and climate?", "How do vaccines work?",
+    "Give me a simple recipe for pancakes.", "Who wrote Pride and Prejudice?",
+    "What are the rules of chess for the knight?", "Describe a good morning routine.",
 ]
-IMAGE_PROMPTS = ["What is in this picture?", "Describe the image briefly.", "What colours do you see?"]
+IMAGE_PROMPTS = ["What is in this picture?", "Describe the image briefly.", "What colours do you see?",
+                 "Is there any text in this image?", "What is the main object here?",
+                 "Where might this photo have been taken?", "Describe the mood of this picture.",
+                 "How many objects can you count?", "What stands out in this image?",
+                 "Give this picture a title."]
 SPOKEN = ["What is the weather usually like in spring?", "Tell me a fun fact about cats.",
-          "How many legs does a spider have?"]
+          "How many legs does a spider have?", "What is the tallest mountain in the world?",
+          "Can you recommend a good book?", "How do I make a cup of tea?",
+          "What time zone is London in?", "Why do leaves change colour in autumn?",
+          "What is two plus two?", "Tell me a short joke."]
+SAMPLES = ("coffee", "astronaut", "chelsea", "rocket", "camera", "coins", "page",
+           "immunohistochemistry", "hubble_deep_field")
 
 
 def make_media(folder: Path) -> tuple[list[Path], list[Path]]:
@@ -39,9 +56,12 @@ def make_media(folder: Path) -> tuple[list[Path], list[Path]]:
     try:
         from skimage import data
 
-        for name in ("coffee", "astronaut"):
+        for name in SAMPLES:
             path = folder / f"{name}.png"
-            Image.fromarray(getattr(data, name)()).save(path)
+            try:
+                Image.fromarray(getattr(data, name)()).save(path)
+            except Exception:  # a sample this scikit-image does not ship offline
+                continue
             images.append(path)
     except ImportError:
         pass
@@ -56,17 +76,20 @@ def make_media(folder: Path) -> tuple[list[Path], list[Path]]:
     return [p for p in images if p.exists()], audio
 
 
-def turn_plan(turns: int, images: list[Path], audio: list[Path]) -> list[tuple[str, list[Path]]]:
-    """Text, image and audio turns in a fixed rotation (text twice as often)."""
+def turn_plan(turns: int, images: list[Path], audio: list[Path], start: int = 0
+              ) -> list[tuple[str, list[Path]]]:
+    """Text, image and audio turns in a fixed rotation (text twice as often); `start` counts
+    the turns of earlier sessions, so each session gets new questions and files."""
     plan: list[tuple[str, list[Path]]] = []
-    for i in range(turns):
+    for i in range(start, start + turns):
         kind = ("text", "image", "text", "audio")[i % 4]
         if kind == "image" and images:
-            plan.append((IMAGE_PROMPTS[i % len(IMAGE_PROMPTS)], [images[i % len(images)]]))
+            n = i // 4
+            plan.append((IMAGE_PROMPTS[n % len(IMAGE_PROMPTS)], [images[n % len(images)]]))
         elif kind == "audio" and audio:
-            plan.append(("", [audio[i % len(audio)]]))
+            plan.append(("", [audio[(i // 4) % len(audio)]]))
         else:
-            plan.append((QUESTIONS[i % len(QUESTIONS)], []))
+            plan.append((QUESTIONS[(i // 4 * 2 + (i % 4 == 2)) % len(QUESTIONS)], []))
     return plan
 
 
@@ -133,10 +156,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         images, audio = make_media(Path(tmp))
-        plan = turn_plan(args.turns, images, audio)
         every: list[dict[str, Any]] = []
         results = {}
-        for policy in args.policies.split(","):
+        for n, policy in enumerate(args.policies.split(",")):
+            plan = turn_plan(args.turns, images, audio, start=n * args.turns)
             results[policy] = run_session(args.url, policy, plan)
             every += results[policy]
     print()

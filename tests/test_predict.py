@@ -175,3 +175,19 @@ def test_engine_tells_the_prediction_with_its_interval_and_refits(tmp_path: Path
     low, high = second.expected_range.low.latency_s, second.expected_range.high.latency_s
     shown = f"{second.expected.latency_s:.1f} s (80 %: {low:.1f}–{high:.1f})"
     assert f"predicted from this turn): {shown}" in card
+
+
+def test_similar_turns_predict_each_others_answer_length() -> None:
+    predictor = fitted(0)
+    rng = np.random.default_rng(5)
+    haiku = frozenset({"write", "a", "haiku", "about", "the", "sea"})
+    for words, length in ((haiku, 20), (frozenset({"explain", "prime", "numbers"}), 250),
+                          (frozenset({"tips", "for", "sleep"}), 240)):
+        shape = TurnShape("cloud", text_bytes=40, words=words)
+        done = true_turn(shape, rng)
+        done.completion_tokens = length
+        predictor.observe(shape, done)
+    again = TurnShape("cloud", text_bytes=40, words=haiku - {"sea"} | {"moon"})
+    assert predictor.predict(again).completion_tokens == 20
+    other = TurnShape("cloud", text_bytes=40, words=frozenset({"capital", "of", "france"}))
+    assert predictor.predict(other).completion_tokens == 240  # the median of the kind
