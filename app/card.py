@@ -6,7 +6,7 @@ from html import escape
 from typing import Any
 
 from app.engine import TurnRecord
-from app.explain import details_body, expected_vs_actual, why_sentence
+from app.explain import details_body, expected_vs_actual, source_label, why_sentence
 from app.session import Session
 
 _CSS = """
@@ -72,7 +72,7 @@ def decision_card(record: TurnRecord, models: dict[str, str] | None = None,
     error = f"<div class='lcio-fallback'>{escape(record.error)}</div>" \
         if record.status == "failed" else ""
     details = details_body(record).replace("\n\n", "<br>")
-    source = "policy's estimate" if record.expected_source == "policy" else "worst case"
+    source = source_label(record.expected_source)
     return (
         _CSS + f'<div class="lcio-card" data-turn="{record.turn_index + 1}" data-location="{loc}" '
         f'data-status="{status}">'
@@ -100,7 +100,9 @@ def decision_data(record: TurnRecord) -> dict[str, Any]:
         "attachments_left_out": [{"kind": a.kind, "sha256": a.sha256, "why": why}
                                  for a, why in record.left_out],
         "expected": {"latency_s": exp.latency_s, "cost_usd": exp.usd, "energy_j": exp.energy_j,
-                     "source": record.expected_source} if exp else None,
+                     "source": record.expected_source,
+                     **({"range": record.expected_range.as_dict()} if record.expected_range else {})}
+        if exp else None,
         "actual": {"latency_s": act.latency_s, "cost_usd": act.usd, "energy_j": act.energy_j}
         if act else None,
         "ttft_s": record.completion.ttft_s if record.completion else None,

@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -32,6 +32,7 @@ import numpy as np
 from app.deadlines import Deadlines
 from app.guard import PriceFn, SpeedModel, budget_mask, local_power_w, worst_case, worst_cases
 from app.intake import clean_text, read_input
+from app.predict import CostPredictor, Prediction, TurnShape, turn_shape
 from app.session import Cost, Session
 from app.store import SessionStore
 from backends.base import Backend
@@ -81,6 +82,7 @@ class TurnRecord:
     action: Action | None = None
     expected: Cost | None = None
     expected_source: str = ""
+    expected_range: Prediction | None = None  # the predictor's interval around `expected`
     fallback: str = ""
     completion: Completion | None = None
     actual: Cost | None = None
@@ -168,6 +170,7 @@ class Engine:
         self.settings = settings or get_settings()
         self.price_usd = price_usd
         self.speed = SpeedModel()
+        self.predictor = CostPredictor(self.settings, price_usd)  # what the person is told
         self.on_turn = on_turn
         self._stops: dict[str, threading.Event] = {}
         self._stops_lock = threading.Lock()
@@ -249,7 +252,8 @@ class Engine:
             return
         record.decision = decision
         record.action = actions[decision.action]
-        record.expected, record.expected_source = _expected(decision, record.worst)
+        record.expected_range = self._expected(session, record, record.action, n_new)
+        record.expected, record.expected_source = record.expected_range.cost, "predicted"
         record.taken = decision.action
         record.decided_at = time.perf_counter()
         stop = threading.Event()
@@ -287,6 +291,15 @@ class Engine:
         return worst_case(action, record.slots, record.always, record.prompt,
                           session.history[-HISTORY_MESSAGES:], self.settings, self.speed,
                           self.price_usd, n_new)
+
+    def _shape(self, session: Session, record: TurnRecord, action: Action, n_new: int) -> TurnShape:
+        # The history as it stands before this turn's answer joins it (the request's own).
+        return turn_shape(action, record.slots, record.always, record.prompt,
+                          session.history[-HISTORY_MESSAGES:], self.settings, n_new)
+
+    def _expected(self, session: Session, record: TurnRecord, action: Action, n_new: int) -> Prediction:
+        """What the person is told to expect for `action` (the guard keeps its worst case)."""
+        return self.predictor.predict(self._shape(session, record, action, n_new))
 
     def _seconds_left(self, session: Session, record: TurnRecord) -> float:
         """How long this turn may run: the waiting time left (its own reservation included)
@@ -393,6 +406,7 @@ class Engine:
             log.error("session %s overspent %s after a %s answer costing %s (worst case %s)",
                       session.id, session.ledger.overspent(), location, record.actual, record.held)
         self.speed.observe(location, completion)
+        self.predictor.observe(self._shape(session, record, record.action, n_new), completion)
         record.answer = completion.text or record.answer
         record.status = "cancelled" if completion.finish_reason == "cancelled" else "answered"
 
@@ -445,6 +459,8 @@ class Engine:
             "decision": {"estimates": d.estimates, "multipliers": d.multipliers,
                          "reason": d.reason, "masked": {str(k): v for k, v in record.masked.items()},
                          "expected_source": record.expected_source,
+                         **({"expected_range": record.expected_range.as_dict()}
+                            if record.expected_range else {}),
                          **({"overruled": record.overrule} if record.overrule else {})} if d else None,
             "observation": record.observation, "fallback": clean_text(record.fallback) or None,
             "backend": c.backend if c else None, "model": c.model if c else None,
@@ -506,30 +522,6 @@ def _apply_overrule(record: TurnRecord, space: ActionSpace, mask: np.ndarray, de
     return Decision(int(best), a.location, a.attachments, 1.0, decision.estimates,
                     decision.multipliers, f"you chose {a.location}; the policy chose "
                     f"{decision.location} ({decision.reason})")
-
-
-ESTIMATE_KEYS = {"latency": ("latency_s", "latency"), "usd": ("cost_usd", "usd", "cost")}
-
-
-def _expected(decision: Decision, worst: list[Cost]) -> tuple[Cost, str]:
-    """The policy's own estimate for the chosen action where it gives one, else the guard's
-    worst case (the card says which)."""
-    est: Mapping[str, list[float]] = decision.estimates or {}
-
-    def pick(keys: tuple[str, ...]) -> float | None:
-        for k in keys:
-            vals = est.get(k)
-            if vals is not None and len(vals) > decision.action:
-                return float(vals[decision.action])
-        return None
-
-    lat, usd = pick(ESTIMATE_KEYS["latency"]), pick(ESTIMATE_KEYS["usd"])
-    w = worst[decision.action] if decision.action < len(worst) else Cost()
-    if lat is None and usd is None:
-        return w, "worst case"
-    return Cost(usd=usd if usd is not None else w.usd,
-                latency_s=lat if lat is not None else w.latency_s,
-                energy_j=w.energy_j), "policy"
 
 
 def _attachment_prompt(used: list[Attachment]) -> str:

@@ -142,13 +142,27 @@ def _cost_phrase(record: TurnRecord, session: Session, loc: str) -> str:
     return f"{verb} {energy:.0f} J of the {before:.0f} J of local energy left, and no cloud dollars."
 
 
+def source_label(source: str, worst: str = "worst case") -> str:
+    """Where the expected figures come from, in words."""
+    return {"predicted": "predicted from this turn", "policy": "policy's estimate"}.get(source, worst)
+
+
 def expected_vs_actual(record: TurnRecord, label: str = "") -> str:
     """ "Expected 1.5 s, $0.0000, 45 J → actual 28.7 s, $0.0000, 148 J" """
     exp, act = record.expected, record.actual
     if exp is None:
         return ""
     head = f"Expected ({label})" if label else "Expected"
-    text = f"{head}: {exp.latency_s:.1f} s, {money(exp.usd)}, {exp.energy_j:.0f} J"
+    band = record.expected_range
+    if band is None:
+        text = f"{head}: {exp.latency_s:.1f} s, {money(exp.usd)}, {exp.energy_j:.0f} J"
+    else:  # "4.1 s (80 %: 2.9–6.0)": the interval the predictor's recent misses give
+        share = f"{band.level:.0%}".replace("%", " %")
+        text = (f"{head}: {exp.latency_s:.1f} s ({share}: {band.low.latency_s:.1f}–"
+                f"{band.high.latency_s:.1f}), ")
+        text += (f"{money(exp.usd)} ({share}: {money(band.low.usd)}–{money(band.high.usd)})"
+                 if record.location == "cloud" else f"{exp.energy_j:.0f} J ({share}: "
+                 f"{band.low.energy_j:.0f}–{band.high.energy_j:.0f})")
     if act is not None:
         text += f" → actual: {act.latency_s:.1f} s, {money(act.usd)}, {act.energy_j:.0f} J"
     return text + "."
@@ -179,7 +193,7 @@ def panel_body(record: TurnRecord, session: Session, space_actions: list[Any]) -
     if d and d.reason != "budget guard" and not (over.get("applied") and over.get("forced")):
         lines.append(f"Confidence: the policy picks this action with probability {d.probability:.0%}.")
     if record.expected is not None:
-        label = "policy's estimate" if record.expected_source == "policy" else "worst case the guard allows"
+        label = source_label(record.expected_source, "worst case the guard allows")
         lines.append(expected_vs_actual(record, label))
     sent = ", ".join(f"{escape(a.path.name)} ({a.kind})" for a in record.used)
     lines.append(f"Sent: {sent}." if sent else "Sent: the text only.")

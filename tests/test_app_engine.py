@@ -96,7 +96,12 @@ def test_decision_comes_first_then_deltas_then_done(tmp_path: Path, media) -> No
     # M4A1 space: the image took slot 0 and was sent; audio takes no slot and is always sent.
     sent = cloud.requests[0].messages[-1].attachments
     assert {a.kind for a in sent} == {"image", "audio"}
-    assert rec.expected_source == "policy" and rec.expected.latency_s == 1.0
+    # What the person is told comes from the turn's predictor, with its interval, not the policy's bench
+    # estimate (1.0 s here) nor the guard's worst case.
+    assert rec.expected_source == "predicted" and rec.expected.latency_s != 1.0
+    band = rec.expected_range
+    assert band.low.latency_s <= rec.expected.latency_s <= band.high.latency_s
+    assert rec.expected.usd == pytest.approx(0.001) and rec.expected.usd < rec.worst[rec.taken].usd + 1e-12
     assert session.ledger.spent.usd == pytest.approx(0.002)
     row = store.turn(rec.turn_id)
     assert row["location"] == "cloud" and row["status"] == "answered"

@@ -48,7 +48,7 @@ def test_observation_fits_and_history_is_carried(tmp_path: Path, rcrl) -> None:
     for i, rec in enumerate(recs):
         obs = np.asarray(rec.observation)
         assert obs.shape == (OBS_DIM,) and obs[TURN] == i
-        assert rec.decision.estimates["quality"] and rec.expected_source == "policy"
+        assert rec.decision.estimates["quality"] and rec.expected_source == "predicted"
     # turn 3's history window holds turn 2's location (last state but one, first entry)
     hist = np.asarray(recs[2].observation)[HIST].reshape(5, 5)
     assert hist[-1][0] == (1.0 if recs[1].location == "cloud" else 0.0)
