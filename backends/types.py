@@ -70,8 +70,9 @@ class Attachment:
                 f"{accepted_types()}."
             )
         mime = mimetypes.guess_type(path.name)[0] or f"{kind}/{suffix.lstrip('.')}"
-        info = inspect(path, kind, limits) if limits is not None else None
-        return cls(kind=kind, path=path, sha256=sha256_file(path), mime=mime,
+        digest = sha256_file(path)
+        info = inspect(path, kind, limits, digest) if limits is not None else None
+        return cls(kind=kind, path=path, sha256=digest, mime=mime,
                    width=info.width if info else 0, height=info.height if info else 0,
                    duration_s=info.duration_s if info else 0.0)
 
