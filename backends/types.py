@@ -94,6 +94,8 @@ class ChatRequest:
     max_new_tokens: int = 256
     temperature: float = 0.0
     stop: threading.Event = field(default_factory=threading.Event)
+    # Seconds the whole answer may take (what is left of the waiting budget); None: no cap.
+    time_left_s: float | None = None
 
 
 @dataclass
