@@ -30,6 +30,9 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".
 AUDIO_EXTENSIONS = (".wav", ".mp3", ".flac", ".ogg", ".m4a", ".webm", ".aac", ".opus")
 # Everything the app takes; the upload control offers these and refusals name them.
 ACCEPTED_EXTENSIONS = IMAGE_EXTENSIONS + AUDIO_EXTENSIONS
+# What Pillow may parse: only the accepted formats (its other parsers, EPS included, are never
+# reached by an upload whatever its name or bytes).
+PILLOW_FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP", "TIFF")  # JPEG includes phones' MPO
 # Formats the image is re-encoded to: lossless where the source may hold flat colour or alpha.
 _LOSSLESS_SOURCES = {"PNG", "GIF", "BMP", "TIFF", "WEBP"}
 
@@ -118,7 +121,7 @@ def _inspect_image(path: Path, max_pixels: int) -> MediaInfo:
                f"{_megapixels(max_pixels)} megapixels. Please resize it and send it again.")
     unreadable = f"The image {path.name!r} could not be read (it may be corrupt or not an image)."
     try:
-        with Image.open(path) as image:
+        with Image.open(path, formats=PILLOW_FORMATS) as image:
             width, height = image.size
             if width * height > max_pixels:
                 raise UnreadableAttachment(
@@ -179,7 +182,7 @@ def encode_image(path: str | Path, max_side: int) -> EncodedImage:
 
     path = Path(path)
     try:
-        with Image.open(path) as image:
+        with Image.open(path, formats=PILLOW_FORMATS) as image:
             source_format = image.format or ""
             image.load()
             image = ImageOps.exif_transpose(image)

@@ -120,3 +120,20 @@ def test_the_guard_masks_the_cloud_on_a_small_budget(tampered: Path) -> None:
     # Sending reuses the WAV decoded at upload (cached by content hash), the same sound priced.
     sent = __import__("base64").b64decode(audio_wav_b64(attachment.path, attachment.sha256))
     assert wav_duration_s(sent) == pytest.approx(attachment.duration_s, abs=0.05)
+
+
+def test_pillow_parses_only_the_accepted_formats(tmp_path: Path) -> None:
+    """An EPS (Ghostscript) or other Pillow-readable type renamed .png is refused, not parsed."""
+    from PIL import Image
+
+    from backends.media import encode_image, inspect
+
+    disguised = tmp_path / "photo.png"
+    Image.new("RGB", (8, 8), "red").save(disguised, format="PCX")  # Pillow reads PCX; we do not
+    with pytest.raises(UnreadableAttachment, match="could not be read"):
+        inspect(disguised, "image", MediaLimits())
+    with pytest.raises(UnreadableAttachment):
+        encode_image(disguised, 64)
+    honest = tmp_path / "photo.jpg"
+    Image.new("RGB", (8, 8), "red").save(honest, format="JPEG")
+    assert inspect(honest, "image", MediaLimits()).width == 8
