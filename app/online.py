@@ -12,7 +12,7 @@ do not change. Every rating is stored, with the value given to the update, in th
 One person cannot steer the shared policy alone: a turn teaches once (its first rating; a
 later one is stored and replaces it in the log, but does not teach again), and a session
 teaches at most `max_ratings_per_session` times (LCIO_MAX_RATINGS_PER_SESSION). Each update
-moves one (task, action) estimate by at most lr x the rating scale.
+moves one (task, action) offset by at most MAX_RATING_STEP.
 
 An overrule is a preference too: when a person forces local or cloud and the answer comes,
 the forced action gets the update a thumbs up would give it (`on_turn`), so the policy leans
@@ -37,6 +37,8 @@ from policies.base import Policy, RatingLearner
 
 log = logging.getLogger(__name__)
 QUALITY_MAX = 2.0
+# The most one rating may move a policy's (task, action) offset: lr 0.2 x the 0–2 scale.
+MAX_RATING_STEP = 0.4
 
 
 def rating_to_quality(thumbs: int | None, stars: int | None) -> float | None:
@@ -112,7 +114,12 @@ class OnlineLearner:
         task = policy.task_of(obs) if obs.size else _task_of(row["prompt"] or "")
         with self._lock:
             before = _estimate(policy, obs, row["action"])
+            offsets = getattr(policy, "offsets", None)  # both RCRLs keep q-hat offsets here
+            was = float(offsets[task, int(row["action"])]) if offsets is not None else None
             policy.update_from_rating(task, int(row["action"]), quality, predicted)
+            if was is not None:  # a bounded step, whatever `predicted` the decision stored
+                offsets[task, int(row["action"])] = float(np.clip(
+                    offsets[task, int(row["action"])], was - MAX_RATING_STEP, was + MAX_RATING_STEP))
             after = _estimate(policy, obs, row["action"])
             self.points.setdefault(session.id, []).append(
                 {"reward": quality, "before": before if before is not None else 0.0,

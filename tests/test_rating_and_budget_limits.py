@@ -39,6 +39,27 @@ def test_twelve_ratings_of_one_turn_move_the_estimate_as_much_as_one(tmp_path: P
     assert len(learner.points_of(session.id)) == 1
 
 
+def test_one_rating_moves_an_offset_a_bounded_step(tmp_path: Path) -> None:
+    import numpy as np
+
+    from app.online import MAX_RATING_STEP
+
+    class Overeager(LearningPolicy):
+        offsets = np.zeros((1, 64))
+
+        def update_from_rating(self, task, action, rating, predicted=None, lr=None):
+            self.offsets[task, action] += 100.0
+            return float(self.offsets[task, action])
+
+    policy = Overeager()
+    ui, _ = _ui(tmp_path)
+    learner = OnlineLearner(ui.engine.store, lambda n: policy)
+    ui.engine.policy_for = lambda n: policy
+    session = Session(policy_name="rule")
+    learner.rate(session, _answer(ui, session), 1, None)
+    assert 0 < np.abs(policy.offsets).max() <= MAX_RATING_STEP
+
+
 def _ui(tmp_path: Path, max_per_session: int = 50, **settings) -> tuple[ChatUI, LearningPolicy]:
     from app.engine import Engine
 
