@@ -129,7 +129,7 @@ class Overrule:
     decides, among the actions the budget guard allows (else the policy's choice stands)."""
 
     location: Location | None = None
-    drop: frozenset[str] = frozenset()
+    drop: frozenset[str] = frozenset()  # paths of the files not to send (names may repeat)
 
 
 @dataclass
@@ -215,7 +215,7 @@ class Engine:
         space = policy_space(policy)
         self._place_attachments(record, space)
         drop = overrule.drop if overrule else frozenset()
-        present = [i < len(record.slots) and record.slots[i].path.name not in drop
+        present = [i < len(record.slots) and str(record.slots[i].path) not in drop
                    for i in range(space.slots)]
         try:
             observation = np.asarray(self.observe(session, record, space), dtype=np.float32)
@@ -485,7 +485,7 @@ def _forced(space: ActionSpace, mask: np.ndarray, reason: str) -> Decision:
 
 def _overrule_note(record: TurnRecord, decision: Decision, overrule: Overrule, applied: bool,
                    note: str = "") -> dict[str, Any]:
-    dropped = sorted(a.path.name for a in record.slots if a.path.name in overrule.drop)
+    dropped = sorted(a.path.name for a in record.slots if str(a.path) in overrule.drop)
     return {"policy_action": decision.action, "policy_location": decision.location,
             "forced": overrule.location, "dropped": dropped, "applied": applied, "note": note}
 

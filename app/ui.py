@@ -66,8 +66,14 @@ def overrule_of(where: str | None, keep: list[str] | None, offered: list[str] | 
     """The person's say for this turn; None when untouched (the policy decides)."""
     location = where if where in ("local", "cloud") else None
     offered_set, kept = set(offered or []), set(keep or [])
-    drop = frozenset(n for n in (Path(f).name for f in files) if n in offered_set and n not in kept)
+    drop = frozenset(str(Path(f)) for f, label in zip(files, attachment_labels(files), strict=True)
+                     if label in offered_set and label not in kept)
     return Overrule(location, drop) if location or drop else None
+
+
+def attachment_labels(files: list[str]) -> list[str]:
+    """One checkbox label per file, numbered so two uploads of one name are told apart."""
+    return [f"{i}. {Path(f).name}" for i, f in enumerate(files, 1)]
 
 
 class ChatUI:
@@ -145,7 +151,7 @@ class ChatUI:
     def offer(message: dict | str | None, offered: list[str] | None) -> tuple[Any, Any]:
         """List the files in the box as ticked checkboxes (only when the files change, so a
         person's unticking survives their typing)."""
-        names = [Path(f).name for f in _files_of(message)[1]]
+        names = attachment_labels(_files_of(message)[1])
         if names == list(offered or []):
             return gr.skip(), gr.skip()
         return gr.CheckboxGroup(choices=names, value=names, visible=bool(names)), names
