@@ -64,7 +64,7 @@ def create_demo(runtime: Runtime | None = None, warm: bool = True) -> tuple[gr.B
 
         return build_study(runtime), runtime
     ui = ChatUI(runtime.engine, runtime.models(), runtime.policy_names,
-                rate=runtime.learner.rate, learning_points=lambda: runtime.learner.points)
+                rate=runtime.learner.rate, learning_points=runtime.learner.points_of)
     return ui.build(), runtime
 
 

@@ -61,6 +61,9 @@ log = logging.getLogger(__name__)
 
 EventKind = Literal["decision", "delta", "fallback", "done", "rejected"]
 HISTORY_MESSAGES = 8  # the backends trim further to their context windows
+# Seconds before a turn's waiting budget runs out at which its answer is stopped (and the
+# cloud call's timeout ends), leaving time to close the call and book it.
+STOP_MARGIN_S = 0.3
 REJECTED_PROMPT_CHARS = 1_000  # a refused prompt is logged only this far (a 5 MB paste is not kept)
 
 
@@ -128,7 +131,7 @@ class Overrule:
     decides, among the actions the budget guard allows (else the policy's choice stands)."""
 
     location: Location | None = None
-    drop: frozenset[str] = frozenset()
+    drop: frozenset[str] = frozenset()  # paths of the files not to send (names may repeat)
 
 
 @dataclass
@@ -215,7 +218,7 @@ class Engine:
         space = policy_space(policy)
         self._place_attachments(record, space)
         drop = overrule.drop if overrule else frozenset()
-        present = [i < len(record.slots) and record.slots[i].path.name not in drop
+        present = [i < len(record.slots) and str(record.slots[i].path) not in drop
                    for i in range(space.slots)]
         try:
             observation = np.asarray(self.observe(session, record, space), dtype=np.float32)
@@ -331,7 +334,8 @@ class Engine:
         history = session.history[-HISTORY_MESSAGES:]
         message = Message("user", record.prompt or _attachment_prompt(record.used),
                           tuple(record.used))
-        return ChatRequest(messages=[*history, message], max_new_tokens=n_new, stop=stop)
+        return ChatRequest(messages=[*history, message], max_new_tokens=n_new, stop=stop,
+                           time_left_s=max(0.0, self._seconds_left(session, record) - STOP_MARGIN_S))
 
     def _answer(self, session: Session, record: TurnRecord, n_new: int,
                 stop: threading.Event, ran_out: threading.Event) -> Iterator[TurnEvent]:
@@ -387,7 +391,9 @@ class Engine:
         request = self._request(session, record, n_new, stop)
         # The guard's speeds are priors and measurements: should this answer still run past
         # what is left of the waiting-time (or, locally, energy) budget, stop it there.
-        deadline = self._deadlines.add(self._seconds_left(session, record), ran_out, stop)
+        # The margin leaves time to close the call and book it before the budget is reached.
+        deadline = self._deadlines.add(max(0.0, self._seconds_left(session, record) - STOP_MARGIN_S),
+                                       ran_out, stop)
         try:
             items = _local_stream(backend, request) if location == "local" else backend.stream(request)
             for item in items:
@@ -495,7 +501,7 @@ def _forced(space: ActionSpace, mask: np.ndarray, reason: str) -> Decision:
 
 def _overrule_note(record: TurnRecord, decision: Decision, overrule: Overrule, applied: bool,
                    note: str = "") -> dict[str, Any]:
-    dropped = sorted(a.path.name for a in record.slots if a.path.name in overrule.drop)
+    dropped = sorted(a.path.name for a in record.slots if str(a.path) in overrule.drop)
     return {"policy_action": decision.action, "policy_location": decision.location,
             "forced": overrule.location, "dropped": dropped, "applied": applied, "note": note}
 

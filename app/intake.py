@@ -3,7 +3,8 @@
 Every bad file is named (not just the first) with what the app takes; text is made valid
 Unicode (a lone surrogate breaks every UTF-8 writer, the log's included). Files are checked
 and measured by `backends.media.inspect` (pixels from the header, a full decode under the
-cap, real audio length), and those measurements are what the budget guard prices.
+cap, audio length by decoding it, never by its metadata), and those measurements are what
+the budget guard prices.
 """
 
 from __future__ import annotations

@@ -9,6 +9,11 @@ people rate better than expected is chosen more often for that kind of prompt, b
 session of this process (the policy object is shared). Baselines have no such hook and
 do not change. Every rating is stored, with the value given to the update, in the log.
 
+One person cannot steer the shared policy alone: a turn teaches once (its first rating; a
+later one is stored and replaces it in the log, but does not teach again), and a session
+teaches at most `max_ratings_per_session` times (LCIO_MAX_RATINGS_PER_SESSION). Each update
+moves one (task, action) offset by at most MAX_RATING_STEP.
+
 An overrule is a preference too: when a person forces local or cloud and the answer comes,
 the forced action gets the update a thumbs up would give it (`on_turn`), so the policy leans
 toward what people choose for that kind of prompt. It is not stored as a rating (the log's
@@ -27,10 +32,13 @@ import numpy as np
 
 from app.session import Session
 from app.store import SessionStore
+from backends.config import get_settings
 from policies.base import Policy, RatingLearner
 
 log = logging.getLogger(__name__)
 QUALITY_MAX = 2.0
+# The most one rating may move a policy's (task, action) offset: lr 0.2 x the 0–2 scale.
+MAX_RATING_STEP = 0.4
 
 
 def rating_to_quality(thumbs: int | None, stars: int | None) -> float | None:
@@ -45,11 +53,21 @@ def rating_to_quality(thumbs: int | None, stars: int | None) -> float | None:
 class OnlineLearner:
     """Applies ratings to the shared policies and remembers how each update moved them."""
 
-    def __init__(self, store: SessionStore, policy_for: Callable[[str], Policy]) -> None:
+    def __init__(self, store: SessionStore, policy_for: Callable[[str], Policy],
+                 max_per_session: int | None = None) -> None:
         self.store = store
         self.policy_for = policy_for
-        self.points: list[dict[str, float]] = []
+        self.max_per_session = (get_settings().max_ratings_per_session if max_per_session is None
+                                else max_per_session)
+        self.points: dict[str, list[dict[str, float]]] = {}  # per session id
+        self._taught: set[int] = set()  # turns whose rating has taught the policy
+        self._lessons: dict[str, int] = {}  # per session id: ratings that taught
         self._lock = threading.Lock()
+
+    def points_of(self, session_id: str) -> list[dict[str, float]]:
+        """The learning figure's points of one session (nobody sees another's ratings)."""
+        with self._lock:
+            return list(self.points.get(session_id, []))
 
     def rate(self, session: Session, turn_id: int, thumbs: int | None, stars: int | None) -> str:
         """Store the rating, update the policy that decided the turn, say what happened."""
@@ -60,6 +78,15 @@ class OnlineLearner:
         self.store.log_rating(turn_id, session.id, thumbs, stars, quality)
         if quality is None:
             return "Rating cleared."
+        with self._lock:
+            if turn_id in self._taught:
+                return (f"Rating updated ({quality:.1f}/2); this answer was already rated, so the "
+                        "policy does not learn from it again.")
+            if self._lessons.get(session.id, 0) >= self.max_per_session:
+                return (f"Thanks — rating stored ({quality:.1f}/2). This session has taught the "
+                        f"policy {self.max_per_session} times already, so it learns no more from it.")
+            self._taught.add(turn_id)
+            self._lessons[session.id] = self._lessons.get(session.id, 0) + 1
         return self._learn(session, row, quality)
 
     def on_turn(self, session: Session, record: Any) -> None:
@@ -87,10 +114,16 @@ class OnlineLearner:
         task = policy.task_of(obs) if obs.size else _task_of(row["prompt"] or "")
         with self._lock:
             before = _estimate(policy, obs, row["action"])
+            offsets = getattr(policy, "offsets", None)  # both RCRLs keep q-hat offsets here
+            was = float(offsets[task, int(row["action"])]) if offsets is not None else None
             policy.update_from_rating(task, int(row["action"]), quality, predicted)
+            if was is not None:  # a bounded step, whatever `predicted` the decision stored
+                offsets[task, int(row["action"])] = float(np.clip(
+                    offsets[task, int(row["action"])], was - MAX_RATING_STEP, was + MAX_RATING_STEP))
             after = _estimate(policy, obs, row["action"])
-            self.points.append({"reward": quality, "before": before if before is not None else 0.0,
-                                "preference": after if after is not None else 0.0})
+            self.points.setdefault(session.id, []).append(
+                {"reward": quality, "before": before if before is not None else 0.0,
+                 "preference": after if after is not None else 0.0})
         moved = "" if before is None or after is None else \
             f" Its estimate for that choice moved {before:.2f} → {after:.2f}."
         return f"Thanks — the policy learned from your rating ({quality:.1f}/2).{moved}"

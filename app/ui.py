@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import math
 import secrets
 import shutil
 import tempfile
@@ -65,8 +66,14 @@ def overrule_of(where: str | None, keep: list[str] | None, offered: list[str] | 
     """The person's say for this turn; None when untouched (the policy decides)."""
     location = where if where in ("local", "cloud") else None
     offered_set, kept = set(offered or []), set(keep or [])
-    drop = frozenset(n for n in (Path(f).name for f in files) if n in offered_set and n not in kept)
+    drop = frozenset(str(Path(f)) for f, label in zip(files, attachment_labels(files), strict=True)
+                     if label in offered_set and label not in kept)
     return Overrule(location, drop) if location or drop else None
+
+
+def attachment_labels(files: list[str]) -> list[str]:
+    """One checkbox label per file, numbered so two uploads of one name are told apart."""
+    return [f"{i}. {Path(f).name}" for i, f in enumerate(files, 1)]
 
 
 class ChatUI:
@@ -74,13 +81,14 @@ class ChatUI:
 
     def __init__(self, engine: Engine, models: dict[str, str], policy_names: list[str],
                  rate: Rater | None = None,
-                 learning_points: Callable[[], list[dict]] | None = None,
+                 learning_points: Callable[[str], list[dict]] | None = None,
                  default_session: Callable[[], Session] | None = None) -> None:
         self.engine = engine
         self.models = models
         self.policy_names = policy_names
         self.rate_fn = rate
-        self.learning_points = learning_points or (lambda: [])
+        # One session's learning points (by session id): nobody sees another's ratings.
+        self.learning_points = learning_points or (lambda session_id: [])
         self.default_session = default_session or (lambda: Session(policy_name=policy_names[0]))
 
     # -- handlers (plain functions; the tests call these) ----------------------------------
@@ -143,7 +151,7 @@ class ChatUI:
     def offer(message: dict | str | None, offered: list[str] | None) -> tuple[Any, Any]:
         """List the files in the box as ticked checkboxes (only when the files change, so a
         person's unticking survives their typing)."""
-        names = [Path(f).name for f in _files_of(message)[1]]
+        names = attachment_labels(_files_of(message)[1])
         if names == list(offered or []):
             return gr.skip(), gr.skip()
         return gr.CheckboxGroup(choices=names, value=names, visible=bool(names)), names
@@ -168,14 +176,20 @@ class ChatUI:
     def new_session(self, usd: float, latency_s: float, energy_j: float, w_quality: float,
                     w_latency: float, w_cost: float, policy: str
                     ) -> tuple[Session, list, str, Any, str, Any, str]:
-        """Start over with the settings panel's budgets, weights and policy."""
+        """Start over with the settings panel's budgets, weights and policy (budgets within
+        the configured maxima: a stranger cannot give themselves an unbounded cloud budget)."""
+        config = self.engine.settings
+        limit, notes = session_budget(((usd, config.max_session_usd, "cloud budget", "$"),
+                                       (latency_s, config.max_session_s, "waiting budget", "s"),
+                                       (energy_j, config.max_session_j, "energy budget", "J")))
+        weights = [_finite(w, 0.0, 10.0) for w in (w_quality, w_latency, w_cost)]
         session = Session(policy_name=policy if policy in self.policy_names else self.policy_names[0],
-                          ledger=BudgetLedger(limit=Cost(max(0.0, float(usd)),
-                                                         max(0.0, float(latency_s)),
-                                                         max(0.0, float(energy_j)))),
-                          weights=RewardWeights(float(w_quality), float(w_latency), float(w_cost)))
+                          ledger=BudgetLedger(limit=Cost(*limit)), weights=RewardWeights(*weights))
+        note = f"New session {session.id} with policy **{session.policy_name}**."
+        if notes:
+            note += " " + " ".join(notes)
         return (session, [], empty_card(), budget_gauges(session.ledger, []), totals_markdown(session),
-                per_turn_chart([]), f"New session {session.id} with policy **{session.policy_name}**.")
+                per_turn_chart([]), note)
 
     def on_like(self, session: Session | None, data: gr.LikeData) -> tuple[str, Any]:
         index = data.index if isinstance(data.index, int) else data.index[0]
@@ -195,7 +209,7 @@ class ChatUI:
         if session is None or turn_id is None:
             return "There is no answer to rate yet.", gr.skip()
         note = self.rate_fn(session, turn_id, thumbs, stars) if self.rate_fn else "Thanks."
-        return note, learning_chart(self.learning_points())
+        return note, learning_chart(self.learning_points(session.id))
 
     def export(self, fmt: str, session: Session | None) -> str | None:
         """This session's log as CSV/JSONL, for download: never another session's rows.
@@ -247,7 +261,7 @@ class ChatUI:
                         totals = gr.Markdown(elem_id="totals")
                     with gr.Accordion("Charts", open=False, elem_id="side-charts"):
                         chart = gr.Plot(per_turn_chart([]), elem_id="per-turn", show_label=False)
-                        learn = gr.Plot(learning_chart(self.learning_points()), elem_id="learning",
+                        learn = gr.Plot(learning_chart([]), elem_id="learning",
                                         show_label=False)
             with gr.Accordion("Settings: budgets, reward weights, policy", open=False):
                 with gr.Row():
@@ -350,3 +364,31 @@ def _shown(record: TurnRecord) -> str:
     elif record.status == "cancelled":
         text = f"{text}\n\n_(stopped)_".strip()
     return text
+
+
+def _finite(value: Any, low: float, high: float) -> float:
+    """`value` as a number within [low, high]; anything not a finite number is `low`."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return low
+    return min(high, max(low, number)) if math.isfinite(number) else low
+
+
+def session_budget(asked: tuple[tuple[Any, float, str, str], ...]) -> tuple[list[float], list[str]]:
+    """Each asked budget within [0, its maximum], and a note for each one that was changed."""
+    limits, notes = [], []
+    for value, most, name, unit in asked:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = float("nan")
+        if not math.isfinite(number):
+            limits.append(0.0)
+            notes.append(f"The {name} must be a number; it is 0 {unit}.")
+        elif number > most:
+            limits.append(most)
+            notes.append(f"The {name} is at most {most:g} {unit} here; it was set to {most:g}.")
+        else:
+            limits.append(max(0.0, number))
+    return limits, notes

@@ -17,10 +17,11 @@ logged or put into an error message.
 from __future__ import annotations
 
 import logging
+import queue
 import re
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import openai
@@ -308,7 +309,7 @@ class CloudBackend(Backend):
         attachments = [a for m in request.messages if m.role == "user" for a in m.attachments]
         started = time.perf_counter()
         client = self._usable_client()
-        timeout_s = self.settings.cloud_timeout_s
+        timeout_s = self._call_limits(request.time_left_s)[0]
         secret = self._secret()
 
         def mapped(exc: openai.OpenAIError, mid_stream: bool) -> BackendError:
@@ -319,20 +320,19 @@ class CloudBackend(Backend):
                         status, type(error).__name__)
             return error
 
-        try:
-            stream = client.chat.completions.create(
-                model=self.model,
-                messages=messages,  # type: ignore[arg-type]
-                stream=True,
-                stream_options={"include_usage": True},
-                max_tokens=request.max_new_tokens or self.settings.max_new_tokens,
-                temperature=request.temperature,
-                extra_headers=self.extra_headers or None,
-            )
-        except openai.OpenAIError as exc:
-            if isinstance(exc, openai.APIConnectionError):  # refused or timed out: unreachable
-                self.breaker.trip()
-            raise mapped(exc, mid_stream=False) from None
+        timeout_s, retries = self._call_limits(request.time_left_s)
+        client = client.with_options(timeout=timeout_s, max_retries=retries)
+        # The HTTP call runs on a pump thread, so Stop or the budget's deadline ends the turn at
+        # once, even while the endpoint has not sent a byte; the stream is closed behind it.
+        pump = _Pump(lambda: client.chat.completions.create(
+            model=self.model,
+            messages=messages,  # type: ignore[arg-type]
+            stream=True,
+            stream_options={"include_usage": True},
+            max_tokens=request.max_new_tokens or self.settings.max_new_tokens,
+            temperature=request.temperature,
+            extra_headers=self.extra_headers or None,
+        ), request.stop)
 
         pieces: list[str] = []
         ttft: float | None = None
@@ -341,7 +341,7 @@ class CloudBackend(Backend):
         served_model = self.model
         cancelled = False
         try:
-            for chunk in stream:
+            for chunk in pump:
                 if chunk.model:
                     served_model = chunk.model
                 if chunk.usage is not None:
@@ -358,8 +358,13 @@ class CloudBackend(Backend):
                 if request.stop.is_set() and finish is None:
                     cancelled = True
                     break
+            cancelled = cancelled or (request.stop.is_set() and finish is None)
         except openai.OpenAIError as exc:
+            if not pump.opened and isinstance(exc, openai.APIConnectionError):
+                self.breaker.trip()  # refused or timed out before answering: unreachable
             if not request.stop.is_set():
+                if not pump.opened:
+                    raise mapped(exc, mid_stream=False) from None
                 error = mapped(exc, mid_stream=True)
                 # Tokens already streamed were paid for: the caller charges them.
                 error.partial_cost = self._completion(None, messages, "".join(pieces),
@@ -368,7 +373,7 @@ class CloudBackend(Backend):
                 raise error from None
             cancelled = True
         finally:
-            stream.close()
+            pump.close()
         text = "".join(pieces)
         if finish is None and not cancelled:
             error = CloudStreamDropped(
@@ -379,6 +384,17 @@ class CloudBackend(Backend):
             raise error
         yield self._completion(usage, messages, text, attachments, served_model, started, ttft,
                                "cancelled" if cancelled else finish or "stop")
+
+    def _call_limits(self, time_left_s: float | None) -> tuple[float, int]:
+        """The SDK's timeout and retries for one call, within the seconds the turn has left:
+        the timeout never runs past them, and a retry is made only when a whole one fits."""
+        timeout_s, retries = self.settings.cloud_timeout_s, self.settings.cloud_max_retries
+        if time_left_s is None:
+            return timeout_s, retries
+        timeout_s = max(0.1, min(timeout_s, time_left_s))
+        if timeout_s * (retries + 1) > time_left_s:
+            retries = 0
+        return timeout_s, retries
 
     def _completion(self, usage: Any, messages: list[dict[str, Any]], text: str,
                     attachments: list[Any], served_model: str, started: float,
@@ -421,3 +437,70 @@ class CloudBackend(Backend):
 
 def _has_usage(usage: Any) -> bool:
     return usage is not None and getattr(usage, "prompt_tokens", None) is not None
+
+
+class _Pump:
+    """Iterate an SDK stream on a daemon thread; iteration here ends as soon as `stop` is set
+    (before the first byte included), and `close()` closes the HTTP stream from this side."""
+
+    _POLL_S = 0.05
+
+    def __init__(self, open_stream: Callable[[], Any], stop: threading.Event) -> None:
+        self._items: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self._stop = stop
+        self._lock = threading.Lock()
+        self._stream: Any = None
+        self._closed = False
+        self.opened = False  # the endpoint answered (errors after this are mid-stream)
+        self.stopped = False  # iteration ended because `stop` was set
+        threading.Thread(target=self._run, args=(open_stream,), name="lcio-cloud-pump",
+                         daemon=True).start()
+
+    def _run(self, open_stream: Callable[[], Any]) -> None:
+        try:
+            stream = open_stream()
+            with self._lock:
+                self._stream = stream
+                closed = self._closed
+            if closed:
+                stream.close()
+                return
+            self._items.put(("open", None))
+            for chunk in stream:
+                self._items.put(("chunk", chunk))
+                if self._stop.is_set():
+                    break
+            self._items.put(("end", None))
+        except BaseException as exc:  # handed to the reader, which raises it
+            self._items.put(("error", exc))
+        finally:
+            self.close()
+
+    def __iter__(self) -> Iterator[Any]:
+        while True:
+            try:
+                kind, value = self._items.get(timeout=self._POLL_S)
+            except queue.Empty:
+                if self._stop.is_set():
+                    self.stopped = True
+                    self.close()
+                    return
+                continue
+            if kind == "open":
+                self.opened = True
+            elif kind == "chunk":
+                yield value
+            elif kind == "end":
+                return
+            else:
+                raise value
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            stream, self._stream = self._stream, None
+        if stream is not None:
+            try:
+                stream.close()
+            except Exception:  # closing from the reader's side while the pump reads
+                log.debug("closing the cloud stream", exc_info=True)

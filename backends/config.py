@@ -70,6 +70,12 @@ class Settings(BaseSettings):
     # this are refused at upload: a 17 KB PNG can claim 144 megapixels (~1 GB decoded).
     max_image_pixels: int = 40_000_000
     max_audio_s: float = 900.0
+    # The most a session may be given (a stranger sets their own budgets on the page).
+    max_session_usd: float = 1.0
+    max_session_s: float = 3600.0
+    max_session_j: float = 36000.0
+    # Ratings of one session that teach the shared policy (later ones are only stored).
+    max_ratings_per_session: int = 50
 
     @model_validator(mode="after")
     def _default_cloud_model(self) -> Settings:

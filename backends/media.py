@@ -16,7 +16,9 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import threading
 import wave
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -28,6 +30,9 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".
 AUDIO_EXTENSIONS = (".wav", ".mp3", ".flac", ".ogg", ".m4a", ".webm", ".aac", ".opus")
 # Everything the app takes; the upload control offers these and refusals name them.
 ACCEPTED_EXTENSIONS = IMAGE_EXTENSIONS + AUDIO_EXTENSIONS
+# What Pillow may parse: only the accepted formats (its other parsers, EPS included, are never
+# reached by an upload whatever its name or bytes).
+PILLOW_FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP", "TIFF")  # JPEG includes phones' MPO
 # Formats the image is re-encoded to: lossless where the source may hold flat colour or alpha.
 _LOSSLESS_SOURCES = {"PNG", "GIF", "BMP", "TIFF", "WEBP"}
 
@@ -70,19 +75,31 @@ class MediaInfo:
     duration_s: float = 0.0
 
 
-def inspect(path: str | Path, kind: str, limits: MediaLimits) -> MediaInfo:
-    """Check an upload and measure it; raises `UnreadableAttachment` with a reason."""
+def inspect(path: str | Path, kind: str, limits: MediaLimits, sha256: str = "") -> MediaInfo:
+    """Check an upload and measure it; raises `UnreadableAttachment` with a reason.
+
+    Audio is measured by decoding it (metadata is file-controlled and can understate the
+    length), stopping just past the limit; the decoded WAV is kept by `sha256` so sending
+    reuses it instead of decoding again."""
     path = Path(path)
     if kind == "image":
         return _inspect_image(path, limits.max_pixels)
-    seconds = audio_duration_s(path)
+    wav = to_wav16k(path, max_s=limits.max_audio_s)
+    seconds = max(wav_duration_s(wav), _declared_wav_s(path))
     if seconds <= 0:
         raise UnreadableAttachment(f"The audio {path.name!r} holds no sound.")
     if seconds > limits.max_audio_s:
-        raise UnreadableAttachment(
-            f"The audio {path.name!r} is {_clock(seconds)} long; the limit is "
-            f"{_clock(limits.max_audio_s)}. Please send a shorter recording.")
+        raise _too_long(path, seconds, limits.max_audio_s)
+    if sha256:
+        _remember_wav(sha256, wav)
     return MediaInfo(duration_s=seconds)
+
+
+def _too_long(path: Path, seconds: float, max_s: float, more: bool = False) -> UnreadableAttachment:
+    length = f"longer than {_clock(seconds)}" if more else f"{_clock(seconds)} long"
+    return UnreadableAttachment(
+        f"The audio {path.name!r} is {length}; the limit is "
+        f"{_clock(max_s)}. Please send a shorter recording.")
 
 
 def _clock(seconds: float) -> str:
@@ -104,7 +121,7 @@ def _inspect_image(path: Path, max_pixels: int) -> MediaInfo:
                f"{_megapixels(max_pixels)} megapixels. Please resize it and send it again.")
     unreadable = f"The image {path.name!r} could not be read (it may be corrupt or not an image)."
     try:
-        with Image.open(path) as image:
+        with Image.open(path, formats=PILLOW_FORMATS) as image:
             width, height = image.size
             if width * height > max_pixels:
                 raise UnreadableAttachment(
@@ -123,41 +140,26 @@ def _inspect_image(path: Path, max_pixels: int) -> MediaInfo:
     return MediaInfo(width=width, height=height)
 
 
-def audio_duration_s(path: str | Path) -> float:
-    """Real length of an audio file in seconds, read without decoding it.
+def audio_duration_s(path: str | Path, max_s: float | None = None) -> float:
+    """Real length of an audio file in seconds, measured by decoding it.
 
-    A WAV: the larger of what its header says and what its data bytes hold (a bill is made
-    from the header, a decoder reads the bytes). Anything else: the larger of the container's
-    duration and the sum of its audio packets' durations (demuxed, not decoded), so a file
-    whose header omits or understates its length is still measured.
+    Container durations, packet durations and sample tables are all written by whoever made
+    the file, so none is trusted: the length is the count of decoded samples (what is sent).
+    A WAV sent as it is also counts the larger of its header and its data bytes.
     """
     path = Path(path)
+    return max(wav_duration_s(to_wav16k(path, max_s=max_s)), _declared_wav_s(path))
+
+
+def _is_riff_wave(path: Path) -> bool:
     with path.open("rb") as handle:
         head = handle.read(12)
-    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
-        return _wav_file_duration_s(path)
-    if path.suffix.lower() == ".wav":
-        raise UnreadableAttachment(f"The audio {path.name!r} could not be read (it is not a valid WAV file).")
-    import av
+    return head[:4] == b"RIFF" and head[8:12] == b"WAVE"
 
-    try:
-        with av.open(str(path)) as container:
-            if not container.streams.audio:
-                raise UnreadableAttachment(f"The file {path.name!r} has no audio in it.")
-            stream = container.streams.audio[0]
-            header_s = container.duration / av.time_base if container.duration else 0.0
-            packets_s = 0.0
-            base = float(stream.time_base) if stream.time_base else 0.0
-            for packet in container.demux(stream):
-                if packet.duration:
-                    packets_s += packet.duration * base
-    except UnreadableAttachment:
-        raise
-    except (av.FFmpegError, OSError, ValueError, EOFError) as exc:
-        raise UnreadableAttachment(
-            f"The audio {path.name!r} could not be read (it may be corrupt or of an "
-            "unsupported type).") from exc
-    return max(header_s, packets_s)
+
+def _declared_wav_s(path: Path) -> float:
+    """A RIFF/WAVE file's length by its header or data bytes (0 for anything else)."""
+    return _wav_file_duration_s(path) if _is_riff_wave(path) else 0.0
 
 
 def _wav_file_duration_s(path: Path) -> float:
@@ -166,29 +168,12 @@ def _wav_file_duration_s(path: Path) -> float:
             rate, frames = reader.getframerate(), reader.getnframes()
             frame_bytes = reader.getnchannels() * reader.getsampwidth()
     except (wave.Error, EOFError, ValueError):
-        # Formats `wave` does not parse (float, extensible) are still real audio to PyAV.
-        return _av_fallback(path)
+        # Formats `wave` does not parse (float, extensible): the decoded samples measure them.
+        return 0.0
     if rate <= 0 or frame_bytes <= 0:
         raise UnreadableAttachment(f"The audio {path.name!r} could not be read (it is not a valid WAV file).")
     from_bytes = max(0, path.stat().st_size - 44) / (rate * frame_bytes)
     return max(frames / rate, from_bytes if frames else 0.0)
-
-
-def _av_fallback(path: Path) -> float:
-    import av
-
-    try:
-        with av.open(str(path)) as container:
-            if not container.streams.audio:
-                raise UnreadableAttachment(f"The file {path.name!r} has no audio in it.")
-            stream = container.streams.audio[0]
-            samples = sum(frame.samples for frame in container.decode(stream))
-            return samples / float(stream.rate or WAV_RATE)
-    except UnreadableAttachment:
-        raise
-    except (av.FFmpegError, OSError, ValueError, EOFError) as exc:
-        raise UnreadableAttachment(
-            f"The audio {path.name!r} could not be read (it is not a valid WAV file).") from exc
 
 
 def encode_image(path: str | Path, max_side: int) -> EncodedImage:
@@ -197,7 +182,7 @@ def encode_image(path: str | Path, max_side: int) -> EncodedImage:
 
     path = Path(path)
     try:
-        with Image.open(path) as image:
+        with Image.open(path, formats=PILLOW_FORMATS) as image:
             source_format = image.format or ""
             image.load()
             image = ImageOps.exif_transpose(image)
@@ -245,14 +230,20 @@ def _is_wav16k_mono(data: bytes) -> bool:
         return False
 
 
-def to_wav16k(path: str | Path) -> bytes:
-    """The audio of any file PyAV decodes (wav, mp3, ogg, webm, m4a, flac) as 16 kHz mono WAV."""
+def to_wav16k(path: str | Path, max_s: float | None = None) -> bytes:
+    """The audio of any file PyAV decodes (wav, mp3, ogg, webm, m4a, flac) as 16 kHz mono WAV.
+
+    With `max_s`, decoding stops once the sound runs a second past it and the file is refused
+    (a file cannot make the app decode, hold or send more than the limit)."""
     import av
 
     path = Path(path)
+    if path.suffix.lower() == ".wav" and not _is_riff_wave(path):
+        raise UnreadableAttachment(f"The audio {path.name!r} could not be read (it is not a valid WAV file).")
     raw = path.read_bytes()
     if _is_wav16k_mono(raw):
         return raw
+    cap_bytes = None if max_s is None else int((max_s + 1) * WAV_RATE) * 2
     pcm = bytearray()
     try:
         with av.open(str(path)) as container:
@@ -263,6 +254,8 @@ def to_wav16k(path: str | Path) -> bytes:
             for frame in container.decode(stream):
                 for out in resampler.resample(frame):
                     pcm += bytes(out.planes[0])[: out.samples * 2]
+                if cap_bytes is not None and len(pcm) > cap_bytes:
+                    raise _too_long(path, cap_bytes / 2 / WAV_RATE, max_s or 0.0, more=True)
             for out in resampler.resample(None):
                 pcm += bytes(out.planes[0])[: out.samples * 2]
     except UnreadableAttachment:
@@ -283,9 +276,32 @@ def to_wav16k(path: str | Path) -> bytes:
     return buffer.getvalue()
 
 
+# Decoded uploads by content hash (bounded in bytes): the upload check decodes once, sending reuses it.
+_WAV_CACHE: OrderedDict[str, bytes] = OrderedDict()
+_WAV_CACHE_BYTES = 256 * 2**20
+_WAV_LOCK = threading.Lock()
+
+
+def _remember_wav(sha256: str, wav: bytes) -> None:
+    with _WAV_LOCK:
+        _WAV_CACHE[sha256] = wav
+        _WAV_CACHE.move_to_end(sha256)
+        while len(_WAV_CACHE) > 1 and sum(map(len, _WAV_CACHE.values())) > _WAV_CACHE_BYTES:
+            _WAV_CACHE.popitem(last=False)
+
+
+def _decoded_wav(path: str, sha256: str) -> bytes:
+    with _WAV_LOCK:
+        wav = _WAV_CACHE.get(sha256)
+    if wav is None:
+        wav = to_wav16k(path)
+        _remember_wav(sha256, wav)
+    return wav
+
+
 @lru_cache(maxsize=32)
 def _cached_wav_b64(path: str, sha256: str) -> str:
-    return base64.b64encode(to_wav16k(path)).decode("ascii")
+    return base64.b64encode(_decoded_wav(path, sha256)).decode("ascii")
 
 
 def audio_wav_b64(path: str | Path, sha256: str = "") -> str:

@@ -184,8 +184,10 @@ def _open_image(attachment: Attachment) -> Any:
     """Decode fully (not just the header) so a truncated file fails here, not in a model."""
     from PIL import Image, UnidentifiedImageError
 
+    from backends.media import PILLOW_FORMATS
+
     try:
-        with Image.open(attachment.path) as image:
+        with Image.open(attachment.path, formats=PILLOW_FORMATS) as image:
             image.load()
             return image.convert("RGB")
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:

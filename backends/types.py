@@ -70,8 +70,9 @@ class Attachment:
                 f"{accepted_types()}."
             )
         mime = mimetypes.guess_type(path.name)[0] or f"{kind}/{suffix.lstrip('.')}"
-        info = inspect(path, kind, limits) if limits is not None else None
-        return cls(kind=kind, path=path, sha256=sha256_file(path), mime=mime,
+        digest = sha256_file(path)
+        info = inspect(path, kind, limits, digest) if limits is not None else None
+        return cls(kind=kind, path=path, sha256=digest, mime=mime,
                    width=info.width if info else 0, height=info.height if info else 0,
                    duration_s=info.duration_s if info else 0.0)
 
@@ -93,6 +94,8 @@ class ChatRequest:
     max_new_tokens: int = 256
     temperature: float = 0.0
     stop: threading.Event = field(default_factory=threading.Event)
+    # Seconds the whole answer may take (what is left of the waiting budget); None: no cap.
+    time_left_s: float | None = None
 
 
 @dataclass

@@ -94,8 +94,8 @@ def test_overrule_to_cloud_without_budget_keeps_the_guard(page: ChatUI) -> None:
 def test_unticked_attachment_is_not_sent(page: ChatUI, image: Path) -> None:
     session = Session(policy_name="rule")
     files = [str(image)]
-    over = overrule_of("auto", [], ["cat.png"], files)
-    assert over == Overrule(None, frozenset({"cat.png"}))
+    over = overrule_of("auto", [], ["1. cat.png"], files)
+    assert over == Overrule(None, frozenset({str(image)}))
     rec = list(page.engine.run(session, "what is it?", files, overrule=over))[-1].record
     assert rec.used == [] and rec.left_out[0][1] == "you chose not to send it"
     assert json.loads(page.engine.store.rows(session.id)[-1]["decision"])["overruled"]["dropped"] == [
@@ -105,9 +105,26 @@ def test_unticked_attachment_is_not_sent(page: ChatUI, image: Path) -> None:
     assert overrule_of("auto", [], [], files) is None
 
 
+def test_two_uploads_of_one_name_are_unticked_separately(page: ChatUI, tmp_path: Path,
+                                                         image: Path) -> None:
+    copies = []
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        copies.append(tmp_path / folder / "image.png")
+        copies[-1].write_bytes(image.read_bytes())
+    files = [str(p) for p in copies]
+    _, offered = ChatUI.offer({"text": "a", "files": files}, [])
+    assert offered == ["1. image.png", "2. image.png"]
+    over = overrule_of("auto", ["1. image.png"], offered, files)
+    assert over is not None and over.drop == frozenset({files[1]})
+    session = Session(policy_name="rule")
+    rec = list(page.engine.run(session, "what is it?", files, overrule=over))[-1].record
+    assert [str(a.path) for a in rec.used] == [files[0]]
+
+
 def test_offer_keeps_unticks_while_typing(image: Path) -> None:
     keep, offered = ChatUI.offer({"text": "a", "files": [str(image)]}, [])
-    assert offered == ["cat.png"]
+    assert offered == ["1. cat.png"]
     assert ChatUI.offer({"text": "ab", "files": [str(image)]}, offered) == (
         __import__("gradio").skip(), __import__("gradio").skip())
 

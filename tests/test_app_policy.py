@@ -66,13 +66,12 @@ def test_ratings_move_the_policy_estimate(tmp_path: Path, rcrl) -> None:
     engine = _engine(tmp_path, rcrl)
     learner = OnlineLearner(engine.store, lambda n: rcrl)
     session = Session(policy_name="lcio-rcrl")
-    list(engine.run(session, "write a message to my mom"))
-    learner.rate(session, session.turn_ids[-1], 1, None)
-    learner.rate(session, session.turn_ids[-1], 1, None)
-    up = learner.points[-1]["preference"]
-    assert learner.points[0]["preference"] > learner.points[0]["before"]
-    learner.rate(session, session.turn_ids[-1], -1, None)
-    assert learner.points[-1]["preference"] < up
+    for thumbs in (1, 1, -1):  # a turn teaches once: each rating rates its own turn
+        list(engine.run(session, "write a message to my mom"))
+        learner.rate(session, session.turn_ids[-1], thumbs, None)
+    points = learner.points_of(session.id)
+    assert points[0]["preference"] > points[0]["before"]
+    assert points[-1]["preference"] < points[-1]["before"], "a thumbs down lowers it"
     assert [r["reward"] for r in engine.store.ratings()] == [2.0, 2.0, 0.0]
 
 
@@ -133,11 +132,12 @@ def test_ratings_move_the_shipped_policy(tmp_path: Path, shipped) -> None:
     engine = _engine(tmp_path, shipped)
     learner = OnlineLearner(engine.store, lambda n: shipped)
     session = Session(policy_name="lcio-rcrl")
-    list(engine.run(session, "Rewrite this politely: send me the file now."))
-    learner.rate(session, session.turn_ids[-1], 1, None)
-    assert learner.points[0]["preference"] > learner.points[0]["before"]
-    learner.rate(session, session.turn_ids[-1], -1, None)
-    assert learner.points[-1]["preference"] < learner.points[0]["preference"]
+    for thumbs in (1, -1):  # a turn teaches once: each rating rates its own turn
+        list(engine.run(session, "Rewrite this politely: send me the file now."))
+        learner.rate(session, session.turn_ids[-1], thumbs, None)
+    points = learner.points_of(session.id)
+    assert points[0]["preference"] > points[0]["before"]
+    assert points[-1]["preference"] < points[-1]["before"], "a thumbs down lowers it"
 
 
 @pytest.fixture

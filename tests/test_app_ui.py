@@ -51,7 +51,7 @@ def ui(tmp_path: Path) -> ChatUI:
     engine = Engine(store, lambda n: policy, backends.__getitem__, price_usd=lambda *tokens: 0.0005)
     learner = OnlineLearner(store, lambda n: policy)
     chat = ChatUI(engine, {"local": "fake-local", "cloud": "fake-cloud"}, ["rule"],
-                  rate=learner.rate, learning_points=lambda: learner.points)
+                  rate=learner.rate, learning_points=learner.points_of)
     chat.policy = policy  # type: ignore[attr-defined]
     return chat
 
@@ -90,11 +90,14 @@ def test_rating_feeds_policy_and_is_stored(ui: ChatUI) -> None:
     like = gr.LikeData(target=None, data={"index": len(history) - 1, "value": "x", "liked": True})
     note, fig = ui.on_like(session, like)
     assert "learned" in note and ui.policy.updates[-1][2] == 2.0
-    note, _ = ui.rate_last("2", session)
+    note, _ = ui.rate_last("2", session)  # the same turn again: stored, but it taught once
+    assert len(ui.policy.updates) == 1 and "already rated" in note
+    list(ui.respond("turn off the light", [], session))
+    ui.rate_last("2", session)
     assert ui.policy.updates[-1][2] == pytest.approx(0.5)
     rows = ui.engine.store.rows(session.id)
-    assert rows[-1]["rating_stars"] == 2
-    assert [r["thumbs"] for r in ui.engine.store.ratings()] == [1, None]
+    assert rows[0]["rating_stars"] == 2 and rows[-1]["rating_stars"] == 2
+    assert [r["thumbs"] for r in ui.engine.store.ratings()] == [1, None, None]
 
 
 def test_rating_to_quality_scale() -> None:
