@@ -112,8 +112,8 @@ class TurnRecord:
     @property
     def left_out(self) -> list[tuple[Attachment, str]]:
         chosen = set(self.action.attachments) if self.action else set()
-        dropped = set(self.overrule.get("dropped", ()))
-        out = [(a, "you chose not to send it" if a.path.name in dropped else "the policy left it out")
+        dropped = set(self.overrule.get("dropped_slots", ()))
+        out = [(a, "you chose not to send it" if i in dropped else "the policy left it out")
                for i, a in enumerate(self.slots) if i not in chosen]
         out += [(a, "more attachments than the policy's slots") for a in self.extra]
         return out
@@ -125,7 +125,7 @@ class TurnRecord:
 
 @dataclass(frozen=True)
 class Overrule:
-    """The person's say before sending: where to answer, and files (by name) not to send.
+    """The person's say before sending: where to answer, and files (by path) not to send.
 
     Dropped files count as absent for the mask; the location is applied after the policy
     decides, among the actions the budget guard allows (else the policy's choice stands)."""
@@ -502,8 +502,10 @@ def _forced(space: ActionSpace, mask: np.ndarray, reason: str) -> Decision:
 def _overrule_note(record: TurnRecord, decision: Decision, overrule: Overrule, applied: bool,
                    note: str = "") -> dict[str, Any]:
     dropped = sorted(a.path.name for a in record.slots if str(a.path) in overrule.drop)
+    slots = [i for i, a in enumerate(record.slots) if str(a.path) in overrule.drop]
     return {"policy_action": decision.action, "policy_location": decision.location,
-            "forced": overrule.location, "dropped": dropped, "applied": applied, "note": note}
+            "forced": overrule.location, "dropped": dropped, "dropped_slots": slots,
+            "applied": applied, "note": note}
 
 
 def _apply_overrule(record: TurnRecord, space: ActionSpace, mask: np.ndarray, decision: Decision,

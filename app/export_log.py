@@ -3,7 +3,7 @@
 The web page exports only the caller's own session; everything is for whoever can read the
 SQLite file itself:
 
-    python -m app.export_log --out log.csv                # LCIO_LOG_PATH or the default log
+    python -m app.export_log --out log.csv   # LCIO_DATABASE_URL, else LCIO_LOG_PATH, else the default
     python -m app.export_log --log other.sqlite --out log.jsonl --session SESSION_ID
 """
 
@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from app.store import SessionStore
+from backends.redact import redact_url
 
 
 def default_log_path() -> Path:
@@ -32,14 +33,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="default: from the --out suffix, else csv")
     parser.add_argument("--session", default=None, help="only this session id")
     args = parser.parse_args(argv)
-    log = args.log or default_log_path()
-    if not log.is_file():
+    fmt = args.format or ("jsonl" if args.out.suffix.lower() in (".jsonl", ".json") else "csv")
+    url = None if args.log else os.environ.get("LCIO_DATABASE_URL")  # where the app logs, if set
+    log: str | Path = url or args.log or default_log_path()
+    if not url and not Path(log).is_file():
         print(f"no log at {log}", file=sys.stderr)
         return 1
-    fmt = args.format or ("jsonl" if args.out.suffix.lower() in (".jsonl", ".json") else "csv")
     text = SessionStore(log).export(fmt, args.session)
     args.out.write_text(text, encoding="utf-8")
-    print(f"wrote {args.out} ({fmt}) from {log}")
+    print(f"wrote {args.out} ({fmt}) from {redact_url(log) if url else log}")  # no DB password
     return 0
 
 

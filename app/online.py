@@ -94,8 +94,14 @@ class OnlineLearner:
         over = getattr(record, "overrule", None) or {}
         if not (over.get("applied") and over.get("forced")) or record.turn_id is None:
             return
-        if record.status != "answered":
-            return
+        if record.status != "answered" or record.location != over.get("forced"):
+            return  # refused by the guard, or the forced cloud fell back: nothing to learn
+        with self._lock:  # the same once-per-turn and per-session bounds as ratings
+            if (record.turn_id in self._taught
+                    or self._lessons.get(session.id, 0) >= self.max_per_session):
+                return
+            self._taught.add(record.turn_id)
+            self._lessons[session.id] = self._lessons.get(session.id, 0) + 1
         try:
             row = self.store.turn(record.turn_id)
             if row is not None:

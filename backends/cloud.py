@@ -309,7 +309,7 @@ class CloudBackend(Backend):
         attachments = [a for m in request.messages if m.role == "user" for a in m.attachments]
         started = time.perf_counter()
         client = self._usable_client()
-        timeout_s = self._call_limits(request.time_left_s)[0]
+        timeout_s, retries = self._call_limits(request.time_left_s)
         secret = self._secret()
 
         def mapped(exc: openai.OpenAIError, mid_stream: bool) -> BackendError:
@@ -320,7 +320,6 @@ class CloudBackend(Backend):
                         status, type(error).__name__)
             return error
 
-        timeout_s, retries = self._call_limits(request.time_left_s)
         client = client.with_options(timeout=timeout_s, max_retries=retries)
         # The HTTP call runs on a pump thread, so Stop or the budget's deadline ends the turn at
         # once, even while the endpoint has not sent a byte; the stream is closed behind it.

@@ -84,11 +84,22 @@ def test_overrule_to_local_is_answered_locally_and_logged(page: ChatUI) -> None:
 
 def test_overrule_to_cloud_without_budget_keeps_the_guard(page: ChatUI) -> None:
     session = Session(policy_name="rule", ledger=BudgetLedger(limit=Cost(0.0, 300, 3000)))
+    taught = len(page.policy.updates)
     list(page.engine.run(session, "hi", overrule=Overrule("cloud")))
     row = page.engine.store.rows(session.id)[-1]
     over = json.loads(row["decision"])["overruled"]
     assert row["location"] == "local" and not over["applied"]
     assert session.ledger.spent.usd == 0.0
+    assert len(page.policy.updates) == taught  # a refused wish teaches nothing
+
+
+def test_an_overruled_turn_teaches_once_even_when_rated_too(page: ChatUI) -> None:
+    session = Session(policy_name="rule")
+    taught = len(page.policy.updates)
+    list(page.respond("hello", [], session, "local", None, None))
+    assert len(page.policy.updates) == taught + 1
+    page.rate_last("5", session)  # the same turn, rated afterwards: stored, not taught again
+    assert len(page.policy.updates) == taught + 1
 
 
 def test_unticked_attachment_is_not_sent(page: ChatUI, image: Path) -> None:
