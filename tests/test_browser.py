@@ -102,6 +102,8 @@ def test_text_then_image_and_audio_turn(app_url: str, media: dict[str, Path]) ->
         page.wait_for_selector("#msg textarea", timeout=60_000)
         models = page.inner_text("#models-in-use")
         assert "SmolLM2" in models and "stand-in" in models
+        # The side column's sections may render a moment after the input box.
+        page.wait_for_selector("#decision-card", state="attached", timeout=60_000)
         page.evaluate(WATCH_CARD)
         gauges0 = _gauges_text(page)
 
