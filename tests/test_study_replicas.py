@@ -107,9 +107,11 @@ def test_two_replicas_on_one_postgres(tmp_path: Path) -> None:
                       urls[0] + "config", tmp_path / "app-a.log") as app_a, \
              _process([sys.executable, "app.py"], {**env, "GRADIO_SERVER_PORT": str(ports[1])},
                       urls[1] + "config", tmp_path / "app-b.log"):
-            # 60 participants arriving at both replicas at once (all submitted, then awaited)
-            clients = [client(u) for u in urls]
-            jobs = [clients[i % 2].submit(True, None, "", api_name="/consent") for i in range(60)]
+            # 60 participants arriving at both replicas at once (all submitted, then awaited),
+            # each on a connection of its own as a browser would be (thirty events multiplexed
+            # on one gradio_client stream can lose one when that stream closes and reopens)
+            clients = [client(urls[i % 2]) for i in range(60)]
+            jobs = [c.submit(True, None, "", api_name="/consent") for c in clients]
             joined = [_joined(j) for j in jobs]
             store = StudyStore(db_url)
             people = store.participants()
