@@ -43,7 +43,7 @@ from policies.bench_policy import (
     Planned,
     oracle_plan,
 )
-from policies.report import aggregate, plots, sweep_table, table
+from policies.report import aggregate, plots, prepare_run, sweep_table, table
 
 ORACLE, LCIO, PAPER = "oracle (hindsight)", "lcio-rcrl", "rc-a2c (paper)"
 COLUMNS = ["reward", "quality", "usd", "latency_s", "energy_j", "over_budget_share",
@@ -241,13 +241,8 @@ def evaluate_main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--a2c-steps", type=int, default=30_000, help="paper recipe steps (0 skips it)")
     ap.add_argument("--sweep", type=lambda s: [float(x) for x in s.split(",")], default=list(SWEEP))
     args = ap.parse_args(argv)
-    import torch
-    torch.set_num_threads(1)
-    if 1.0 not in args.sweep:
-        args.sweep = sorted([*args.sweep, 1.0])
+    cache = prepare_run(args)
     out = Path(args.out)
-    cache = out / "cache"
-    cache.mkdir(parents=True, exist_ok=True)
     dialogues = complete_dialogues(args.dataset)
     n_turns = sum(len(d) for d in dialogues)
     runs = [evaluate_seed(dialogues, s, args, cache) for s in tqdm(range(args.seeds), desc="seeds")]

@@ -10,6 +10,19 @@ from pathlib import Path
 
 import numpy as np
 
+
+def prepare_run(args) -> Path:
+    """What every evaluator does first: one torch thread (so that seeds and policies are timed
+    alike), the nominal scale 1.0 in the sweep, and the output's cache folder (returned)."""
+    import torch
+
+    torch.set_num_threads(1)
+    args.sweep = sorted(set(args.sweep) | {1.0})
+    cache = Path(args.out) / "cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    return cache
+
+
 COLUMNS = ["reward_paper", "reward_plain", "quality", "latency_s", "usd", "over_budget_share",
            "overspend_latency_s", "overspend_usd", "cloud_share", "oracle_share", "decide_ms_p99"]
 

@@ -12,7 +12,6 @@ import json
 import time
 from pathlib import Path
 
-import torch
 from tqdm.auto import tqdm
 
 from policies.m4a1.baselines import (
@@ -28,7 +27,7 @@ from policies.m4a1.env import PAPER_BUDGETS, EnvConfig, OffloadEnv
 from policies.m4a1.oracle import best_sequence
 from policies.m4a1.rcrl import RCRLConfig, RCRLPolicy, train_rcrl
 from policies.m4a1.rollout import run_episode, summarise
-from policies.report import aggregate, plots, sweep_table, table
+from policies.report import aggregate, plots, prepare_run, sweep_table, table
 
 ORACLE = "oracle (hindsight)"
 LCIO = "lcio-rcrl"
@@ -102,12 +101,8 @@ def targets(agg: dict, nominal: float) -> dict:
 
 def main(args) -> dict:
     """The LCIO protocol (numpy splits, seeds 0..n-1, turns after overspending count 0)."""
-    torch.set_num_threads(1)
-    if 1.0 not in args.sweep:
-        args.sweep = sorted([*args.sweep, 1.0])
+    cache = prepare_run(args)
     out = Path(args.out)
-    cache = out / "cache"
-    cache.mkdir(parents=True, exist_ok=True)
     dialogues = load_dialogues(args.dataset)
     per_seed = [evaluate_seed(dialogues, s, args, cache) for s in tqdm(range(args.seeds), desc="seeds")]
     agg = aggregate(per_seed)

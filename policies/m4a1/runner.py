@@ -37,7 +37,7 @@ from policies.m4a1.protocol import (
 )
 from policies.m4a1.rcrl import RCRLConfig, RCRLPolicy, train_rcrl
 from policies.m4a1.recipes import ALGORITHMS, PaperRecipe
-from policies.report import aggregate, plots, sweep_table, table
+from policies.report import aggregate, plots, prepare_run, sweep_table, table
 
 ORACLE = "oracle (hindsight)"
 LCIO = "lcio"
@@ -170,14 +170,7 @@ def targets(agg: dict, nominal: float = 1.0) -> dict:
 
 def main(args) -> dict:
     """Run the paper protocol for `args` (see `policies.evaluate`); print and write results."""
-    import torch
-
-    torch.set_num_threads(1)
-    out = Path(args.out)
-    cache = out / "cache"
-    cache.mkdir(parents=True, exist_ok=True)
-    sweep = sorted(set(args.sweep) | {1.0})
-    args.sweep = sweep
+    cache = prepare_run(args)
     seeds = list(PAPER_SEEDS) + list(range(len(PAPER_SEEDS) + 1, args.seeds + 1))
     seeds = seeds[: args.seeds]
     dialogues = load_dialogues(args.dataset)
