@@ -11,29 +11,18 @@ import numpy as np
 import pytest
 
 from app.charts import budget_gauges, budget_warnings, projection
-from app.engine import Engine, Overrule
+from app.engine import Overrule
 from app.explain import why_sentence
-from app.online import OnlineLearner
 from app.session import BudgetLedger, Cost, Session
-from app.store import SessionStore
 from app.ui import ChatUI, overrule_of
 from policies.base import Decision
-from tests.test_app_engine import FakeBackend, RulePolicy
-from tests.test_app_ui import LearningPolicy
+from tests.test_app_engine import RulePolicy
+from tests.test_app_ui import chat_on_fakes
 
 
 @pytest.fixture
 def page(tmp_path: Path) -> ChatUI:
-    store = SessionStore(tmp_path / "log.sqlite")
-    policy = LearningPolicy()
-    backends = {"local": FakeBackend("local", ["hi ", "there"], energy=2.0),
-                "cloud": FakeBackend("cloud", ["cloud ", "says ", "hi"], cost=0.001)}
-    engine = Engine(store, lambda n: policy, backends.__getitem__, price_usd=lambda *tokens: 0.0005)
-    learner = OnlineLearner(store, lambda n: policy)
-    engine.on_turn = learner.on_turn
-    chat = ChatUI(engine, {"local": "fake-local", "cloud": "fake-cloud"}, ["rule"], rate=learner.rate)
-    chat.policy = policy  # type: ignore[attr-defined]
-    return chat
+    return chat_on_fakes(tmp_path, learn_from_overrules=True)
 
 
 @pytest.fixture

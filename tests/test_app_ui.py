@@ -42,18 +42,26 @@ class LearningPolicy(RulePolicy, RatingLearner):
         return {"quality": np.zeros(self.space.n)}
 
 
-@pytest.fixture
-def ui(tmp_path: Path) -> ChatUI:
+def chat_on_fakes(tmp_path: Path, learn_from_overrules: bool = False) -> ChatUI:
+    """The page's handlers on fake backends and a learning policy (`chat.policy`), with a
+    real log and the real online learner."""
     store = SessionStore(tmp_path / "log.sqlite")
     policy = LearningPolicy()
     backends = {"local": FakeBackend("local", ["hi ", "there"], energy=2.0),
                 "cloud": FakeBackend("cloud", ["cloud ", "says ", "hi"], cost=0.001)}
     engine = Engine(store, lambda n: policy, backends.__getitem__, price_usd=lambda *tokens: 0.0005)
     learner = OnlineLearner(store, lambda n: policy)
+    if learn_from_overrules:
+        engine.on_turn = learner.on_turn
     chat = ChatUI(engine, {"local": "fake-local", "cloud": "fake-cloud"}, ["rule"],
                   rate=learner.rate, learning_points=learner.points_of)
     chat.policy = policy  # type: ignore[attr-defined]
     return chat
+
+
+@pytest.fixture
+def ui(tmp_path: Path) -> ChatUI:
+    return chat_on_fakes(tmp_path)
 
 
 def test_respond_yields_card_before_text_then_gauges(ui: ChatUI, tmp_path: Path) -> None:
