@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = Path(os.environ.get("LCIO_TEST_OUT", ROOT / "runs" / "test-output"))
 CHROMIUM = "/usr/bin/chromium"
@@ -73,3 +75,12 @@ def running_app(workdir: Path, env: dict[str, str], startup_s: float = 240) -> I
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+@contextmanager
+def short_answer_app(factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """`python app.py` answering in at most 16 tokens, with a log of its own: (URL, log path)."""
+    log = factory.mktemp("log") / "sessions.sqlite"
+    with running_app(factory.mktemp("app"), {"LCIO_MAX_NEW_TOKENS": "16",
+                                             "LCIO_LOG_PATH": str(log)}) as url:
+        yield url, log

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser_support import ARGS, CHROMIUM, OUT, running_app
+from tests.browser_support import ARGS, CHROMIUM, OUT, short_answer_app
 from tests.media import minimal_pdf, pixel_bomb
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.fault]
@@ -20,10 +20,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.fault]
 
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with running_app(tmp_path_factory.mktemp("app"), {
-        "LCIO_MAX_NEW_TOKENS": "16",
-        "LCIO_LOG_PATH": str(tmp_path_factory.mktemp("log") / "sessions.sqlite"),
-    }) as url:
+    with short_answer_app(tmp_path_factory) as (url, _):
         yield url
 
 

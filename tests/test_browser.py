@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser_support import ARGS, CHROMIUM, OUT, running_app
+from tests.browser_support import ARGS, CHROMIUM, OUT, short_answer_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -41,10 +41,7 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The README's command on a free port, honouring Gradio's own settings."""
-    with running_app(tmp_path_factory.mktemp("app"), {
-        "LCIO_MAX_NEW_TOKENS": "16",
-        "LCIO_LOG_PATH": str(tmp_path_factory.mktemp("log") / "sessions.sqlite"),
-    }) as url:
+    with short_answer_app(tmp_path_factory) as (url, _):
         yield url
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from app.explain import money
-from tests.browser_support import ARGS, CHROMIUM, OUT, running_app
+from tests.browser_support import ARGS, CHROMIUM, OUT, short_answer_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 TURN_MS = 300_000
@@ -29,10 +29,8 @@ TURN_MS = 300_000
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """(URL, session log path) of one `python app.py` for the module."""
-    log = tmp_path_factory.mktemp("log") / "sessions.sqlite"
-    with running_app(tmp_path_factory.mktemp("app"), {"LCIO_MAX_NEW_TOKENS": "16",
-                                                      "LCIO_LOG_PATH": str(log)}) as url:
-        yield url, log
+    with short_answer_app(tmp_path_factory) as app_and_log:
+        yield app_and_log
 
 
 @pytest.fixture(scope="module")
