@@ -11,17 +11,18 @@ What is different from M4A1 (`policies.m4a1.env`, `policies.m4a1.rcrl`):
   benchmark built them: images first, then audio).
 - Outcomes: `BenchEnv.step` takes quality, seconds, dollars and joules from the measured row
   of that turn and action. An action that names an empty slot sends only the slots that exist.
-- Observation (`bench_observation`, `OBS_DIM` = 28): only what the app knows when it decides,
+- Observation (`bench_observation`, `OBS_DIM` = 33): only what the app knows when it decides,
   never the benchmark's hidden labels (task, relevance):
 
-      [0:8)   predicted task, one-hot over the bench's 8 tasks (`TaskClassifier` on the prompt
-              and the attachment kinds, fitted on training dialogues)
-      [8:11)  slot i holds an image          [11:14) slot i holds audio
-      [14]    prompt length / 100 chars      [15]    turn index (0-based)
-      [16]    previous location (-1 none, 0 local, 1 cloud)   [17:20) slots used last turn
-      [20:23) remaining budget fractions (seconds, dollars, joules), 1 = untouched
-      [23:26) remaining budgets in their units, capped at BIG
-      [26]    an earlier turn of the dialogue carried audio   [27] ... carried an image
+      [0:13)  predicted task, one-hot over the bench's 13 tasks (v1's 8 and v2's 5;
+              `TaskClassifier` on the prompt and the attachment kinds, fitted on training
+              dialogues)
+      [13:16) slot i holds an image          [16:19) slot i holds audio
+      [19]    prompt length / 100 chars      [20]    turn index (0-based)
+      [21]    previous location (-1 none, 0 local, 1 cloud)   [22:25) slots used last turn
+      [25:28) remaining budget fractions (seconds, dollars, joules), 1 = untouched
+      [28:31) remaining budgets in their units, capped at BIG
+      [31]    an earlier turn of the dialogue carried audio   [32] ... carried an image
               (the conversation sent with each call carries earlier files: audio there is
               the largest cloud cost the bench measured)
 

@@ -356,12 +356,14 @@ def real_backends(max_new_tokens: int) -> Backends:
     close = None
     if settings.uses_standin:
         from backends.standin import ensure_standin, stop_standin
+        from backends.standin_model import choose_standin
 
         url = ensure_standin(settings)  # started before timing anything
         close = stop_standin
+        choice = choose_standin(settings)
         cloud_label: dict[str, Any] = {
             "kind": "standin", "model": settings.cloud_model, "endpoint": "127.0.0.1",
-            "served_model": settings.standin_model or "SmolLM2-135M-Instruct (full precision)",
+            "served_model": f"{choice.name} ({'nf4' if choice.quantize else 'bf16'})",
             "delay_s": settings.standin_delay_s, "url_port": url.rsplit(":", 1)[-1].split("/")[0]}
     else:
         from urllib.parse import urlsplit

@@ -150,7 +150,7 @@ def _num(value: Any) -> float:
 
 
 def to_policy_dialogues(bench: Bench, association: Any = None) -> list[Any]:
-    """`policies.m4a1.data.Dialogue`s for code that reads them (task ids are the bench's 8 tasks).
+    """`policies.m4a1.data.Dialogue`s for code that reads them (task ids are the bench's TASKS).
 
     There is no single logged action: `logged_action` is the best measured action and
     `quality` its score. `association(turn) -> tuple[float, ...]` (per slot) should be the

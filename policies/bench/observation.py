@@ -1,5 +1,5 @@
-"""LCIO-Bench observation: what the app knows when it decides, as 28 numbers, and the task
-classifier that fills its first 8 (layout in `policies.bench_policy`'s docstring)."""
+"""LCIO-Bench observation: what the app knows when it decides, as 33 numbers, and the task
+classifier that fills its first 13 (layout in `policies.bench_policy`'s docstring)."""
 
 from __future__ import annotations
 
@@ -24,17 +24,18 @@ BENCH_SPACE = ActionSpace(slots=3, local_subsets=True)
 # worst-case guard must refuse turns once budgets shrink.
 BENCH_BUDGETS: dict[str, float] = {"latency_s": 30.0, "usd": 0.0006, "energy_j": 120.0}
 SLOTS = 3
-TASK = slice(0, 8)
-IMAGE = slice(8, 11)
-AUDIO = slice(11, 14)
-PROMPT_LEN, TURN, PREV_LOC = 14, 15, 16
-PREV_SLOTS = slice(17, 20)
-FRAC = slice(20, 23)
-REMAIN = slice(23, 26)
-HEARD, SEEN = 26, 27
-OBS_DIM = 28
+_T = len(TASKS)  # 13: v1's eight tasks and the five v2 adds
+TASK = slice(0, _T)
+IMAGE = slice(_T, _T + 3)
+AUDIO = slice(_T + 3, _T + 6)
+PROMPT_LEN, TURN, PREV_LOC = _T + 6, _T + 7, _T + 8
+PREV_SLOTS = slice(_T + 9, _T + 12)
+FRAC = slice(_T + 12, _T + 15)
+REMAIN = slice(_T + 15, _T + 18)
+HEARD, SEEN = _T + 18, _T + 19
+OBS_DIM = _T + 20
 BIG = 1e6
-ARTIFACT_VERSION = 1
+ARTIFACT_VERSION = 2  # 2: 13 tasks (v2), observation of 33
 
 
 @dataclass(frozen=True)

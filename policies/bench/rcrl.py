@@ -206,7 +206,7 @@ class BenchRCRLPolicy(Policy, RatingLearner):
         cfg = asdict(self.config)
         doc = {"version": ARTIFACT_VERSION, "policy": self.name, "dataset_format": "lcio-bench",
                "action_space": {"slots": self.space.slots, "local_subsets": self.space.local_subsets},
-               "observation": "policies.bench_policy.bench_observation (OBS_DIM 28)",
+               "observation": "policies.bench_policy.bench_observation (OBS_DIM 33)",
                "command": command, "config": cfg, "lagrange": self.table.to_dict(),
                "classifier": self.classifier.to_dict(), "outcomes": self.outcomes.to_dict(),
                "offsets": self.offsets.tolist(), **(extra or {})}
