@@ -32,17 +32,17 @@ class LessonStore:
         self._table = sa.Table("lessons", sa.MetaData(), autoload_with=self.engine)
 
     def add(self, turn_id: int, session_id: str, policy: str, task: int, action: int,
-            residual: float, source: str) -> bool:
-        """Store a lesson; False if that turn has taught already (here or in a replica)."""
+            residual: float, source: str) -> int | None:
+        """Store a lesson and return its id; None if that turn has taught already (here or
+        in a replica)."""
         row = {"turn_id": int(turn_id), "session_id": session_id, "policy": policy,
                "task": int(task), "action": int(action), "residual": float(residual),
                "source": source, "ts": time.time()}
         try:
             with self.engine.begin() as db:
-                db.execute(self._table.insert().values(**row))
+                return int(db.execute(self._table.insert().values(**row)).inserted_primary_key[0])
         except sa.exc.IntegrityError:
-            return False
-        return True
+            return None
 
     def since(self, last_id: int = 0) -> list[dict[str, Any]]:
         """Lessons with an id above `last_id`, oldest first (a restart reads them all)."""

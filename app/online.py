@@ -67,11 +67,11 @@ class OnlineLearner:
         self.books: dict[str, PreferenceBook] = {}  # per policy name
         self.points: dict[str, list[dict[str, float]]] = {}  # per session id
         self._taught: set[int] = set()  # turns that have taught (here or in the store)
+        self._applied: set[int] = set()  # ids of the stored lessons in the books
         self._count: dict[str, int] = {}  # per session id: lessons given
         self._last_id = 0
         self._lock = threading.Lock()
-        with self._lock:
-            self._catch_up()
+        self._catch_up()
 
     # -- the book ------------------------------------------------------------------------
 
@@ -81,15 +81,26 @@ class OnlineLearner:
         return self.books[policy_name]
 
     def _catch_up(self) -> None:
-        """Replay the stored lessons not yet in the books (all of them at start)."""
-        for row in self.lessons.since(self._last_id):
-            self._last_id = max(self._last_id, int(row["id"]))
-            if int(row["turn_id"]) in self._taught:
-                continue
-            self._taught.add(int(row["turn_id"]))
-            self._count[row["session_id"]] = self._count.get(row["session_id"], 0) + 1
-            self.book(row["policy"]).add(Lesson(row["session_id"], int(row["task"]),
-                                                int(row["action"]), float(row["residual"])))
+        """Replay the stored lessons not yet in the books (all of them at start; another
+        replica's since). The read runs outside the lock that decisions take."""
+        rows = self.lessons.since(self._last_id)
+        with self._lock:
+            for row in rows:
+                self._last_id = max(self._last_id, int(row["id"]))
+                lesson = Lesson(row["session_id"], int(row["task"]), int(row["action"]),
+                                float(row["residual"]))
+                self._apply(int(row["id"]), row["policy"], lesson)
+                if int(row["turn_id"]) not in self._taught:  # else this learner claimed it
+                    self._taught.add(int(row["turn_id"]))
+                    self._count[lesson.session] = self._count.get(lesson.session, 0) + 1
+
+    def _apply(self, lesson_id: int, policy_name: str, lesson: Lesson) -> bool:
+        """Add a stored lesson to its book once (by its id); the caller holds the lock."""
+        if lesson_id in self._applied:
+            return False
+        self._applied.add(lesson_id)
+        self.book(policy_name).add(lesson)
+        return True
 
     def preferences(self, session: Session, policy: Policy, observation: np.ndarray) -> Preferences:
         """The session's weights and, for a policy that learns from ratings, its offsets (in
@@ -119,15 +130,15 @@ class OnlineLearner:
         self.store.log_rating(turn_id, session.id, thumbs, stars, quality)
         if quality is None:
             return "Rating cleared."
-        with self._lock:
-            self._catch_up()
-            if turn_id in self._taught:
-                return (f"Rating updated ({quality:.1f}/2); this answer was already rated, so the "
-                        "policy does not learn from it again.")
-            if self._count.get(session.id, 0) >= self.max_per_session:
-                return (f"Thanks — rating stored ({quality:.1f}/2). This session has taught the "
-                        f"policy {self.max_per_session} times already, so it learns no more from it.")
-            return self._learn(session, row, quality, "rating")
+        self._catch_up()
+        refused = self._claim(session, turn_id)
+        if refused == "taught":
+            return (f"Rating updated ({quality:.1f}/2); this answer was already rated, so the "
+                    "policy does not learn from it again.")
+        if refused == "cap":
+            return (f"Thanks — rating stored ({quality:.1f}/2). This session has taught the "
+                    f"policy {self.max_per_session} times already, so it learns no more from it.")
+        return self._learn(session, row, quality, "rating")
 
     def on_turn(self, session: Session, record: Any) -> None:
         """The engine's hook: learn from an applied overrule of the location."""
@@ -138,42 +149,57 @@ class OnlineLearner:
             return  # refused by the guard, or the forced cloud fell back: nothing to learn
         try:
             row = self.store.turn(record.turn_id)
-            with self._lock:  # the same once-per-turn and per-session bounds as ratings
-                self._catch_up()
-                if (row is None or record.turn_id in self._taught
-                        or self._count.get(session.id, 0) >= self.max_per_session):
-                    return
+            self._catch_up()
+            if row is not None and self._claim(session, record.turn_id) is None:
                 self._learn(session, row, QUALITY_MAX, "overrule")
         except Exception:  # learning must never break the turn that taught it
             log.exception("learning from an overrule failed")
 
+    def _claim(self, session: Session, turn_id: int) -> str | None:
+        """Reserve the turn's one lesson and a place in the session's cap (None), or say why
+        not: "taught" or "cap"."""
+        with self._lock:
+            if turn_id in self._taught:
+                return "taught"
+            if self._count.get(session.id, 0) >= self.max_per_session:
+                return "cap"
+            self._taught.add(turn_id)
+            self._count[session.id] = self._count.get(session.id, 0) + 1
+            return None
+
     def _learn(self, session: Session, row: dict[str, Any], quality: float, source: str) -> str:
-        """One lesson from a turn rated `quality` (0–2); the caller holds the lock."""
+        """One lesson from a claimed turn rated `quality` (0–2)."""
         name = row["policy"] or session.policy_name
         policy = self.policy_for(name)
         thanks = f"Thanks — rating stored ({quality:.1f} on the 0–2 quality scale)."
-        if not isinstance(policy, RatingLearner) or row["action"] is None or row["status"] != "answered":
-            return thanks
         obs = np.asarray(json.loads(row["observation"] or "[]"), dtype=np.float32)
-        action = int(row["action"])
-        estimate = _estimate(policy, obs, action)
-        if estimate is None:  # an observation this policy cannot read: nothing to compare with
+        learns = (isinstance(policy, RatingLearner) and row["action"] is not None
+                  and row["status"] == "answered")
+        estimate = _estimate(policy, obs, int(row["action"])) if learns else None
+        if estimate is None:  # nothing to learn, or an observation this policy cannot read
+            self._release(session)
             return thanks
-        task = policy.task_of(obs)
+        task, action = policy.task_of(obs), int(row["action"])
         lesson = Lesson(session.id, task, action, residual(quality, estimate, policy.rating_scale))
-        if not self.lessons.add(row["id"], session.id, name, task, action, lesson.residual, source):
-            self._taught.add(int(row["id"]))  # another replica learned from it first
+        lesson_id = self.lessons.add(row["id"], session.id, name, task, action, lesson.residual,
+                                     source)
+        if lesson_id is None:  # another replica learned from this turn first: read its lesson
+            self._catch_up()
             return f"Rating updated ({quality:.1f}/2); this answer has taught the policy already."
-        book = self.book(name)
-        before = self._belief(book, session.id, task, action, estimate, policy.rating_scale)
-        book.add(lesson)
-        self._taught.add(int(row["id"]))
-        self._count[session.id] = self._count.get(session.id, 0) + 1
-        after = self._belief(book, session.id, task, action, estimate, policy.rating_scale)
-        self.points.setdefault(session.id, []).append(
-            {"reward": quality, "before": before, "preference": after})
+        with self._lock:
+            book = self.book(name)
+            before = self._belief(book, session.id, task, action, estimate, policy.rating_scale)
+            self._apply(lesson_id, name, lesson)  # once, even if a catch-up read it meanwhile
+            after = self._belief(book, session.id, task, action, estimate, policy.rating_scale)
+            self.points.setdefault(session.id, []).append(
+                {"reward": quality, "before": before, "preference": after})
         return (f"Thanks — the policy learned from your rating ({quality:.1f}/2). For you, its "
                 f"estimate for that choice moved {before:.2f} → {after:.2f} (0–2 scale).")
+
+    def _release(self, session: Session) -> None:
+        """Give back the session's place in the cap: its claimed turn made no lesson."""
+        with self._lock:
+            self._count[session.id] = max(0, self._count.get(session.id, 0) - 1)
 
     @staticmethod
     def _belief(book: PreferenceBook, session: str, task: int, action: int, estimate: float,

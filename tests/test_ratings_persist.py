@@ -112,3 +112,20 @@ def test_two_learners_on_one_database_teach_a_turn_once(tmp_path: Path, shipped)
     assert "learned" in one.rate(session, record.turn_id, 1, None)
     assert "already" in two.rate(session, record.turn_id, -1, None)
     assert len(one.lessons.since()) == 1 and two.book("lcio-rcrl").lessons(session.id) == 1
+
+
+def test_concurrent_ratings_keep_the_cap_and_teach_each_turn_once(tmp_path: Path) -> None:
+    """Eight threads rating at once (two answers each, every answer twice): the session's
+    cap and the once-per-turn rule hold exactly."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.test_rating_and_budget_limits import _answer, _ui
+
+    ui, policy = _ui(tmp_path, max_per_session=5)
+    session = Session(policy_name="rule")
+    turns = [_answer(ui, session) for _ in range(8)]
+    with ThreadPoolExecutor(8) as pool:
+        notes = list(pool.map(lambda t: ui._rate(session, t, 1, None)[0], turns + turns))
+    assert len(policy.updates) == 5
+    assert len({row["turn_id"] for row in policy.learner.lessons.since()}) == 5
+    assert sum("learned" in n for n in notes) == 5
