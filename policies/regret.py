@@ -124,7 +124,10 @@ def run(dataset: str | Path, out: str | Path, config: SimConfig, shrink: ShrinkC
     curves = {}
     for mode in MODES:
         r = np.concatenate(runs[mode])  # [seeds × sessions, rounds]
+        cum = r.cumsum(1)
         curves[mode] = {"mean": r.mean(0).tolist(), "se": (r.std(0, ddof=1) / math.sqrt(len(r))).tolist(),
+                        "cumulative_mean": cum.mean(0).tolist(),
+                        "cumulative_se": (cum.std(0, ddof=1) / math.sqrt(len(r))).tolist(),
                         "cumulative": float(r.sum(1).mean()),
                         "first_10": float(r[:, :10].mean()), "last_10": float(r[:, -10:].mean())}
     doc = {"dataset": str(dataset), "dialogues": len(dialogues), "config": asdict(config),
@@ -139,25 +142,28 @@ def run(dataset: str | Path, out: str | Path, config: SimConfig, shrink: ShrinkC
 
 
 def write_figure(doc: dict, stem: Path) -> Path:
-    """Regret per round per mode: a PNG if kaleido is installed, else a small HTML file."""
+    """Cumulative regret per rater over rounds per mode (95 % bands over raters): a PNG if
+    kaleido is installed, else a small HTML file."""
     import plotly.graph_objects as go
 
     fig = go.Figure()
     colours = {"personal": "#00897b", "shared": "#7e57c2", "none": "#9e9e9e"}
     for mode, c in doc["curves"].items():
-        xs = list(range(1, len(c["mean"]) + 1))
-        hi = [m + 1.96 * e for m, e in zip(c["mean"], c["se"], strict=True)]
-        lo = [m - 1.96 * e for m, e in zip(c["mean"], c["se"], strict=True)]
+        mean, se = c["cumulative_mean"], c["cumulative_se"]
+        xs = list(range(1, len(mean) + 1))
+        hi = [m + 1.96 * e for m, e in zip(mean, se, strict=True)]
+        lo = [m - 1.96 * e for m, e in zip(mean, se, strict=True)]
         fig.add_trace(go.Scatter(x=xs + xs[::-1], y=hi + lo[::-1], fill="toself", opacity=0.2,
                                  line={"width": 0}, fillcolor=colours[mode], showlegend=False,
                                  hoverinfo="skip"))
-        fig.add_trace(go.Scatter(x=xs, y=c["mean"], name=LABELS[mode], mode="lines",
+        fig.add_trace(go.Scatter(x=xs, y=mean, name=LABELS[mode], mode="lines",
                                  line={"color": colours[mode]}))
     cfg = doc["config"]
     fig.update_layout(title=f"Learning from simulated raters on {Path(doc['dataset']).name}: "
-                            f"{cfg['sessions']} raters × {cfg['seeds']} seeds (95 % CI)",
+                            f"{cfg['sessions']} raters × {cfg['seeds']} seeds (95 % bands)",
                       xaxis_title="round (turns each rater has rated)",
-                      yaxis_title="regret per turn (value units)", width=820, height=440,
+                      yaxis_title="cumulative regret per rater (value units)",
+                      width=820, height=440,
                       template="plotly_white", legend={"orientation": "h", "y": -0.2})
     try:
         import kaleido  # noqa: F401

@@ -28,6 +28,7 @@ def test_the_command_writes_the_curves_and_a_figure(tmp_path: Path, bench: Path)
     assert saved["curves"].keys() == {"personal", "shared", "none"}
     for c in saved["curves"].values():
         assert len(c["mean"]) == 6 and all(x >= 0 for x in c["mean"]), "regret is never negative"
+        assert c["cumulative_mean"] == pytest.approx(np.cumsum(c["mean"]).tolist())
     first = {m: c["mean"][0] for m, c in saved["curves"].items()}
     assert first["personal"] == first["shared"] == first["none"], "round 1: nothing learned yet"
     assert Path(doc["figure"]).exists() and Path(doc["figure"]).suffix in (".png", ".html")
