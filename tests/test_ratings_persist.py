@@ -16,6 +16,7 @@ from app.observe import policy_observation
 from app.online import OnlineLearner
 from app.session import BudgetLedger, Cost, Session
 from app.store import SessionStore
+from tests import postgres_support
 from tests.test_app_engine import FakeBackend
 
 PROMPT = "write a message to my mom"
@@ -129,3 +130,31 @@ def test_concurrent_ratings_keep_the_cap_and_teach_each_turn_once(tmp_path: Path
     assert len(policy.updates) == 5
     assert len({row["turn_id"] for row in policy.learner.lessons.since()}) == 5
     assert sum("learned" in n for n in notes) == 5
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not postgres_support.available(), reason="PostgreSQL is not installed")
+def test_lessons_on_postgresql_teach_once_across_two_learners() -> None:
+    """The migration and the once-per-turn rule on a database server several replicas share."""
+    from app.ui import ChatUI
+    from tests.test_app_ui import LearningPolicy
+    from tests.test_rating_and_budget_limits import _answer
+
+    with postgres_support.postgres_server() as url:
+        try:
+            store = SessionStore(url)
+            policy = LearningPolicy()
+            engine = Engine(store, lambda n: policy, {"local": FakeBackend("local", ["hi"]),
+                                                      "cloud": FakeBackend("cloud", ["hi"])}.__getitem__,
+                            price_usd=lambda *tokens: 0.0005)
+            one, two = (OnlineLearner(store, lambda n: policy) for _ in range(2))
+            session = Session(policy_name="rule")
+            ui = ChatUI(engine, {"local": "l", "cloud": "c"}, ["rule"])
+            turn = _answer(ui, session)
+            assert "learned" in one.rate(session, turn, 1, None)
+            assert "already" in two.rate(session, turn, -1, None)
+            assert len(two.lessons.since()) == 1 and two.book("rule").lessons(session.id) == 1
+            dispose_all()
+            assert OnlineLearner(SessionStore(url), lambda n: policy).book("rule").lessons(session.id) == 1
+        finally:
+            dispose_all()
