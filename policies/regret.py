@@ -86,6 +86,8 @@ def simulate(policy: BenchRCRLPolicy, test: list[list[BenchTurn]], config: SimCo
              shrink: ShrinkConfig | None = None) -> dict[str, np.ndarray]:
     """Regret [sessions, rounds] per mode for one seed."""
     turns = _prepared(policy, test)
+    if not turns:
+        raise ValueError("no held-out turns to rate: the dataset has too few complete dialogues")
     rng = np.random.default_rng(seed)
     cloud = np.array([a.location == "cloud" for a in policy.space.actions])
     mu = rng.normal(0.0, config.taste_population, (len(TASKS), 2))
