@@ -116,14 +116,14 @@ def per_turn_chart(per_turn: Sequence[dict]) -> go.Figure:
 
 
 def learning_chart(points: Sequence[dict]) -> go.Figure:
-    """How ratings moved the policy: reward per rating and the policy's preference for the
-    cloud (its estimate of cloud minus local value) after each online update."""
+    """How ratings moved the policy for this session: each rating (0–2) and, after it, the
+    session's estimate for the rated choice on the same scale (`app/online.py`)."""
     fig = make_subplots(specs=[[{"secondary_y": True}]])
     xs = list(range(1, len(points) + 1))
     fig.add_trace(go.Bar(x=xs, y=[p.get("reward", 0.0) for p in points], name="reward from rating",
                          marker_color="#7e57c2"), secondary_y=False)
     fig.add_trace(go.Scatter(x=xs, y=[p.get("preference", 0.0) for p in points],
-                             name="policy: cloud − local", mode="lines+markers",
+                             name="your estimate for that choice", mode="lines+markers",
                              line={"color": "#00897b"}), secondary_y=True)
     fig.update_layout(**_TRANSPARENT, height=200, margin={"l": 40, "r": 40, "t": 30, "b": 30},
                       title={"text": "Online learning from your ratings", "font": {"size": 12}},

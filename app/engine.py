@@ -1,11 +1,13 @@
 """One turn end to end, independent of any UI (the chat, the API and a study mode share it).
 
 check input (app/intake.py) -> Attachments in slots -> observation -> mask (absent
-attachments + budget guard) -> policy.decide -> hold the action's worst case in the ledger ->
-yield the decision -> backend.stream (yield deltas, stopped at the budget's deadline) ->
-charge -> log -> yield the finished record. The cloud failing falls back to the local model
-(if the budget left can pay for it) with the reason on the record; a turn that no action can
-pay for is refused with the reason, and nothing runs: no turn makes a budget go negative.
+attachments + budget guard) -> policy.decide_with(observation, mask, the session's
+preferences: its reward weights and what ratings taught, `preferences`) -> hold the
+action's worst case in the ledger -> yield the decision -> backend.stream (yield deltas,
+stopped at the budget's deadline) -> charge -> log -> yield the finished record. The cloud
+failing falls back to the local model (if the budget left can pay for it) with the reason on
+the record; a turn that no action can pay for is refused with the reason, and nothing runs:
+no turn makes a budget go negative.
 
 Slots: the policy's action space has `slots` attachment slots. The shipped policy is trained
 on LCIO-Bench (`ActionSpace(3, local_subsets=True)`), where audio is an attachment like an
@@ -39,7 +41,7 @@ from backends.base import Backend
 from backends.config import Settings, get_settings
 from backends.errors import BackendError
 from backends.types import Attachment, ChatRequest, Completion, Message
-from policies.base import Action, ActionSpace, Decision, Location, Policy
+from policies.base import Action, ActionSpace, Decision, Location, Policy, Preferences
 
 try:  # ZeroGPU on Hugging Face Spaces; a no-op everywhere else.
     import spaces  # type: ignore[import-not-found]
@@ -98,6 +100,7 @@ class TurnRecord:
     submitted_at: float = field(default_factory=time.perf_counter)
     decided_at: float | None = None
     overrule: dict[str, Any] = field(default_factory=dict)  # what the person forced, if anything
+    preferences: Preferences | None = None  # the weights and rating offsets it was decided with
 
     @property
     def attachments(self) -> list[Attachment]:
@@ -142,6 +145,12 @@ class TurnEvent:
 
 
 Observe = Callable[[Session, TurnRecord, ActionSpace], np.ndarray]
+PreferencesFn = Callable[[Session, Policy, np.ndarray], Preferences]
+
+
+def weights_only(session: Session, policy: Policy, observation: np.ndarray) -> Preferences:
+    """The session's reward weights and nothing learned (an engine without a learner)."""
+    return Preferences(session.weights)
 
 
 def simple_observation(session: Session, record: TurnRecord, space: ActionSpace) -> np.ndarray:
@@ -165,8 +174,11 @@ class Engine:
     def __init__(self, store: SessionStore, policy_for: Callable[[str], Policy],
                  backend_for: Callable[[str], Backend], observe: Observe | None = None,
                  settings: Settings | None = None, price_usd: PriceFn | None = None,
-                 on_turn: Callable[[Session, TurnRecord], None] | None = None) -> None:
+                 on_turn: Callable[[Session, TurnRecord], None] | None = None,
+                 preferences: PreferencesFn | None = None) -> None:
         self.store = store
+        # What a session decides with besides the observation (app/online.py's learner).
+        self.preferences = preferences or weights_only
         self.policy_for = policy_for
         self.backend_for = backend_for
         self.observe = observe or simple_observation
@@ -243,7 +255,8 @@ class Engine:
                 "was sent. Start a new session with a larger budget, or send less (shorter "
                 "audio, fewer or smaller images)."))
             return
-        decision = policy.decide(observation, mask.copy())
+        decision = policy.decide_with(observation, mask.copy(),
+                                      self._preferences(session, policy, observation, record))
         if not mask[decision.action]:  # never trust a policy to respect the mask
             decision = _forced(space, mask, "the policy chose a masked action")
         if overrule is not None and (overrule.location or overrule.drop):
@@ -274,6 +287,18 @@ class Engine:
         if ran_out.is_set() and record.status == "cancelled" and not record.error:
             record.error = "Stopped where the session's waiting-time or energy budget ran out."
         yield self._finish(session, record)
+
+    def _preferences(self, session: Session, policy: Policy, observation: np.ndarray,
+                     record: TurnRecord) -> Preferences:
+        """The session's preferences; its weights alone if the learner fails (never the turn)."""
+        try:
+            prefs = self.preferences(session, policy, observation)
+        except Exception as exc:
+            log.exception("the session's preferences could not be read")
+            record.error = record.error or f"preferences fallback: {type(exc).__name__}"
+            prefs = Preferences(session.weights)
+        record.preferences = prefs
+        return prefs
 
     def _hold(self, session: Session, record: TurnRecord, worst: Cost) -> bool:
         """Reserve `worst` in the session's ledger if it still fits (atomically, as two turns
@@ -467,7 +492,11 @@ class Engine:
                          "expected_source": record.expected_source,
                          **({"expected_range": record.expected_range.as_dict()}
                             if record.expected_range else {}),
-                         **({"overruled": record.overrule} if record.overrule else {})} if d else None,
+                         **({"overruled": record.overrule} if record.overrule else {}),
+                         **({"rating_offsets": record.preferences.quality_offsets}
+                            if record.preferences is not None
+                            and record.preferences.quality_offsets is not None else {})}
+            if d else None,
             "observation": record.observation, "fallback": clean_text(record.fallback) or None,
             "backend": c.backend if c else None, "model": c.model if c else None,
             "expected_latency_s": exp.latency_s if exp else None,

@@ -74,8 +74,9 @@ class Runtime:
 
         self.engine = Engine(self.store, self.policy, self.backend, observe=self.observe,
                              settings=self.settings, price_usd=cloud_price)
-        self.learner = OnlineLearner(self.store, self.policy)
+        self.learner = OnlineLearner(self.store, self.policy)  # replays the stored lessons
         self.engine.on_turn = self.learner.on_turn  # an overrule teaches like a thumbs up
+        self.engine.preferences = self.learner.preferences  # weights and lessons steer decisions
 
     def observe(self, session, record, space: ActionSpace):
         """The session's policy builds its own observation of the turn (the contract)."""

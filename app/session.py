@@ -10,9 +10,10 @@ from __future__ import annotations
 import math
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from backends.types import Completion, Message
+from policies.base import RewardWeights  # the session's weights are the contract's
 
 
 @dataclass(frozen=True)
@@ -100,18 +101,6 @@ def _fmt(resource: str, value: float) -> str:
     if resource == "latency_s":
         return f"{value:.1f} s"
     return f"{value:.0f} J"
-
-
-@dataclass(frozen=True)
-class RewardWeights:
-    """How much the person values answer quality against waiting and paying."""
-
-    quality: float = 1.0
-    latency: float = 1 / 3
-    cost: float = 1 / 3
-
-    def as_dict(self) -> dict[str, float]:
-        return asdict(self)
 
 
 @dataclass

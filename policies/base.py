@@ -5,11 +5,17 @@ Every policy, learned or rule-based, is a `Policy`:
 - `observe(context)`: its observation, built from a `TurnContext` (what the app knows about a
   turn before deciding); the default picks the layout that belongs to its space;
 - `decide(observation, mask) -> Decision`: `mask[i]` False means action i must not be taken;
+- `decide_with(observation, mask, preferences) -> Decision`: the same decision for one person
+  (`Preferences`: the session's reward weights and what their ratings taught). The default
+  ignores the preferences and calls `decide`, so a policy that has no use for them needs
+  nothing more; one that steers by them (LCIO's RCRL) overrides it and sets `steerable`;
 - `uses_guard`: True if it relies on the caller to mask actions whose worst case does not fit
   the remaining budget (the shared guard), False if it must be played unguarded (the paper's
   baselines, which may overspend);
 - `reset()`: forget per-dialogue state.
-A policy that learns from people's ratings is also a `RatingLearner`.
+A policy that learns from people's ratings is also a `RatingLearner`: it says which task an
+observation carries and its own quality estimates; what ratings taught (per session, on top of a
+shared prior, `policies.preferences`) reaches it as `Preferences.quality_offsets`.
 
 Adding a baseline: subclass `Policy`, implement `decide`, and add one line to
 `policies.registry.POLICIES`.
@@ -78,6 +84,29 @@ class Decision:
 
 
 @dataclass(frozen=True)
+class RewardWeights:
+    """How much a person values answer quality against waiting and paying (the settings'
+    sliders). The defaults are the paper's (1, 1/3, 1/3); a steerable policy reproduces its
+    trained objective at the defaults and departs from it as the weights do."""
+
+    quality: float = 1.0
+    latency: float = 1 / 3
+    cost: float = 1 / 3
+
+    def as_dict(self) -> dict[str, float]:
+        return {"quality": self.quality, "latency": self.latency, "cost": self.cost}
+
+
+@dataclass(frozen=True)
+class Preferences:
+    """One person's say in a decision: reward weights, and per-action quality offsets (in the
+    policy's quality units) that their ratings and everyone's shrunk prior taught."""
+
+    weights: RewardWeights = field(default_factory=RewardWeights)
+    quality_offsets: np.ndarray | None = None  # [space.n], added to the quality estimates
+
+
+@dataclass(frozen=True)
 class TurnContext:
     """What the app knows about a turn when it must decide (nothing measured after it)."""
 
@@ -97,9 +126,16 @@ class Policy(ABC):
     name: str = "policy"
     space: ActionSpace = ActionSpace()
     uses_guard: bool = True
+    steerable: bool = False  # True if `decide_with` honours the weights and offsets
 
     @abstractmethod
     def decide(self, observation: np.ndarray, mask: np.ndarray) -> Decision: ...
+
+    def decide_with(self, observation: np.ndarray, mask: np.ndarray,
+                    preferences: Preferences | None = None) -> Decision:
+        """The decision for one person (the app calls this); by default `decide`, ignoring
+        `preferences`: a policy that does not steer is still a valid policy."""
+        return self.decide(observation, mask)
 
     def observe(self, context: TurnContext) -> np.ndarray:
         """This policy's observation of a turn (the layout that belongs to its space)."""
@@ -112,7 +148,13 @@ class Policy(ABC):
 
 
 class RatingLearner(ABC):
-    """Optional: a policy that improves from people's ratings (the app's online learning)."""
+    """Optional: a policy that improves from people's ratings (the app's online learning).
+
+    The app keeps what ratings taught (`policies.preferences.PreferenceBook`, persisted in the
+    store) and hands it back through `decide_with`; the policy only says what a rating is
+    compared with. `rating_scale` maps the app's 0..2 rating onto the policy's quality units."""
+
+    rating_scale: float = 1.0
 
     @abstractmethod
     def task_of(self, observation: np.ndarray) -> int:
@@ -120,10 +162,6 @@ class RatingLearner(ABC):
 
     @abstractmethod
     def estimates(self, observation: np.ndarray) -> dict[str, np.ndarray]:
-        """Per-action estimates; "quality" at least (the app plots how a rating moved it)."""
+        """Per-action estimates before any person's preferences; "quality" at least (what a
+        rating is compared with)."""
 
-    @abstractmethod
-    def update_from_rating(self, task: int, action: int, rating: float,
-                           predicted: float | None = None) -> float:
-        """Move the quality estimate of (task, action) toward `rating` (0..2); returns the
-        new offset."""

@@ -27,13 +27,14 @@ from tests.test_app_engine import FakeBackend, RulePolicy
 class LearningPolicy(RulePolicy, RatingLearner):
     """A rule policy with the learner interface, to check that ratings reach the policy."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.updates: list[tuple[int, int, float, float | None]] = []
+    learner: OnlineLearner | None = None  # set where the learner is built
 
-    def update_from_rating(self, task, action, rating, predicted=None, lr=None):
-        self.updates.append((task, action, rating, predicted))
-        return 0.0
+    @property
+    def updates(self) -> list[tuple[int, int, float, str]]:
+        """(task, action, rating, source) of each stored lesson: the estimates are 0 and the
+        scale 1 here, so a lesson's residual is the rating itself."""
+        rows = self.learner.lessons.since() if self.learner else []
+        return [(r["task"], r["action"], r["residual"], r["source"]) for r in rows]
 
     def task_of(self, observation):
         return 0
@@ -51,6 +52,7 @@ def chat_on_fakes(tmp_path: Path, learn_from_overrules: bool = False) -> ChatUI:
                 "cloud": FakeBackend("cloud", ["cloud ", "says ", "hi"], cost=0.001)}
     engine = Engine(store, lambda n: policy, backends.__getitem__, price_usd=lambda *tokens: 0.0005)
     learner = OnlineLearner(store, lambda n: policy)
+    policy.learner = learner
     if learn_from_overrules:
         engine.on_turn = learner.on_turn
     chat = ChatUI(engine, {"local": "fake-local", "cloud": "fake-cloud"}, ["rule"],

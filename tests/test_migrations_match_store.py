@@ -8,6 +8,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from app.database import migrate
+from app.lessons import LESSON_COLUMNS
 from app.store import RATING_COLUMNS, TURN_COLUMNS
 
 
@@ -18,7 +19,11 @@ def test_migrated_tables_have_the_stores_columns(tmp_path: Path) -> None:
         inspector = sa.inspect(engine)
         turns = {c["name"] for c in inspector.get_columns("turns")}
         ratings = {c["name"] for c in inspector.get_columns("ratings")}
+        lessons = {c["name"] for c in inspector.get_columns("lessons")}
+        unique = [u["column_names"] for u in inspector.get_unique_constraints("lessons")]
     finally:
         engine.dispose()
     assert turns == set(TURN_COLUMNS), (turns ^ set(TURN_COLUMNS))
     assert ratings == set(RATING_COLUMNS), (ratings ^ set(RATING_COLUMNS))
+    assert lessons == set(LESSON_COLUMNS), (lessons ^ set(LESSON_COLUMNS))
+    assert ["turn_id"] in unique, "a turn teaches once, enforced by the database"

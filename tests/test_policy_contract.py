@@ -33,17 +33,32 @@ def test_app_policies_observe_a_turn_context_and_decide_within_the_mask(name: st
 
 
 def test_the_shipped_policy_learns_from_ratings_and_baselines_do_not() -> None:
+    from policies.base import Preferences
+
     lcio = APP_POLICIES["lcio-rcrl"]()
-    assert isinstance(lcio, RatingLearner)
+    assert isinstance(lcio, RatingLearner) and lcio.steerable
     obs = lcio.observe(CONTEXT)
+    mask = lcio.space.mask_for([True, False, False])
     before = float(lcio.estimates(obs)["quality"][3])
-    task = lcio.task_of(obs)
-    lcio.update_from_rating(task, 3, 2.0, before)
-    try:
-        assert float(lcio.estimates(obs)["quality"][3]) > before
-    finally:
-        lcio.offsets[task, 3] = 0.0  # the shipped policy object is cached per process
+    plain = lcio.decide(obs, mask)
+    assert lcio.decide_with(obs, mask, Preferences()).action == plain.action, "defaults: as trained"
+    taught = np.zeros(lcio.space.n)
+    taught[3] = 0.5
+    dec = lcio.decide_with(obs, mask, Preferences(quality_offsets=taught))
+    assert dec.estimates["quality"][3] == pytest.approx(before + 0.5)
+    assert float(lcio.estimates(obs)["quality"][3]) == before, "the shared object is not changed"
     assert not any(isinstance(APP_POLICIES[n](), RatingLearner) for n in ("local-only", "random"))
+
+
+def test_a_policy_that_ignores_preferences_still_decides_with_them() -> None:
+    from policies.base import Preferences, RewardWeights
+
+    policy = APP_POLICIES["local-only"]()
+    obs = policy.observe(CONTEXT)
+    mask = policy.space.mask_for([True, False, False])
+    prefs = Preferences(RewardWeights(quality=2.0, cost=0.0), np.ones(policy.space.n))
+    assert not policy.steerable
+    assert policy.decide_with(obs, mask, prefs).action == policy.decide(obs, mask).action
 
 
 def test_a_new_baseline_is_one_class_and_one_registry_line(monkeypatch: pytest.MonkeyPatch) -> None:

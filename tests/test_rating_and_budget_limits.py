@@ -22,42 +22,40 @@ def test_twelve_ratings_of_one_turn_move_the_estimate_as_much_as_one(tmp_path: P
     session = Session(policy_name="lcio-rcrl")
     engine = _engine(tmp_path, rcrl)
     learner = OnlineLearner(engine.store, lambda n: rcrl)
-    offsets = rcrl.offsets.copy()
     list(engine.run(session, "write a message to my mom"))
     turn = session.turn_ids[-1]
-    try:
-        first = learner.rate(session, turn, 1, None)
-        after_one = rcrl.offsets.copy()
-        notes = [learner.rate(session, turn, thumbs, None) for thumbs in [1, -1] * 5 + [1]]
-        after_twelve = rcrl.offsets.copy()
-    finally:
-        rcrl.offsets[:] = offsets  # the module's policy is shared with other tests
-    assert abs(after_one - offsets).sum() > 0, "one rating must move the estimate"
-    assert after_twelve == pytest.approx(after_one)
+    first = learner.rate(session, turn, 1, None)
+    book = learner.book("lcio-rcrl")
+    after_one = [book.offsets(session.id, t).copy() for t in range(book.shape[0])]
+    notes = [learner.rate(session, turn, thumbs, None) for thumbs in [1, -1] * 5 + [1]]
+    after_twelve = [book.offsets(session.id, t) for t in range(book.shape[0])]
+    assert sum(abs(o).sum() for o in after_one) > 0, "one rating must move the estimate"
+    assert all(a == pytest.approx(b) for a, b in zip(after_one, after_twelve, strict=True))
     assert "learned" in first and all("already rated" in note for note in notes)
     assert len(engine.store.ratings()) == 12, "every rating is still stored"
-    assert len(learner.points_of(session.id)) == 1
+    assert len(learner.points_of(session.id)) == 1 and len(learner.lessons.since()) == 1
 
 
-def test_one_rating_moves_an_offset_a_bounded_step(tmp_path: Path) -> None:
+def test_one_rating_moves_the_shared_prior_a_bounded_step(tmp_path: Path) -> None:
+    """However wild the policy's estimate, a lesson stays on the rating scale and one session
+    moves what others decide with by at most 2·bound / (1 + prior_k)."""
     import numpy as np
 
-    from app.online import MAX_RATING_STEP
+    class Overconfident(LearningPolicy):
+        def estimates(self, observation):
+            return {"quality": np.full(self.space.n, -1e9)}
 
-    class Overeager(LearningPolicy):
-        offsets = np.zeros((1, 64))
-
-        def update_from_rating(self, task, action, rating, predicted=None, lr=None):
-            self.offsets[task, action] += 100.0
-            return float(self.offsets[task, action])
-
-    policy = Overeager()
+    policy = Overconfident()
     ui, _ = _ui(tmp_path)
     learner = OnlineLearner(ui.engine.store, lambda n: policy)
     ui.engine.policy_for = lambda n: policy
     session = Session(policy_name="rule")
     learner.rate(session, _answer(ui, session), 1, None)
-    assert 0 < np.abs(policy.offsets).max() <= MAX_RATING_STEP
+    (lesson,) = learner.lessons.since()
+    assert lesson["residual"] == 2.0, "clipped to the scale's range"
+    cfg, shared = learner.config, learner.book("rule").shared(0)
+    assert 0 < np.abs(shared).max() <= 2 * cfg.bound / (1 + cfg.prior_k)
+    assert np.abs(learner.book("rule").offsets("someone else", 0)).max() == np.abs(shared).max()
 
 
 def _ui(tmp_path: Path, max_per_session: int = 50, **settings) -> tuple[ChatUI, LearningPolicy]:
@@ -70,6 +68,7 @@ def _ui(tmp_path: Path, max_per_session: int = 50, **settings) -> tuple[ChatUI, 
     engine = Engine(store, lambda n: policy, backends.__getitem__, settings=Settings(**settings),
                     price_usd=lambda *tokens: 0.0005)
     learner = OnlineLearner(store, lambda n: policy, max_per_session=max_per_session)
+    policy.learner = learner
     return ChatUI(engine, {"local": "l", "cloud": "c"}, ["rule"], rate=learner.rate,
                   learning_points=learner.points_of), policy
 

@@ -10,7 +10,15 @@ from pathlib import Path
 
 import numpy as np
 
-from policies.base import Action, ActionSpace, Decision, Policy, RatingLearner, TurnContext
+from policies.base import (
+    Action,
+    ActionSpace,
+    Decision,
+    Policy,
+    Preferences,
+    RatingLearner,
+    TurnContext,
+)
 from policies.bench.baselines import (
     _Estimates,
 )
@@ -29,6 +37,7 @@ from policies.bench.observation import (
 )
 from policies.bench.outcome import OutcomeModel, affordable
 from policies.bench.scenarios import TASKS
+from policies.bench.steer import steered
 from policies.lagrange import LagrangeTable
 from policies.profiles import RESOURCES
 
@@ -57,6 +66,7 @@ class BenchRCRLPolicy(Policy, RatingLearner):
 
     name = "lcio-rcrl"
     uses_guard = True
+    steerable = True  # decide_with honours a person's weights and rating offsets
 
     def __init__(self, classifier: TaskClassifier, outcomes: OutcomeModel, table: LagrangeTable,
                  config: BenchRCRLConfig | None = None, space: ActionSpace = BENCH_SPACE,
@@ -68,10 +78,20 @@ class BenchRCRLPolicy(Policy, RatingLearner):
         self.offsets = np.zeros((len(TASKS), space.n)) if offsets is None else np.asarray(offsets)
 
     def decide(self, observation: np.ndarray, mask: np.ndarray, guard: bool = True) -> Decision:
+        return self.decide_with(observation, mask, None, guard)
+
+    def decide_with(self, observation: np.ndarray, mask: np.ndarray,
+                    preferences: Preferences | None = None, guard: bool = True) -> Decision:
+        """`decide` under one person's reward weights (`policies.bench.steer`) and the quality
+        offsets their ratings and the shared prior taught (scaled by the quality weight)."""
         q, mean, worst, r = self.est(observation)
         task = int(np.argmax(observation[TASK]))
-        q = q + self.offsets[task]
-        r = r + self.offsets[task]
+        offset = self.offsets[task]
+        if preferences is not None and preferences.quality_offsets is not None:
+            offset = offset + np.asarray(preferences.quality_offsets, dtype=np.float64)
+        q, r = q + offset, r + offset
+        if preferences is not None:
+            r = steered(q, mean, r, preferences.weights, self.config.weights, self._units)
         remaining = np.asarray(observation[REMAIN], dtype=np.float64)
         lam = self.table.lookup(int(observation[TURN]), remaining)
         price = (mean / self._units[None, :]) @ lam
@@ -114,7 +134,8 @@ class BenchRCRLPolicy(Policy, RatingLearner):
                                  tuple(earlier))
 
     def estimates(self, observation: np.ndarray) -> dict[str, np.ndarray]:
-        """Per-action quality estimate (with rating offsets), for the app's learning figure."""
+        """Per-action quality estimate before any person's preferences (with the artifact's
+        offsets): what a rating is compared with."""
         q = self.est(observation)[0] + self.offsets[self.task_of(observation)]
         return {"quality": q}
 
@@ -123,15 +144,7 @@ class BenchRCRLPolicy(Policy, RatingLearner):
         """The predicted task the observation carries (index into the bench's TASKS)."""
         return int(np.argmax(np.asarray(observation)[TASK]))
 
-    RATING_SCALE = 0.5  # the app rates on 0..2 (M4A1's scale); bench quality is 0..1
-
-    def update_from_rating(self, task: int, action: int, rating: float, predicted: float | None = None,
-                           lr: float = 0.2) -> float:
-        """Move q̂(task, action) toward a person's rating (given on the app's 0..2 scale)."""
-        if predicted is None:
-            predicted = 0.5 + float(self.offsets[task, action])
-        self.offsets[task, action] += lr * (float(rating) * self.RATING_SCALE - float(predicted))
-        return float(self.offsets[task, action])
+    rating_scale = 0.5  # the app rates on 0..2 (M4A1's scale); bench quality is 0..1
 
     # --- training and persistence -------------------------------------------------------
     @classmethod
