@@ -48,6 +48,17 @@ class View:
     right: list[dict[str, Any]] = field(default_factory=list)  # pairwise: answer B's chat
 
 
+@dataclass(frozen=True)
+class Standing:
+    """How far a participant is, as a study mode counts it; `view` derives the phase from it."""
+
+    judging: bool  # the last answer (pair) waits for its rating (vote)
+    made: int  # answers (complete pairs) so far
+    counted: int  # those that count towards the study's total
+    judged: int  # ratings (votes) given: attention checks come after so many
+    shown: int  # the number the progress line shows, outside the chat phase
+
+
 class StudyService:
     """One per process: the config, the study's store and an engine on its log."""
 
@@ -121,6 +132,10 @@ class StudyService:
             self.store.end(pid, "screened_out")
         return self.view(pid)
 
+    # What differs between the study modes (pairwise.py overrides these three and `_standing`).
+    JUDGING: Phase = "rate"  # the phase in which the last answer is judged
+    UNIT = "Answer"  # what the progress line counts
+
     def view(self, pid: str | None, note: str = "") -> View:
         """Where this participant is, rebuilt from the database."""
         p = self.store.participant(pid)
@@ -137,31 +152,42 @@ class StudyService:
         rows = self.store.turns(pid)
         if not busy and rows and rows[-1]["status"] == "interrupted":  # offer it again
             prompt, note = rows[-1]["prompt"] or "", note or INTERRUPTED_NOTE
-        answered = [r for r in rows if r["status"] == "answered"]
+        standing = self._standing(pid, rows)
         total = self.config.total_turns
-        if answered and answered[-1]["rating"] is None:
-            phase = "rate"
-        elif len(answered) >= total:
+        if standing.judging:
+            phase = self.JUDGING
+        elif standing.counted >= total:
             phase = "done" if p["questionnaire_ts"] else "questionnaire"
         else:
             phase = "chat"
-        check = None if phase in ("rate", "done") else self._due_check(
-            pid, sum(r["rating"] is not None for r in answered))
+        check = None if phase in (self.JUDGING, "done") else self._due_check(pid, standing.judged)
         if check is not None:
             phase = "check"
         if phase == "done":
             return self._ended("done", pid)
-        turn = len(answered) - 1 if phase == "rate" else len(answered)
+        turn = standing.made - 1 if phase == self.JUDGING else standing.made
         task_index = min(turn, total - 1) // self.config.turns_per_task
+        shown = min(standing.shown + (phase == "chat"), total)
         view = View(phase, pid, note=note, prompt=prompt, check=check,
-                    progress=f"Answer {min(len(answered) + (phase == 'chat'), total)} of {total}")
-        if phase in ("chat", "rate"):
+                    progress=f"{self.UNIT} {shown} of {total}")
+        if phase in ("chat", self.JUDGING):
             view.task = self._task_text(task_index)
-            view.messages = self._messages(rows, task_index)
+            self._show_dialogue(view, rows, task_index)
             if phase == "chat" and not prompt and turn % self.config.turns_per_task == 0:
                 spec = self.config.task(task_index)
                 view.prompt = spec.prompt if spec else ""
         return view
+
+    def _standing(self, pid: str, rows: list[dict[str, Any]]) -> Standing:
+        """One answer a turn, each rated before the next."""
+        answered = [r for r in rows if r["status"] == "answered"]
+        return Standing(judging=bool(answered) and answered[-1]["rating"] is None,
+                        made=len(answered), counted=len(answered),
+                        judged=sum(r["rating"] is not None for r in answered),
+                        shown=len(answered))
+
+    def _show_dialogue(self, view: View, rows: list[dict[str, Any]], task_index: int) -> None:
+        view.messages = self._messages(rows, task_index)
 
     def _task_text(self, task_index: int) -> str:
         n = self.config.task_count

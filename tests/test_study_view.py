@@ -1,0 +1,71 @@
+"""The participant's view, which single-answer and pairwise studies share (one `view` in
+service.py, each mode counting its own turns): a whole walk through each mode, with scripted
+tasks, an attention check and a cut-off message, screen by screen."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.study.service import StudyService, View
+from tests.study_helpers import last, make_config, make_service
+
+CHECK = {"id": "colour", "text": "Choose Blue.", "choices": ["Red", "Blue"], "answer": "Blue",
+         "after_turn": 1}
+TASKS = [{"instructions": "Plan a trip.", "prompt": "Where to?"},
+         {"instructions": "Cook dinner.", "prompt": "What to eat?"}]
+
+
+def _screen(v: View) -> tuple[Any, ...]:
+    """What the participant sees, in short."""
+    return (v.phase, v.progress, v.task, v.prompt, bool(v.note), v.check and v.check["id"],
+            len(v.messages), len(v.left), len(v.right))
+
+
+def _walk(svc: StudyService, judge: Any) -> list[tuple[Any, ...]]:
+    """Consent, a turn, its judgement, the check, a cut-off turn, a reload, the last turn."""
+    v = svc.consent(True)
+    pid = v.participant
+    screens = [_screen(v)]
+    screens.append(_screen(last(svc.send(pid, "Lyon?"))))
+    screens.append(_screen(judge(pid)))  # the check is due after the first judgement
+    screens.append(_screen(svc.answer_check(pid, None, "Blue")))
+    stream = svc.send(pid, "cut off")
+    next(stream)
+    stream.close()
+    screens.append(_screen(make_service(svc.config).view(pid)))  # a restart: offered again
+    screens.append(_screen(last(svc.send(pid, "Rice?"))))
+    screens.append(_screen(judge(pid)))
+    return screens
+
+
+def _config(tmp_path: Path, **over: Any) -> Any:
+    return make_config(tmp_path, n_tasks=None, turns_per_task=1, tasks=TASKS,
+                       attention_checks=[CHECK], questionnaire=[{"id": "q", "text": "Q?"}], **over)
+
+
+@pytest.mark.parametrize("pairwise", [False, True], ids=["single", "pairwise"])
+def test_view_screen_by_screen(tmp_path: Path, pairwise: bool) -> None:
+    if pairwise:
+        conditions = [{"name": "cond-x", "policy": "cloud-only"},
+                      {"name": "cond-y", "policy": "local-only"}]
+        svc = make_service(_config(tmp_path, mode="pairwise", conditions=conditions))
+        screens = _walk(svc, lambda pid: svc.vote(pid, "A is better"))
+        unit, judging, dialogue = "Comparison", "vote", (0, 2, 2)  # two chats side by side
+    else:
+        svc = make_service(_config(tmp_path))
+        screens = _walk(svc, lambda pid: svc.rate(pid, "4", ""))
+        unit, judging, dialogue = "Answer", "rate", (2, 0, 0)  # one chat
+    trip, dinner = "**Task 1 of 2.** Plan a trip.", "**Task 2 of 2.** Cook dinner."
+    empty = (0, 0, 0)
+    assert screens == [
+        ("chat", f"{unit} 1 of 2", trip, "Where to?", False, None, *empty),
+        (judging, f"{unit} 1 of 2", trip, "", False, None, *dialogue),
+        ("check", f"{unit} 1 of 2", "", "", True, "colour", *empty),
+        ("chat", f"{unit} 2 of 2", dinner, "What to eat?", False, None, *empty),
+        ("chat", f"{unit} 2 of 2", dinner, "cut off", True, None, *empty),
+        (judging, f"{unit} 2 of 2", dinner, "", False, None, *dialogue),
+        ("questionnaire", f"{unit} 2 of 2", "", "", True, None, *empty),
+    ]
