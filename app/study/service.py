@@ -132,7 +132,8 @@ class StudyService:
             self.store.end(pid, "screened_out")
         return self.view(pid)
 
-    # What differs between the study modes (pairwise.py overrides these three and `_standing`).
+    # What differs between the study modes: pairwise.py overrides these two,
+    # `_standing` and `_show_dialogue`.
     JUDGING: Phase = "rate"  # the phase in which the last answer is judged
     UNIT = "Answer"  # what the progress line counts
 
