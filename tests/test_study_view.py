@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from app.study.service import StudyService, View
+from app.study.service import FAILED_NOTE, StudyService, View
 from tests.study_helpers import last, make_config, make_service
+from tests.test_app_engine import FakeBackend
 
 CHECK = {"id": "colour", "text": "Choose Blue.", "choices": ["Red", "Blue"], "answer": "Blue",
          "after_turn": 1}
@@ -41,21 +42,21 @@ def _walk(svc: StudyService, judge: Any) -> list[tuple[Any, ...]]:
     return screens
 
 
-def _config(tmp_path: Path, **over: Any) -> Any:
+def _config(tmp_path: Path, pairwise: bool = False, **over: Any) -> Any:
+    if pairwise:
+        over |= {"mode": "pairwise", "conditions": [{"name": "cond-x", "policy": "cloud-only"},
+                                                    {"name": "cond-y", "policy": "local-only"}]}
     return make_config(tmp_path, n_tasks=None, turns_per_task=1, tasks=TASKS,
                        attention_checks=[CHECK], questionnaire=[{"id": "q", "text": "Q?"}], **over)
 
 
 @pytest.mark.parametrize("pairwise", [False, True], ids=["single", "pairwise"])
 def test_view_screen_by_screen(tmp_path: Path, pairwise: bool) -> None:
+    svc = make_service(_config(tmp_path, pairwise))
     if pairwise:
-        conditions = [{"name": "cond-x", "policy": "cloud-only"},
-                      {"name": "cond-y", "policy": "local-only"}]
-        svc = make_service(_config(tmp_path, mode="pairwise", conditions=conditions))
         screens = _walk(svc, lambda pid: svc.vote(pid, "A is better"))
         unit, judging, dialogue = "Comparison", "vote", (0, 2, 2)  # two chats side by side
     else:
-        svc = make_service(_config(tmp_path))
         screens = _walk(svc, lambda pid: svc.rate(pid, "4", ""))
         unit, judging, dialogue = "Answer", "rate", (2, 0, 0)  # one chat
     trip, dinner = "**Task 1 of 2.** Plan a trip.", "**Task 2 of 2.** Cook dinner."
@@ -69,3 +70,19 @@ def test_view_screen_by_screen(tmp_path: Path, pairwise: bool) -> None:
         (judging, f"{unit} 2 of 2", dinner, "", False, None, *dialogue),
         ("questionnaire", f"{unit} 2 of 2", "", "", True, None, *empty),
     ]
+
+
+@pytest.mark.parametrize("pairwise", [False, True], ids=["single", "pairwise"])
+def test_refused_and_failed_turns_say_why_and_end_the_send(tmp_path: Path, pairwise: bool) -> None:
+    """A refused file or an empty answer ends the send with a note (in pairwise, before side B
+    runs); the turn's row says what happened and the participant stays in the chat."""
+    silent = {name: FakeBackend(name, []) for name in ("local", "cloud")}  # empty answers
+    svc = make_service(_config(tmp_path, pairwise), backends=silent)
+    pid = svc.consent(True).participant
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not a picture")
+    refused = last(svc.send(pid, "Look at this", [str(broken)]))
+    assert refused.phase == "chat" and refused.note and refused.note != FAILED_NOTE
+    failed = last(svc.send(pid, "Hello?"))
+    assert (failed.phase, failed.note, failed.progress) == ("chat", FAILED_NOTE, refused.progress)
+    assert [t["status"] for t in svc.store.turns(pid)] == ["rejected", "failed"]

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from app.study.config import StudyConfig
-from app.study.service import FAILED_NOTE, Standing, StudyService, View
+from app.study.service import Standing, StudyService, View
 
 VOTES = {"A is better": "A", "B is better": "B", "Tie": "tie", "Both are bad": "both_bad"}
 
@@ -96,33 +96,16 @@ class PairwiseService(StudyService):
             study_turn = self.store.start_turn(pid, turn, task, condition, text,
                                                [Path(f).name for f in files], side=side)
             session = self._session(pid, condition, rows, task)
-            finished = False
-            try:
-                for event in self.engine.run(session, text, files,
-                                             max_new_tokens=self.config.max_new_tokens):
-                    rec = event.record
-                    if event.kind == "rejected":
-                        self.store.finish_turn(study_turn, "rejected", "", rec.turn_id)
-                        finished = True
-                        yield self.view(pid, note=rec.error)
-                        return
-                    if event.kind == "done":
-                        ok = rec.status == "answered" and bool(rec.answer.strip())
-                        self.store.finish_turn(study_turn, "answered" if ok else "failed",
-                                               rec.answer, rec.turn_id)
-                        finished = True
-                        if not ok:
-                            yield self.view(pid, note=FAILED_NOTE)
-                            return
-                        chats[side] = [*chats[side], {"role": "assistant", "content": rec.answer}]
-                        break
-                    answer = rec.answer if event.kind == "delta" else ""
-                    live = {**chats, side: [*chats[side], {"role": "assistant", "content": answer}]}
-                    yield View("chat", pid, task=view.task, progress=view.progress, live=True,
-                               left=live["A"], right=live["B"])
-            finally:
-                if not finished:
-                    self.store.finish_turn(study_turn, "interrupted", "", None)
+
+            def live(answer: str, side: str = side) -> View:
+                shown = {**chats, side: [*chats[side], {"role": "assistant", "content": answer}]}
+                return View("chat", pid, task=view.task, progress=view.progress, live=True,
+                            left=shown["A"], right=shown["B"])
+
+            answer = yield from self._answer(pid, study_turn, session, text, files, live)
+            if answer is None:
+                return
+            chats[side] = [*chats[side], {"role": "assistant", "content": answer}]
         yield self.view(pid)
 
     def vote(self, pid: str | None, choice: str | None, rating_left: Any = None,

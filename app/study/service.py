@@ -11,7 +11,7 @@ exactly where the participant was.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -251,6 +251,19 @@ class StudyService:
                   if spec is None or f not in {str(a) for a in spec.attachments}]
         if text:
             shown.append({"role": "user", "content": text})
+
+        def live(answer: str) -> View:
+            return View("chat", pid, [*shown, {"role": "assistant", "content": answer}],
+                        view.task, progress=view.progress, live=True)
+
+        if (yield from self._answer(pid, study_turn, session, text, files, live)) is not None:
+            yield self.view(pid)
+
+    def _answer(self, pid: str, study_turn: int, session: Session, text: str, files: list[str],
+                live: Callable[[str], View]) -> Generator[View, None, str | None]:
+        """Run one answer on the engine, keeping its study row in step: yields `live(answer so
+        far)` while it streams; returns the answer, or None once the participant has been
+        shown why there is none (refused input, a failed answer)."""
         finished = False
         try:
             for event in self.engine.run(session, text, files,
@@ -260,20 +273,21 @@ class StudyService:
                     self.store.finish_turn(study_turn, "rejected", "", rec.turn_id)
                     finished = True
                     yield self.view(pid, note=rec.error)  # input problems only, never routing
-                    return
+                    return None
                 if event.kind == "done":
                     ok = rec.status == "answered" and bool(rec.answer.strip())
                     self.store.finish_turn(study_turn, "answered" if ok else "failed",
                                            rec.answer, rec.turn_id)
                     finished = True
-                    yield self.view(pid, note="" if ok else FAILED_NOTE)
-                    return
-                answer = rec.answer if event.kind == "delta" else ""
-                yield View("chat", pid, [*shown, {"role": "assistant", "content": answer}],
-                           view.task, progress=view.progress, live=True)
+                    if not ok:
+                        yield self.view(pid, note=FAILED_NOTE)
+                        return None
+                    return rec.answer
+                yield live(rec.answer if event.kind == "delta" else "")
         finally:
             if not finished:  # the browser went away or the server is stopping
                 self.store.finish_turn(study_turn, "interrupted", "", None)
+        return None  # not reached: the engine ends every turn with "done" or "rejected"
 
     def _session(self, pid: str, condition: str, rows: list[dict[str, Any]],
                  task: int) -> Session:
