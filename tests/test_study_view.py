@@ -86,3 +86,17 @@ def test_refused_and_failed_turns_say_why_and_end_the_send(tmp_path: Path, pairw
     failed = last(svc.send(pid, "Hello?"))
     assert (failed.phase, failed.note, failed.progress) == ("chat", FAILED_NOTE, refused.progress)
     assert [t["status"] for t in svc.store.turns(pid)] == ["rejected", "failed"]
+
+
+def test_a_vote_and_a_check_answer_are_stored_once(tmp_path: Path) -> None:
+    """A double click or a second tab cannot store a second vote or check answer."""
+    svc = make_service(_config(tmp_path, pairwise=True))
+    pid = svc.consent(True).participant
+    last(svc.send(pid, "Lyon?"))
+    a, b = svc.store.turns(pid)
+    assert svc.store.vote(pid, 0, a, b, "A", None, None) is True
+    assert svc.store.vote(pid, 0, a, b, "B", 1, 1) is False
+    assert [v["vote"] for v in svc.store.votes(pid)] == ["A"]
+    assert svc.store.answer_attention(pid, "colour", "Blue", True) is True
+    assert svc.store.answer_attention(pid, "colour", "Red", False) is False
+    assert [(x["answer"], x["correct"]) for x in svc.store.attention(pid)] == [("Blue", 1)]
