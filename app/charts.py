@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from app.explain import money
-from app.session import RESOURCE_LABELS, RESOURCES, BudgetLedger
+from app.session import RESOURCE_LABELS, BudgetLedger
 
 _UNIT_TURNS = {"usd": "cloud turns", "latency_s": "turns", "energy_j": "local turns"}
 WARN_TURNS = 2  # warn when the pace leaves this many turns or fewer
@@ -74,7 +74,7 @@ def budget_gauges(ledger: BudgetLedger, per_turn: Sequence[dict] = (),
     """Spent and left for each budget as a bar, the pace projection, and any warning (HTML)."""
     fractions = ledger.remaining_fractions()
     rows = []
-    for r in RESOURCES:
+    for r in RESOURCE_LABELS:  # the order people read
         limit, spent, left = (getattr(x, r) for x in (ledger.limit, ledger.spent, ledger.remaining))
         used = 0.0 if limit <= 0 else min(1.0, spent / limit)
         colour = "#2e7d32" if fractions[r] > 0.5 else "#f9a825" if fractions[r] > 0.2 else "#c62828"

@@ -17,10 +17,7 @@ from policies.observation import observation_for
 
 def session_budgets(session: Session) -> tuple[dict[str, float], dict[str, float]]:
     """(remaining, limits) keyed like `policies.profiles.RESOURCES`."""
-    lim, left = session.ledger.limit, session.ledger.remaining
-    limits = {"latency_s": lim.latency_s, "usd": lim.usd, "energy_j": lim.energy_j}
-    remaining = {"latency_s": left.latency_s, "usd": left.usd, "energy_j": left.energy_j}
-    return remaining, limits
+    return session.ledger.remaining.as_dict(), session.ledger.limit.as_dict()
 
 
 def turn_context(session: Session, record: object) -> TurnContext:

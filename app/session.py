@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from backends.types import Completion, Message
 from policies.base import RewardWeights  # the session's weights are the contract's
+from policies.profiles import RESOURCES  # the one order of the three resources
 
 
 @dataclass(frozen=True)
@@ -28,8 +29,14 @@ class Cost:
         return Cost(self.usd + other.usd, self.latency_s + other.latency_s,
                     self.energy_j + other.energy_j)
 
+    def as_dict(self) -> dict[str, float]:
+        """Keyed and ordered like `RESOURCES`: what policies read (`TurnContext` budgets)."""
+        return {r: getattr(self, r) for r in RESOURCES}
 
-RESOURCES = ("usd", "latency_s", "energy_j")
+
+# What people read, in the order they have always read it (the budget card, which budget a
+# refusal names, the log's fractions): dollars first. Presentation only; the resources and
+# their order are `RESOURCES`.
 RESOURCE_LABELS = {"usd": "Cloud dollars", "latency_s": "Waiting time (s)",
                    "energy_j": "Local energy (J)"}
 
@@ -61,26 +68,26 @@ class BudgetLedger:
 
     def overspent(self) -> list[str]:
         """The budgets spent beyond their limits (empty while the guard's promise holds)."""
-        return [r for r in RESOURCES if getattr(self.spent, r) > getattr(self.limit, r) + 1e-9]
+        return [r for r in RESOURCE_LABELS if getattr(self.spent, r) > getattr(self.limit, r) + 1e-9]
 
     @property
     def remaining(self) -> Cost:
         """What a new turn may still spend: the limits less what is spent and reserved."""
-        return Cost(*(max(0.0, getattr(self.limit, r) - getattr(self.spent, r)
-                          - getattr(self.reserved, r)) for r in RESOURCES))
+        return Cost(**{r: max(0.0, getattr(self.limit, r) - getattr(self.spent, r)
+                              - getattr(self.reserved, r)) for r in RESOURCES})
 
     def reserve(self, cost: Cost) -> None:
         """Hold a running turn's worst case until `release`."""
         self.reserved = self.reserved + cost
 
     def release(self, cost: Cost) -> None:
-        self.reserved = Cost(*(max(0.0, getattr(self.reserved, r) - getattr(cost, r))
-                               for r in RESOURCES))
+        self.reserved = Cost(**{r: max(0.0, getattr(self.reserved, r) - getattr(cost, r))
+                                for r in RESOURCES})
 
     def remaining_fractions(self) -> dict[str, float]:
         """Share of each budget left, in [0, 1]; a zero limit counts as nothing left."""
         out: dict[str, float] = {}
-        for r in RESOURCES:
+        for r in RESOURCE_LABELS:
             lim = getattr(self.limit, r)
             out[r] = 0.0 if lim <= 0 else max(0.0, min(1.0, getattr(self.remaining, r) / lim))
         return out
@@ -88,7 +95,7 @@ class BudgetLedger:
     def can_afford(self, cost: Cost) -> tuple[bool, str]:
         """Whether `cost` fits in every budget; if not, which one it overruns (for the card)."""
         left = self.remaining
-        for r in RESOURCES:
+        for r in RESOURCE_LABELS:
             need, have = getattr(cost, r), getattr(left, r)
             if need > have + 1e-12:
                 return False, f"{RESOURCE_LABELS[r]}: needs up to {_fmt(r, need)}, {_fmt(r, have)} left"

@@ -11,113 +11,47 @@ stand-in child is started again; and a circuit breaker (`backends.breaker`) make
 unreachable cloud cost one short probe per LCIO_CLOUD_RETRY_S instead of a timeout per turn.
 
 The API key lives only inside the SDK client: it is never stored on the backend, printed,
-logged or put into an error message.
+logged or put into an error message (`backends.cloud_errors` scrubs what endpoints say).
+The HTTP stream is read on a thread of its own (`backends.cloud_pump`) so Stop ends a turn
+at once.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
-import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import openai
 
 from backends.base import Backend, StreamItem, register
 from backends.breaker import CircuitBreaker
+from backends.cloud_errors import map_openai_error, scrub
+from backends.cloud_pump import Pump
 from backends.config import Settings, get_settings
 from backends.errors import (
     BackendError,
-    CloudRateLimited,
     CloudRefused,
     CloudStreamDropped,
-    CloudTimeout,
     CloudUnavailable,
     ModalityRefused,
-    PromptTooLong,
 )
 from backends.media import audio_wav_b64, image_data_uri
 from backends.pricing import PriceTable, load_prices
-from backends.redact import redact_text, redact_url
+from backends.redact import redact_url
 from backends.types import ChatRequest, Completion, Message
 
 log = logging.getLogger(__name__)
+
+# What importers (the app, the speed benchmark, tests) take from here.
+__all__ = ["CloudBackend", "estimate_tokens", "map_openai_error", "scrub"]
 
 STANDIN_API_KEY = "standin"  # what the stand-in (and keyless local servers) are sent
 NO_KEY = "no-key"  # the SDK insists on some key; Ollama / llama.cpp ignore it
 CHARS_PER_TOKEN = 4  # rough estimate when an endpoint reports no usage
 IMAGE_TOKENS_ESTIMATE = 85
-_SECRETISH = re.compile(r"\b(sk-[A-Za-z0-9_\-*]{4,}|Bearer\s+\S+)")
-
-
-def scrub(text: str, secret: str | None = None) -> str:
-    """Remove the key, any URL login and anything that looks like a key from text shown to
-    people or logs."""
-    return _SECRETISH.sub("[redacted]", redact_text(text, [secret] if secret else []))
-
-
-def _server_message(exc: openai.APIError, secret: str | None) -> str:
-    """The endpoint's own short explanation, scrubbed, or ''."""
-    body = getattr(exc, "body", None)
-    message = body.get("message") if isinstance(body, Mapping) else None
-    if not isinstance(message, str):
-        return ""
-    return scrub(message.strip(), secret)[:300]
-
-
-def map_openai_error(
-    exc: openai.OpenAIError,
-    *,
-    where: str,
-    model: str,
-    timeout_s: float,
-    mid_stream: bool = False,
-    secret: str | None = None,
-) -> BackendError:
-    """The SDK's exception -> a named error whose message a person can act on."""
-    if isinstance(exc, openai.APITimeoutError):
-        return CloudTimeout(f"The cloud model at {where} did not answer within {timeout_s:g} s.")
-    if isinstance(exc, openai.APIConnectionError):
-        if mid_stream:
-            return CloudStreamDropped(
-                f"The connection to {where} broke while the answer was streaming."
-            )
-        return CloudUnavailable(f"The cloud endpoint at {where} could not be reached.")
-    if isinstance(exc, openai.RateLimitError):
-        return CloudRateLimited(
-            f"The cloud endpoint at {where} is rate-limiting requests (HTTP 429); try again "
-            "shortly or answer locally."
-        )
-    if isinstance(exc, openai.APIStatusError):
-        status = exc.status_code
-        detail = _server_message(exc, secret)
-        suffix = f" It said: {detail}" if detail else ""
-        if status >= 500:
-            return CloudUnavailable(
-                f"The cloud endpoint at {where} had a server error (HTTP {status})."
-            )
-        if status in (401, 403):
-            return CloudRefused(
-                f"The cloud endpoint at {where} rejected the API key (HTTP {status}). Check "
-                "OPENAI_API_KEY."
-            )
-        if status == 404:
-            return CloudRefused(
-                f"The cloud endpoint at {where} has no model {model!r} (HTTP 404). Check "
-                "LCIO_CLOUD_MODEL and OPENAI_BASE_URL."
-            )
-        code = getattr(exc, "code", None)
-        if code == "context_length_exceeded":
-            return PromptTooLong(
-                f"The conversation is too long for the cloud model {model!r}.{suffix}"
-            )
-        return CloudRefused(f"The cloud endpoint at {where} refused the request (HTTP {status}).{suffix}")
-    if isinstance(exc, openai.APIError):  # an error event inside the stream
-        return CloudUnavailable(f"The cloud endpoint at {where} failed while answering.")
-    return CloudUnavailable(f"The cloud request to {where} failed ({type(exc).__name__}).")
 
 
 def estimate_tokens(text: str) -> int:
@@ -323,7 +257,7 @@ class CloudBackend(Backend):
         client = client.with_options(timeout=timeout_s, max_retries=retries)
         # The HTTP call runs on a pump thread, so Stop or the budget's deadline ends the turn at
         # once, even while the endpoint has not sent a byte; the stream is closed behind it.
-        pump = _Pump(lambda: client.chat.completions.create(
+        pump = Pump(lambda: client.chat.completions.create(
             model=self.model,
             messages=messages,  # type: ignore[arg-type]
             stream=True,
@@ -436,70 +370,3 @@ class CloudBackend(Backend):
 
 def _has_usage(usage: Any) -> bool:
     return usage is not None and getattr(usage, "prompt_tokens", None) is not None
-
-
-class _Pump:
-    """Iterate an SDK stream on a daemon thread; iteration here ends as soon as `stop` is set
-    (before the first byte included), and `close()` closes the HTTP stream from this side."""
-
-    _POLL_S = 0.05
-
-    def __init__(self, open_stream: Callable[[], Any], stop: threading.Event) -> None:
-        self._items: queue.Queue[tuple[str, Any]] = queue.Queue()
-        self._stop = stop
-        self._lock = threading.Lock()
-        self._stream: Any = None
-        self._closed = False
-        self.opened = False  # the endpoint answered (errors after this are mid-stream)
-        self.stopped = False  # iteration ended because `stop` was set
-        threading.Thread(target=self._run, args=(open_stream,), name="lcio-cloud-pump",
-                         daemon=True).start()
-
-    def _run(self, open_stream: Callable[[], Any]) -> None:
-        try:
-            stream = open_stream()
-            with self._lock:
-                self._stream = stream
-                closed = self._closed
-            if closed:
-                stream.close()
-                return
-            self._items.put(("open", None))
-            for chunk in stream:
-                self._items.put(("chunk", chunk))
-                if self._stop.is_set():
-                    break
-            self._items.put(("end", None))
-        except BaseException as exc:  # handed to the reader, which raises it
-            self._items.put(("error", exc))
-        finally:
-            self.close()
-
-    def __iter__(self) -> Iterator[Any]:
-        while True:
-            try:
-                kind, value = self._items.get(timeout=self._POLL_S)
-            except queue.Empty:
-                if self._stop.is_set():
-                    self.stopped = True
-                    self.close()
-                    return
-                continue
-            if kind == "open":
-                self.opened = True
-            elif kind == "chunk":
-                yield value
-            elif kind == "end":
-                return
-            else:
-                raise value
-
-    def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            stream, self._stream = self._stream, None
-        if stream is not None:
-            try:
-                stream.close()
-            except Exception:  # closing from the reader's side while the pump reads
-                log.debug("closing the cloud stream", exc_info=True)

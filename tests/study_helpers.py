@@ -32,12 +32,13 @@ def make_config(tmp_path: Path, **over: Any) -> StudyConfig:
     return StudyConfig.model_validate(data)
 
 
-def make_service(config: StudyConfig) -> StudyService:
+def make_service(config: StudyConfig, backends: dict[str, FakeBackend] | None = None
+                 ) -> StudyService:
     """A fresh process's worth of study: new store, engine and policies on the same file."""
     store = StudyStore(config.db_path, excluded=config.attention_rule.excludes)
     policies = {"cloud-only": RulePolicy("cloud"), "local-only": RulePolicy("local")}
-    backends = {"local": FakeBackend("local", ["Lyon ", "is ", "pretty"], energy=3.0),
-                "cloud": FakeBackend("cloud", ["Paris ", "is ", "lovely"], cost=0.002)}
+    backends = backends or {"local": FakeBackend("local", ["Lyon ", "is ", "pretty"], energy=3.0),
+                            "cloud": FakeBackend("cloud", ["Paris ", "is ", "lovely"], cost=0.002)}
     engine = Engine(store.log, policies.__getitem__, backends.__getitem__,
                     price_usd=lambda *tokens: 0.0005)
     if config.mode == "pairwise":

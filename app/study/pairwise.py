@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from app.study.config import StudyConfig
-from app.study.service import FAILED_NOTE, INTERRUPTED_NOTE, StudyService, View
+from app.study.service import Standing, StudyService, View
 
 VOTES = {"A is better": "A", "B is better": "B", "Tie": "tie", "Both are bad": "both_bad"}
 
@@ -42,65 +42,40 @@ def _pairs(rows: list[dict[str, Any]]) -> dict[int, dict[str, dict[str, Any]]]:
     return out
 
 
+def _complete(pairs: dict[int, dict[str, dict[str, Any]]]) -> list[int]:
+    """The turns whose two sides were both answered, in order."""
+    return sorted(t for t, sides in pairs.items() if len(sides) == 2)
+
+
 class PairwiseService(StudyService):
     """The study flow with a vote on two answers in place of a rating of one."""
 
-    def view(self, pid: str | None, note: str = "") -> View:
-        p = self.store.participant(pid)
-        if p is None:
-            return View("consent", note=note)
-        assert pid is not None
-        if p.get("outcome") == "screened_out":
-            return self._ended("screened", pid)
-        with self._lock:
-            busy = pid in self._busy
-        if not busy:
-            self.store.interrupt_pending(pid)
-        rows = self.store.turns(pid)
-        prompt = ""
-        if not busy and rows and rows[-1]["status"] == "interrupted":
-            prompt, note = rows[-1]["prompt"] or "", note or INTERRUPTED_NOTE
-        pairs = _pairs(rows)
-        complete = sorted(t for t, sides in pairs.items() if len(sides) == 2)
-        voted = {v["turn"] for v in self.store.votes(pid)}
-        total = self.config.total_turns
-        if complete and complete[-1] not in voted:
-            phase = "vote"
-        elif len(voted) >= total:
-            phase = "done" if p["questionnaire_ts"] else "questionnaire"
-        else:
-            phase = "chat"
-        check = None if phase in ("vote", "done") else self._due_check(pid, len(voted))
-        if check is not None:
-            phase = "check"
-        if phase == "done":
-            return self._ended("done", pid)
-        turn = len(complete) - 1 if phase == "vote" else len(complete)
-        task_index = min(turn, total - 1) // self.config.turns_per_task
-        view = View(phase, pid, note=note, prompt=prompt, check=check,
-                    progress=f"Comparison {min(len(voted) + (phase in ('chat', 'vote')), total)} of {total}")
-        if phase in ("chat", "vote"):
-            view.task = self._task_text(task_index)
-            view.left, view.right = self._sides(pairs, complete, task_index)
-            if phase == "chat" and not prompt and turn % self.config.turns_per_task == 0:
-                spec = self.config.task(task_index)
-                view.prompt = spec.prompt if spec else ""
-        return view
+    JUDGING = "vote"
+    UNIT = "Comparison"
 
-    def _sides(self, pairs: dict[int, dict[str, dict[str, Any]]], complete: list[int],
-               task_index: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    def _standing(self, pid: str, rows: list[dict[str, Any]]) -> Standing:
+        """One pair a turn, voted on before the next; a vote counts towards the total."""
+        complete = _complete(_pairs(rows))
+        voted = {v["turn"] for v in self.store.votes(pid)}
+        judging = bool(complete) and complete[-1] not in voted
+        return Standing(judging=judging, made=len(complete), counted=len(voted),
+                        judged=len(voted), shown=len(voted) + judging)
+
+    def _show_dialogue(self, view: View, rows: list[dict[str, Any]], task_index: int) -> None:
+        """The current task's two dialogues side by side: the task's files, then each pair."""
         spec = self.config.task(task_index)
         files = [{"role": "user", "content": {"path": str(p)}} for p in spec.attachments] \
             if spec is not None else []
         left, right = list(files), list(files)
-        for t in complete:
+        pairs = _pairs(rows)
+        for t in _complete(pairs):
             a, b = pairs[t]["A"], pairs[t]["B"]
             if a["task"] != task_index:
                 continue
             for chat, row in ((left, a), (right, b)):
                 chat.append({"role": "user", "content": row["prompt"] or "(attachment)"})
                 chat.append({"role": "assistant", "content": row["answer"] or ""})
-        return left, right
+        view.left, view.right = left, right
 
     def _send(self, pid: str, view: View, text: str, files: list[str]) -> Iterator[View]:
         p = self.store.participant(pid)
@@ -121,33 +96,16 @@ class PairwiseService(StudyService):
             study_turn = self.store.start_turn(pid, turn, task, condition, text,
                                                [Path(f).name for f in files], side=side)
             session = self._session(pid, condition, rows, task)
-            finished = False
-            try:
-                for event in self.engine.run(session, text, files,
-                                             max_new_tokens=self.config.max_new_tokens):
-                    rec = event.record
-                    if event.kind == "rejected":
-                        self.store.finish_turn(study_turn, "rejected", "", rec.turn_id)
-                        finished = True
-                        yield self.view(pid, note=rec.error)
-                        return
-                    if event.kind == "done":
-                        ok = rec.status == "answered" and bool(rec.answer.strip())
-                        self.store.finish_turn(study_turn, "answered" if ok else "failed",
-                                               rec.answer, rec.turn_id)
-                        finished = True
-                        if not ok:
-                            yield self.view(pid, note=FAILED_NOTE)
-                            return
-                        chats[side] = [*chats[side], {"role": "assistant", "content": rec.answer}]
-                        break
-                    answer = rec.answer if event.kind == "delta" else ""
-                    live = {**chats, side: [*chats[side], {"role": "assistant", "content": answer}]}
-                    yield View("chat", pid, task=view.task, progress=view.progress, live=True,
-                               left=live["A"], right=live["B"])
-            finally:
-                if not finished:
-                    self.store.finish_turn(study_turn, "interrupted", "", None)
+
+            def live(answer: str, side: str = side) -> View:
+                shown = {**chats, side: [*chats[side], {"role": "assistant", "content": answer}]}
+                return View("chat", pid, task=view.task, progress=view.progress, live=True,
+                            left=shown["A"], right=shown["B"])
+
+            answer = yield from self._answer(pid, study_turn, session, text, files, live)
+            if answer is None:
+                return
+            chats[side] = [*chats[side], {"role": "assistant", "content": answer}]
         yield self.view(pid)
 
     def vote(self, pid: str | None, choice: str | None, rating_left: Any = None,

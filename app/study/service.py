@@ -11,7 +11,7 @@ exactly where the participant was.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,17 @@ class View:
     redirect: str = ""  # where the browser goes at the end (the panel's URL)
     left: list[dict[str, Any]] = field(default_factory=list)  # pairwise: answer A's chat
     right: list[dict[str, Any]] = field(default_factory=list)  # pairwise: answer B's chat
+
+
+@dataclass(frozen=True)
+class Standing:
+    """How far a participant is, as a study mode counts it; `view` derives the phase from it."""
+
+    judging: bool  # the last answer (pair) waits for its rating (vote)
+    made: int  # answers (complete pairs) so far
+    counted: int  # those that count towards the study's total
+    judged: int  # ratings (votes) given: attention checks come after so many
+    shown: int  # the number the progress line shows, outside the chat phase
 
 
 class StudyService:
@@ -121,6 +132,11 @@ class StudyService:
             self.store.end(pid, "screened_out")
         return self.view(pid)
 
+    # What differs between the study modes: pairwise.py overrides these two,
+    # `_standing` and `_show_dialogue`.
+    JUDGING: Phase = "rate"  # the phase in which the last answer is judged
+    UNIT = "Answer"  # what the progress line counts
+
     def view(self, pid: str | None, note: str = "") -> View:
         """Where this participant is, rebuilt from the database."""
         p = self.store.participant(pid)
@@ -137,31 +153,42 @@ class StudyService:
         rows = self.store.turns(pid)
         if not busy and rows and rows[-1]["status"] == "interrupted":  # offer it again
             prompt, note = rows[-1]["prompt"] or "", note or INTERRUPTED_NOTE
-        answered = [r for r in rows if r["status"] == "answered"]
+        standing = self._standing(pid, rows)
         total = self.config.total_turns
-        if answered and answered[-1]["rating"] is None:
-            phase = "rate"
-        elif len(answered) >= total:
+        if standing.judging:
+            phase = self.JUDGING
+        elif standing.counted >= total:
             phase = "done" if p["questionnaire_ts"] else "questionnaire"
         else:
             phase = "chat"
-        check = None if phase in ("rate", "done") else self._due_check(
-            pid, sum(r["rating"] is not None for r in answered))
+        check = None if phase in (self.JUDGING, "done") else self._due_check(pid, standing.judged)
         if check is not None:
             phase = "check"
         if phase == "done":
             return self._ended("done", pid)
-        turn = len(answered) - 1 if phase == "rate" else len(answered)
+        turn = standing.made - 1 if phase == self.JUDGING else standing.made
         task_index = min(turn, total - 1) // self.config.turns_per_task
+        shown = min(standing.shown + (phase == "chat"), total)
         view = View(phase, pid, note=note, prompt=prompt, check=check,
-                    progress=f"Answer {min(len(answered) + (phase == 'chat'), total)} of {total}")
-        if phase in ("chat", "rate"):
+                    progress=f"{self.UNIT} {shown} of {total}")
+        if phase in ("chat", self.JUDGING):
             view.task = self._task_text(task_index)
-            view.messages = self._messages(rows, task_index)
+            self._show_dialogue(view, rows, task_index)
             if phase == "chat" and not prompt and turn % self.config.turns_per_task == 0:
                 spec = self.config.task(task_index)
                 view.prompt = spec.prompt if spec else ""
         return view
+
+    def _standing(self, pid: str, rows: list[dict[str, Any]]) -> Standing:
+        """One answer a turn, each rated before the next."""
+        answered = [r for r in rows if r["status"] == "answered"]
+        return Standing(judging=bool(answered) and answered[-1]["rating"] is None,
+                        made=len(answered), counted=len(answered),
+                        judged=sum(r["rating"] is not None for r in answered),
+                        shown=len(answered))
+
+    def _show_dialogue(self, view: View, rows: list[dict[str, Any]], task_index: int) -> None:
+        view.messages = self._messages(rows, task_index)
 
     def _task_text(self, task_index: int) -> str:
         n = self.config.task_count
@@ -224,6 +251,19 @@ class StudyService:
                   if spec is None or f not in {str(a) for a in spec.attachments}]
         if text:
             shown.append({"role": "user", "content": text})
+
+        def live(answer: str) -> View:
+            return View("chat", pid, [*shown, {"role": "assistant", "content": answer}],
+                        view.task, progress=view.progress, live=True)
+
+        if (yield from self._answer(pid, study_turn, session, text, files, live)) is not None:
+            yield self.view(pid)
+
+    def _answer(self, pid: str, study_turn: int, session: Session, text: str, files: list[str],
+                live: Callable[[str], View]) -> Generator[View, None, str | None]:
+        """Run one answer on the engine, keeping its study row in step: yields `live(answer so
+        far)` while it streams; returns the answer, or None once the participant has been
+        shown why there is none (refused input, a failed answer)."""
         finished = False
         try:
             for event in self.engine.run(session, text, files,
@@ -233,20 +273,21 @@ class StudyService:
                     self.store.finish_turn(study_turn, "rejected", "", rec.turn_id)
                     finished = True
                     yield self.view(pid, note=rec.error)  # input problems only, never routing
-                    return
+                    return None
                 if event.kind == "done":
                     ok = rec.status == "answered" and bool(rec.answer.strip())
                     self.store.finish_turn(study_turn, "answered" if ok else "failed",
                                            rec.answer, rec.turn_id)
                     finished = True
-                    yield self.view(pid, note="" if ok else FAILED_NOTE)
-                    return
-                answer = rec.answer if event.kind == "delta" else ""
-                yield View("chat", pid, [*shown, {"role": "assistant", "content": answer}],
-                           view.task, progress=view.progress, live=True)
+                    if not ok:
+                        yield self.view(pid, note=FAILED_NOTE)
+                        return None
+                    return rec.answer
+                yield live(rec.answer if event.kind == "delta" else "")
         finally:
             if not finished:  # the browser went away or the server is stopping
                 self.store.finish_turn(study_turn, "interrupted", "", None)
+        return None  # not reached: the engine ends every turn with "done" or "rejected"
 
     def _session(self, pid: str, condition: str, rows: list[dict[str, Any]],
                  task: int) -> Session:

@@ -60,6 +60,16 @@ class StudyStore:
         with self.engine.begin() as db:
             return [dict(r._mapping) for r in db.execute(sa.text(query), args)]
 
+    def _insert_once(self, table: str, **values: Any) -> bool:
+        """Insert a row the table's unique key allows once; False if it is already there
+        (a double click, a second tab, another replica)."""
+        try:
+            with self.engine.begin() as db:
+                db.execute(self.t[table].insert().values(**values))
+            return True
+        except IntegrityError:
+            return False
+
     # -- meta -----------------------------------------------------------------------------
 
     def secret(self, key: str) -> str:
@@ -226,16 +236,11 @@ class StudyStore:
         """One vote per compared pair (left/right: their study_turns rows); False if the
         pair was already voted on."""
         winner = {"A": left["condition"], "B": right["condition"]}.get(vote)
-        try:
-            with self.engine.begin() as db:
-                db.execute(self.t["votes"].insert().values(
-                    participant=pid, turn=turn, left_condition=left["condition"],
-                    right_condition=right["condition"], left_turn=left["id"],
-                    right_turn=right["id"], vote=vote, winner=winner, rating_left=rating_left,
-                    rating_right=rating_right, ts=time.time()))
-            return True
-        except IntegrityError:
-            return False
+        return self._insert_once(
+            "votes", participant=pid, turn=turn, left_condition=left["condition"],
+            right_condition=right["condition"], left_turn=left["id"], right_turn=right["id"],
+            vote=vote, winner=winner, rating_left=rating_left, rating_right=rating_right,
+            ts=time.time())
 
     def votes(self, pid: str | None = None) -> list[dict[str, Any]]:
         if pid is None:
@@ -244,14 +249,8 @@ class StudyStore:
 
     def answer_attention(self, pid: str, item: str, answer: str, correct: bool) -> bool:
         """Record an attention-check answer once; False if it was already answered."""
-        try:
-            with self.engine.begin() as db:
-                db.execute(self.t["attention_answers"].insert().values(
-                    participant=pid, item=item, answer=_text(answer), correct=int(correct),
-                    ts=time.time()))
-            return True
-        except IntegrityError:
-            return False
+        return self._insert_once("attention_answers", participant=pid, item=item,
+                                 answer=_text(answer), correct=int(correct), ts=time.time())
 
     def attention(self, pid: str | None = None) -> list[dict[str, Any]]:
         if pid is None:
