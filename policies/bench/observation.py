@@ -1,5 +1,6 @@
-"""LCIO-Bench observation: what the app knows when it decides, as 28 numbers, and the task
-classifier that fills its first 8 (layout in `policies.bench_policy`'s docstring)."""
+"""LCIO-Bench observation: what the app knows when it decides, as 28 numbers plus the prompt's
+hashed word counts, and the task classifier that fills its first 8 (layout in
+`policies.bench_policy`'s docstring)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import numpy as np
 
 from policies.base import Action, ActionSpace
 from policies.bench.dataset import BenchTurn
+from policies.bench.prompt_features import PROMPT_DIM, prompt_counts
 from policies.bench.scenarios import TASKS
 from policies.profiles import RESOURCES
 
@@ -32,7 +34,8 @@ PREV_SLOTS = slice(17, 20)
 FRAC = slice(20, 23)
 REMAIN = slice(23, 26)
 HEARD, SEEN = 26, 27
-OBS_DIM = 28
+PROMPT = slice(28, 28 + PROMPT_DIM)  # hashed prompt word counts (`policies.bench.prompt_features`)
+OBS_DIM = PROMPT.stop
 BIG = 1e6
 ARTIFACT_VERSION = 1
 
@@ -75,6 +78,7 @@ def bench_observation(task: int, kinds: tuple[str, ...] | list[str], prompt: str
         obs[FRAC.start + j] = (1.0 if not np.isfinite(b) else
                                float(np.clip(left / b, -10.0, 1.0)) if b > 0 else 0.0)
         obs[REMAIN.start + j] = float(np.clip(left, -BIG, BIG))
+    obs[PROMPT] = prompt_counts(prompt)
     return obs
 
 
@@ -85,6 +89,7 @@ def observation_space() -> gym.spaces.Box:
     low[PREV_LOC] = -1.0
     low[FRAC] = -10.0
     low[REMAIN], high[REMAIN] = -BIG, BIG
+    high[PROMPT] = BIG
     return gym.spaces.Box(low, high, dtype=np.float32)
 
 

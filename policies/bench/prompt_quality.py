@@ -1,0 +1,115 @@
+"""Prompt-aware quality: each action's expected score predicted from the turn itself.
+
+The outcome table (`policies.bench.outcome.OutcomeModel`) knows only the predicted task and
+what an action sends, so every "what is the total on this receipt?" looks alike. This model
+reads the prompt (TF-IDF over the observation's hashed word counts), the attachment kinds,
+the turn index and whether earlier turns carried files, and predicts the measured score of
+each action shape with ridge regression, one model per location, the prompt features crossed
+with how many images/audio the action sends or leaves out. Like RouteLLM's routers it is a
+learned predictor over prompt features; unlike a two-model router it scores all 16 actions.
+Fitted on training dialogues only; a prediction is a few small matrix products (µs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from policies.base import ActionSpace
+from policies.bench.observation import (
+    AUDIO,
+    BENCH_SPACE,
+    HEARD,
+    IMAGE,
+    PROMPT,
+    SEEN,
+    TASK,
+    TURN,
+    kinds_from_obs,
+)
+from policies.bench.outcome import action_shape
+from policies.bench.prompt_features import idf_weights, tfidf
+
+LOCATIONS = ("local", "cloud")
+
+
+def context_features(observations: np.ndarray, idf: np.ndarray) -> np.ndarray:
+    """[m, D'] per observation: the prompt's TF-IDF, the task one-hot, slot kinds, whether
+    earlier turns carried audio / images, and the turn index (capped at 3, scaled to 0..1)."""
+    obs = np.atleast_2d(np.asarray(observations, dtype=np.float64))
+    return np.hstack([tfidf(obs[:, PROMPT], idf), obs[:, TASK], obs[:, IMAGE], obs[:, AUDIO],
+                      obs[:, [HEARD, SEEN]], np.clip(obs[:, [TURN]], 0, 3) / 3.0])
+
+
+def shape_features(shape: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """(crossed with the context: [1, images sent, audio sent, images left out, audio left
+    out]; alone: whether each of those is non-zero)."""
+    _, ui, ua, li, la = shape
+    return (np.array([1.0, ui, ua, li, la]),
+            np.array([ui > 0, ua > 0, li > 0, la > 0], dtype=np.float64))
+
+
+@dataclass
+class PromptQualityModel:
+    """Ridge regression of measured quality on (context ⊗ action shape), per location."""
+
+    idf: list[float]
+    crossed: dict[str, list[list[float]]]  # location -> [5, D'] weights on the context
+    alone: dict[str, list[float]]  # location -> [4] weights on the shape flags
+    mean: dict[str, float]  # location -> mean training quality (the ridge fits the rest)
+    alpha: float = 3.0
+
+    def __post_init__(self) -> None:
+        self._idf = np.asarray(self.idf, dtype=np.float64)
+        self._crossed = {k: np.asarray(v, dtype=np.float64) for k, v in self.crossed.items()}
+        self._alone = {k: np.asarray(v, dtype=np.float64) for k, v in self.alone.items()}
+        self._shapes: dict[tuple[str, ...], list[tuple[str, np.ndarray, np.ndarray]]] = {}
+
+    @classmethod
+    def fit(cls, observations: np.ndarray, turns: list, space: ActionSpace = BENCH_SPACE,
+            alpha: float = 3.0) -> PromptQualityModel:
+        """`observations[i]` is what the policy saw at `turns[i]` (a `BenchTurn`); every valid
+        action of every turn is one training row of its location's regression."""
+        obs = np.asarray(observations, dtype=np.float64)
+        idf = idf_weights(obs[:, PROMPT])
+        ctx = context_features(obs, idf)
+        rows: dict[str, list[tuple[np.ndarray, float]]] = {loc: [] for loc in LOCATIONS}
+        for x, t in zip(ctx, turns, strict=True):
+            for a in np.flatnonzero(t.valid & space.mask_for(list(t.present))):
+                act = space.actions[a]
+                cross, flags = shape_features(action_shape(act, t.kinds))
+                rows[act.location].append((np.concatenate([np.kron(cross, x), flags]),
+                                           float(t.quality[a])))
+        crossed, alone, mean = {}, {}, {}
+        for loc, data in rows.items():
+            if not data:
+                crossed[loc], alone[loc], mean[loc] = np.zeros((5, ctx.shape[1])).tolist(), [0.0] * 4, 0.0
+                continue
+            feats = np.array([f for f, _ in data])
+            y = np.array([q for _, q in data])
+            mean[loc] = float(y.mean())
+            # dual form: fewer rows (hundreds) than features (thousands)
+            dual = np.linalg.solve(feats @ feats.T + alpha * np.eye(len(y)), y - mean[loc])
+            w = feats.T @ dual
+            crossed[loc] = w[:-4].reshape(5, ctx.shape[1]).tolist()
+            alone[loc] = w[-4:].tolist()
+        return cls(idf.tolist(), crossed, alone, mean, alpha)
+
+    def _shape_table(self, kinds: tuple[str, ...], space: ActionSpace) -> list:
+        if kinds not in self._shapes:
+            self._shapes[kinds] = [(a.location, *shape_features(action_shape(a, kinds)))
+                                   for a in space.actions]
+        return self._shapes[kinds]
+
+    def predict(self, observation: np.ndarray, space: ActionSpace = BENCH_SPACE) -> np.ndarray:
+        """[n] predicted quality of every action for this observation, clipped to [0, 1]."""
+        x = context_features(observation, self._idf)[0]
+        per_loc = {loc: w @ x for loc, w in self._crossed.items()}
+        q = np.array([self.mean[loc] + cross @ per_loc[loc] + flags @ self._alone[loc]
+                      for loc, cross, flags in self._shape_table(kinds_from_obs(observation), space)])
+        return np.clip(q, 0.0, 1.0)
+
+    def to_dict(self) -> dict:
+        return {"idf": self.idf, "crossed": self.crossed, "alone": self.alone, "mean": self.mean,
+                "alpha": self.alpha}
