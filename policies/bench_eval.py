@@ -28,6 +28,10 @@ from tqdm.auto import tqdm
 
 from policies.base import Policy
 from policies.bench.dataset import BenchTurn, load_bench
+from policies.bench.prompt_quality import turn_observations
+from policies.bench.recipes import BenchRCPPO
+from policies.bench.routers import BenchCascade, BenchRouter, WeaknessModel, WinRateModel
+from policies.bench_curves import cheap_and_good, curves, figure, mean_curves
 from policies.bench_policy import (
     BENCH_BUDGETS,
     RESOURCES,
@@ -43,12 +47,14 @@ from policies.bench_policy import (
     Planned,
     oracle_plan,
 )
+from policies.bench_targets import targets
 from policies.report import aggregate, plots, prepare_run, sweep_table, table
 
-ORACLE, LCIO, PAPER = "oracle (hindsight)", "lcio-rcrl", "rc-a2c (paper)"
+ORACLE, LCIO, PAPER, PPO = "oracle (hindsight)", "lcio-rcrl", "rc-a2c (paper)", "rc-ppo (paper)"
+ROUTER, CASCADE = BenchRouter.name, BenchCascade.name
 COLUMNS = ["reward", "quality", "usd", "latency_s", "energy_j", "over_budget_share",
-           "refused_share", "cloud_share", "oracle_share", "decide_ms_p99"]
-SWEEP = [0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0]
+           "refused_share", "cloud_share", "oracle_share", "decide_ms_p50", "decide_ms_p99"]
+SWEEP = [0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0]
 
 
 def complete_dialogues(path: str | Path) -> list[list[BenchTurn]]:
@@ -103,6 +109,7 @@ def run_episode(env: BenchEnv, policy: Policy, dialogue: int, budgets: dict[str,
     """One dialogue. Guarded policies get the worst-case guard (and are refused a turn where
     nothing fits); the others may overspend, which the table counts as a violation."""
     env.cfg.guard = policy.uses_guard
+    env.escalate = getattr(policy, "escalate", None)  # a cascade's own test of the local answer
     obs, _ = env.reset(options={"dialogue": dialogue, "budgets": budgets})
     policy.reset()
     ep, done = Episode(), False
@@ -163,8 +170,9 @@ def observe_decide_ms_p99(policy: BenchRCRLPolicy, test: list[list[BenchTurn]],
 
 
 def evaluate_seed(dialogues: list[list[BenchTurn]], seed: int, args: argparse.Namespace,
-                  cache: Path) -> tuple[dict[str, dict[float, dict[str, float]]], tuple[float, float]]:
-    """metrics[policy][budget scale] for one seed, and LCIO's observe+decide p99 (ms; wall, CPU)."""
+                  cache: Path) -> tuple[dict[str, dict[float, dict[str, float]]], tuple[float, float], dict]:
+    """metrics[policy][budget scale] for one seed, LCIO's observe+decide p99 (ms; wall, CPU),
+    and the quality-vs-cost curves at the nominal budgets."""
     train, test = split(dialogues, seed)
     path = cache / f"bench_rcrl_seed{seed}_e{args.epochs}.json"
     if path.exists():
@@ -173,18 +181,21 @@ def evaluate_seed(dialogues: list[list[BenchTurn]], seed: int, args: argparse.Na
         rcrl, _ = BenchRCRLPolicy.train(train, BenchRCRLConfig(seed=seed, epochs=args.epochs))
         rcrl.save(path, command=f"python -m policies.evaluate (bench, seed {seed}, train split)")
     env = BenchEnv(test, rcrl.classifier, rcrl.outcomes, BenchEnvConfig())
+    train_obs, train_turns = turn_observations(train, rcrl.classifier)
+    router = BenchRouter(WinRateModel.fit(train_obs, train_turns))
+    cascade = BenchCascade(WeaknessModel.fit(train_turns))
     policies: dict[str, Callable[[], Policy]] = {
         "local-only": BenchLocalOnly, "cloud-only": BenchCloudOnly,
         "random": lambda: BenchRandom(seed=seed), "greedy": lambda: BenchGreedy(rcrl.outcomes),
-        LCIO: lambda: rcrl,
+        ROUTER: lambda: router, CASCADE: lambda: cascade, LCIO: lambda: rcrl,
     }
     if args.a2c_steps > 0:
-        a2c_env = BenchEnv(train, rcrl.classifier, rcrl.outcomes,
-                           BenchEnvConfig(budget_sampling="paper", overspend="zero_reward",
-                                          guard=False))
-        a2c = BenchRCA2C.train(a2c_env, seed, args.a2c_steps,
-                               cache / f"bench_rc_a2c_seed{seed}_{args.a2c_steps}.zip")
-        policies[PAPER] = lambda: a2c
+        for label, recipe in ((PAPER, BenchRCA2C), (PPO, BenchRCPPO)):
+            rl_env = BenchEnv(train, rcrl.classifier, rcrl.outcomes,
+                              BenchEnvConfig(budget_sampling="paper", overspend="zero_reward", guard=False))
+            name = f"bench_{recipe.algorithm.lower()}_seed{seed}_{args.a2c_steps}.zip"
+            trained = recipe.train(rl_env, seed, args.a2c_steps, cache / name)
+            policies[label] = lambda trained=trained: trained
     out: dict[str, dict[float, dict[str, float]]] = {}
     for scale in tqdm(args.sweep, desc=f"seed {seed} budgets", leave=False):
         budgets = scaled(scale)
@@ -199,7 +210,12 @@ def evaluate_seed(dialogues: list[list[BenchTurn]], seed: int, args: argparse.Na
             pol = make()
             eps = [run_episode(env, pol, i, budgets) for i in range(len(test))]
             out.setdefault(name, {})[scale] = summarise(eps, orc["reward"])
-    return out, observe_decide_ms_p99(rcrl, test)
+    nominal = scaled(1.0)
+
+    def play(pol: Policy) -> dict[str, float]:
+        return summarise([run_episode(env, pol, i, nominal) for i in range(len(test))])
+
+    return out, observe_decide_ms_p99(rcrl, test), curves(rcrl, router, cascade, play)
 
 
 def budget_label() -> str:
@@ -207,29 +223,6 @@ def budget_label() -> str:
     return f"{b['latency_s']:g} s, ${b['usd']:g}, {b['energy_j']:g} J"
 
 
-
-
-def targets(agg: dict, nominal: float, app_ms: tuple[float, float]) -> dict:
-    lcio, orc, paper = agg[LCIO], agg[ORACLE], agg.get(PAPER)
-    out = {
-        "lcio_zero_violations_all_budgets": all(v["over_budget_share"]["mean"] == 0 for v in lcio.values()),
-        "lcio_oracle_share": lcio[nominal]["reward"]["mean"] / orc[nominal]["reward"]["mean"],
-        "lcio_decide_ms_p99": max(v["decide_ms_p99"]["mean"] for v in lcio.values()),
-        "lcio_decide_cpu_ms_p99": max(v["decide_cpu_ms_p99"]["mean"] for v in lcio.values()),
-        "lcio_observe_and_decide_ms_p99": app_ms[0],
-        "lcio_observe_and_decide_cpu_ms_p99": app_ms[1],
-        "lcio_best_non_oracle": max((n for n in agg if n != ORACLE),
-                                    key=lambda n: agg[n][nominal]["reward"]["mean"]) == LCIO,
-    }
-    if paper:
-        out["lcio_vs_paper_relative_gain"] = (lcio[nominal]["reward"]["mean"]
-                                              / paper[nominal]["reward"]["mean"] - 1)
-    out["met"] = {"zero_violations": out["lcio_zero_violations_all_budgets"],
-                  "decide_p99<1ms (wall clock)": out["lcio_decide_ms_p99"] < 1.0
-                  and out["lcio_observe_and_decide_ms_p99"] < 1.0,
-                  "decide_p99<1ms (CPU time)": out["lcio_decide_cpu_ms_p99"] < 1.0
-                  and out["lcio_observe_and_decide_cpu_ms_p99"] < 1.0}
-    return out
 
 
 def evaluate_main(argv: list[str] | None = None) -> dict:
@@ -248,6 +241,7 @@ def evaluate_main(argv: list[str] | None = None) -> dict:
     runs = [evaluate_seed(dialogues, s, args, cache) for s in tqdm(range(args.seeds), desc="seeds")]
     agg = aggregate([r[0] for r in runs])
     app_ms = (max(r[1][0] for r in runs), max(r[1][1] for r in runs))
+    curve_means = mean_curves([r[2] for r in runs])
     train_range = BenchRCRLConfig().scale_range
     res = {"config": {"dataset": str(args.dataset), "dialogues": len(dialogues), "turns": n_turns,
                       "seeds": args.seeds, "budgets": BENCH_BUDGETS, "sweep_scales": args.sweep,
@@ -257,10 +251,13 @@ def evaluate_main(argv: list[str] | None = None) -> dict:
                                 "turns after any budget is exceeded count 0; refused turns 0"},
            "policies": {n: {m: v for m, v in by[1.0].items()} for n, by in agg.items()},
            "sweep": {n: {str(s): v for s, v in by.items()} for n, by in agg.items()},
-           "targets": targets(agg, 1.0, app_ms)}
-    (out / "results.json").write_text(json.dumps(res, indent=1, default=float))
+           "curves": {"per_seed": [r[2] for r in runs], "mean": curve_means},
+           "cheap_and_good": cheap_and_good(agg, curve_means, 1.0),
+           "targets": targets(agg, 1.0, app_ms, ORACLE, LCIO)}
     plots(agg, args.sweep, 1.0, out / "results.html", reward="reward", budgets=budget_label(),
           title="LCIO policies on LCIO-Bench (held-out 20 %, measured outcomes)")
+    res["figure"] = figure(agg, curve_means, args.sweep, out).name
+    (out / "results.json").write_text(json.dumps(res, indent=1, default=float))
     print(f"\nLCIO-Bench ({len(dialogues)} dialogues, {n_turns} turns), budgets {budget_label()} "
           f"per dialogue, {args.seeds} seeds (mean ± std over seeds)\n")
     print(table(agg, 1.0, COLUMNS))

@@ -26,12 +26,27 @@ from policies.bench.observation import (
     SEEN,
     TASK,
     TURN,
+    bench_observation,
     kinds_from_obs,
 )
 from policies.bench.outcome import action_shape
 from policies.bench.prompt_features import idf_weights, tfidf
 
 LOCATIONS = ("local", "cloud")
+
+
+def turn_observations(dialogues: list[list], classifier) -> tuple[np.ndarray, list]:
+    """(observations, turns) for every turn of `dialogues`, as a policy sees them before
+    deciding (task from `classifier`; budgets and the previous action do not enter the
+    models fitted on them)."""
+    obs, turns = [], []
+    for d in dialogues:
+        for i, t in enumerate(d):
+            earlier = tuple(k for e in d[:i] for k in e.kinds)
+            obs.append(bench_observation(classifier.predict(t.prompt, t.kinds), t.kinds, t.prompt,
+                                         i, None, {}, {}, earlier))
+            turns.append(t)
+    return np.array(obs), turns
 
 
 def context_features(observations: np.ndarray, idf: np.ndarray) -> np.ndarray:

@@ -29,7 +29,7 @@ from policies.bench.observation import (
     bench_observation,
 )
 from policies.bench.outcome import OutcomeModel, affordable
-from policies.bench.prompt_quality import PromptQualityModel
+from policies.bench.prompt_quality import PromptQualityModel, turn_observations
 from policies.bench.scenarios import TASKS
 from policies.lagrange import LagrangeTable
 from policies.profiles import RESOURCES
@@ -87,14 +87,8 @@ class BenchRCRLPolicy(Policy, RatingLearner):
                           alpha: float) -> PromptQualityModel:
         """The prompt-aware quality model on `dialogues`, from the observations the policy
         would see at each of their turns (budgets do not enter it)."""
-        obs, turns = [], []
-        for d in dialogues:
-            for i, t in enumerate(d):
-                earlier = tuple(k for e in d[:i] for k in e.kinds)
-                obs.append(bench_observation(classifier.predict(t.prompt, t.kinds), t.kinds, t.prompt,
-                                             i, None, {}, {}, earlier))
-                turns.append(t)
-        return PromptQualityModel.fit(np.array(obs), turns, alpha=alpha)
+        obs, turns = turn_observations(dialogues, classifier)
+        return PromptQualityModel.fit(obs, turns, alpha=alpha)
 
     # --- decision ------------------------------------------------------------------------
     def decide(self, observation: np.ndarray, mask: np.ndarray, guard: bool = True) -> Decision:
