@@ -17,11 +17,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from policies.base import ActionSpace
+from policies.bench.baselines import ALL_KINDS
 from policies.bench.observation import (
-    AUDIO,
     BENCH_SPACE,
     HEARD,
-    IMAGE,
     PROMPT,
     SEEN,
     TASK,
@@ -49,12 +48,24 @@ def turn_observations(dialogues: list[list], classifier) -> tuple[np.ndarray, li
     return np.array(obs), turns
 
 
-def context_features(observations: np.ndarray, idf: np.ndarray) -> np.ndarray:
-    """[m, D'] per observation: the prompt's TF-IDF, the task one-hot, slot kinds, whether
-    earlier turns carried audio / images, and the turn index (capped at 3, scaled to 0..1)."""
+def context_counts(observations: np.ndarray, task: bool = True) -> np.ndarray:
+    """[m, D'] token counts per observation: the prompt's hashed words, then one token each
+    for the turn's file kinds, earlier audio, earlier images, the turn index (0, 1, 2, 3+)
+    and (with `task`) the predicted task — weighted and normalised together by `tfidf`."""
     obs = np.atleast_2d(np.asarray(observations, dtype=np.float64))
-    return np.hstack([tfidf(obs[:, PROMPT], idf), obs[:, TASK], obs[:, IMAGE], obs[:, AUDIO],
-                      obs[:, [HEARD, SEEN]], np.clip(obs[:, [TURN]], 0, 3) / 3.0])
+    kinds = np.zeros((len(obs), len(ALL_KINDS)))
+    for i, o in enumerate(obs):
+        kinds[i, ALL_KINDS.index(kinds_from_obs(o))] = 1.0
+    turn = np.zeros((len(obs), 4))
+    turn[np.arange(len(obs)), np.clip(obs[:, TURN], 0, 3).astype(int)] = 1.0
+    parts = [obs[:, PROMPT], kinds, obs[:, [HEARD, SEEN]], turn] + ([obs[:, TASK]] if task else [])
+    return np.hstack(parts)
+
+
+def context_features(observations: np.ndarray, idf: np.ndarray) -> np.ndarray:
+    """TF-IDF of `context_counts` (unit length per row); `idf` from the training rows."""
+    counts = context_counts(observations)
+    return tfidf(counts, idf)
 
 
 def shape_features(shape: tuple) -> tuple[np.ndarray, np.ndarray]:
@@ -87,7 +98,7 @@ class PromptQualityModel:
         """`observations[i]` is what the policy saw at `turns[i]` (a `BenchTurn`); every valid
         action of every turn is one training row of its location's regression."""
         obs = np.asarray(observations, dtype=np.float64)
-        idf = idf_weights(obs[:, PROMPT])
+        idf = idf_weights(context_counts(obs))
         ctx = context_features(obs, idf)
         rows: dict[str, list[tuple[np.ndarray, float]]] = {loc: [] for loc in LOCATIONS}
         for x, t in zip(ctx, turns, strict=True):
@@ -110,6 +121,30 @@ class PromptQualityModel:
             crossed[loc] = w[:-4].reshape(5, ctx.shape[1]).tolist()
             alone[loc] = w[-4:].tolist()
         return cls(idf.tolist(), crossed, alone, mean, alpha)
+
+    @classmethod
+    def fit_cv(cls, observations: np.ndarray, turns: list, groups: list, alphas: tuple[float, ...],
+               folds: int = 4, space: ActionSpace = BENCH_SPACE) -> PromptQualityModel:
+        """`fit` with the ridge penalty that predicts held-out folds of whole dialogues
+        (`groups[i]`: turn i's dialogue) best in squared error — chosen on the data it is
+        given, so a training split picks its own."""
+        obs = np.asarray(observations)
+        names = sorted(set(groups))
+        fold_of = {g: i % folds for i, g in enumerate(names)}
+        fold = np.array([fold_of[g] for g in groups])
+        errors = []
+        for alpha in alphas:
+            sq = []
+            for f in range(folds):
+                held = np.flatnonzero(fold == f)
+                fit = np.flatnonzero(fold != f)
+                model = cls.fit(obs[fit], [turns[i] for i in fit], space, alpha)
+                for i in held:
+                    t = turns[i]
+                    ok = t.valid & space.mask_for(list(t.present))
+                    sq.extend((model.predict(obs[i], space)[ok] - t.quality[ok]) ** 2)
+            errors.append(float(np.mean(sq)))
+        return cls.fit(obs, turns, space, alphas[int(np.argmin(errors))])
 
     def _shape_table(self, kinds: tuple[str, ...], space: ActionSpace) -> list:
         if kinds not in self._shapes:

@@ -48,7 +48,7 @@ class BenchRCRLConfig:
     temperature: float = 0.05  # only for the reported probability; decisions are argmax
     tolerance: float = 0.02  # allowed mean shortfall per decision, in units of the dearest call
     prompt_quality: bool = True  # predict quality from the prompt (`PromptQualityModel`)
-    ridge_alpha: float = 3.0  # its ridge penalty
+    ridge_alphas: tuple[float, ...] = (0.1, 0.3, 1.0, 3.0, 10.0)  # its ridge penalty, by CV
 
 
 class BenchRCRLPolicy(Policy, RatingLearner):
@@ -84,11 +84,12 @@ class BenchRCRLPolicy(Policy, RatingLearner):
 
     @staticmethod
     def fit_quality_model(dialogues: list[list[BenchTurn]], classifier: TaskClassifier,
-                          alpha: float) -> PromptQualityModel:
+                          alphas: tuple[float, ...]) -> PromptQualityModel:
         """The prompt-aware quality model on `dialogues`, from the observations the policy
-        would see at each of their turns (budgets do not enter it)."""
+        would see at each of their turns (budgets do not enter it); the ridge penalty by
+        cross-validation over whole dialogues of the same data."""
         obs, turns = turn_observations(dialogues, classifier)
-        return PromptQualityModel.fit(obs, turns, alpha=alpha)
+        return PromptQualityModel.fit_cv(obs, turns, [t.dialogue for t in turns], tuple(alphas))
 
     # --- decision ------------------------------------------------------------------------
     def decide(self, observation: np.ndarray, mask: np.ndarray, guard: bool = True) -> Decision:
@@ -175,7 +176,8 @@ class BenchRCRLPolicy(Policy, RatingLearner):
         units = tuple(max(max(v[j] for k, v in outcomes.cost_mean.items() if "#" not in k), 1e-9)
                       for j in range(len(RESOURCES)))
         table = LagrangeTable(RESOURCES, units, lr=config.lr)
-        quality = cls.fit_quality_model(dialogues, clf, config.ridge_alpha) if config.prompt_quality else None
+        quality = (cls.fit_quality_model(dialogues, clf, config.ridge_alphas)
+                   if config.prompt_quality else None)
         policy = cls(clf, outcomes, table, config, quality_model=quality)
         env = BenchEnv(dialogues, clf, outcomes,
                        BenchEnvConfig(dict(config.budgets), "scale", config.scale_range,

@@ -19,9 +19,9 @@ import numpy as np
 from policies.base import Action, ActionSpace, Decision, Policy
 from policies.bench.baselines import _decision
 from policies.bench.dataset import BenchTurn
-from policies.bench.observation import BENCH_SPACE, PROMPT, BenchWeights, kinds_from_obs
+from policies.bench.observation import BENCH_SPACE, BenchWeights, kinds_from_obs
 from policies.bench.prompt_features import idf_weights, prompt_counts
-from policies.bench.prompt_quality import context_features
+from policies.bench.prompt_quality import context_counts, context_features
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, iters: int = 50) -> np.ndarray:
@@ -64,7 +64,7 @@ class WinRateModel:
     def fit(cls, observations: np.ndarray, turns: list[BenchTurn], space: ActionSpace = BENCH_SPACE,
             l2: float = 1.0) -> WinRateModel:
         obs = np.asarray(observations, dtype=np.float64)
-        idf = idf_weights(obs[:, PROMPT])
+        idf = idf_weights(context_counts(obs))
         x = context_features(obs, idf)
         y = np.array([float(t.quality[fullest(space, t.kinds, "cloud")]
                             > t.quality[fullest(space, t.kinds, "local")]) for t in turns])
