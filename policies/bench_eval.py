@@ -52,6 +52,7 @@ from policies.report import aggregate, plots, prepare_run, sweep_table, table
 
 ORACLE, LCIO, PAPER, PPO = "oracle (hindsight)", "lcio-rcrl", "rc-a2c (paper)", "rc-ppo (paper)"
 ROUTER, CASCADE = BenchRouter.name, BenchCascade.name
+LCIO_TABLE = "lcio, task-class quality"  # ablation: the quality table of the task class only
 COLUMNS = ["reward", "quality", "usd", "latency_s", "energy_j", "over_budget_share",
            "refused_share", "cloud_share", "oracle_share", "decide_ms_p50", "decide_ms_p99"]
 SWEEP = [0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0]
@@ -169,6 +170,15 @@ def observe_decide_ms_p99(policy: BenchRCRLPolicy, test: list[list[BenchTurn]],
             float(np.percentile(np.asarray(cpu) * 1e3, 99)))
 
 
+def without_prompt_quality(policy: BenchRCRLPolicy) -> BenchRCRLPolicy:
+    """The same trained policy with the task-class quality table instead of the prompt model."""
+    import copy
+
+    out = copy.copy(policy)
+    out.quality_model = None
+    return out
+
+
 def evaluate_seed(dialogues: list[list[BenchTurn]], seed: int, args: argparse.Namespace,
                   cache: Path) -> tuple[dict[str, dict[float, dict[str, float]]], tuple[float, float], dict]:
     """metrics[policy][budget scale] for one seed, LCIO's observe+decide p99 (ms; wall, CPU),
@@ -188,6 +198,7 @@ def evaluate_seed(dialogues: list[list[BenchTurn]], seed: int, args: argparse.Na
         "local-only": BenchLocalOnly, "cloud-only": BenchCloudOnly,
         "random": lambda: BenchRandom(seed=seed), "greedy": lambda: BenchGreedy(rcrl.outcomes),
         ROUTER: lambda: router, CASCADE: lambda: cascade, LCIO: lambda: rcrl,
+        LCIO_TABLE: lambda: without_prompt_quality(rcrl),
     }
     if args.a2c_steps > 0:
         for label, recipe in ((PAPER, BenchRCA2C), (PPO, BenchRCPPO)):
@@ -231,7 +242,8 @@ def evaluate_main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--out", default="runs/eval-bench")
     ap.add_argument("--epochs", type=int, default=BenchRCRLConfig.epochs, help="RCRL dual-ascent epochs")
-    ap.add_argument("--a2c-steps", type=int, default=30_000, help="paper recipe steps (0 skips it)")
+    ap.add_argument("--a2c-steps", "--rl-steps", dest="a2c_steps", type=int, default=10_000,
+                    help="steps of each paper recipe, A2C and PPO (0 skips them; 10k keeps CPU time low)")
     ap.add_argument("--sweep", type=lambda s: [float(x) for x in s.split(",")], default=list(SWEEP))
     args = ap.parse_args(argv)
     cache = prepare_run(args)
