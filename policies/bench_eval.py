@@ -53,6 +53,7 @@ from policies.report import aggregate, plots, prepare_run, sweep_table, table
 ORACLE, LCIO, PAPER, PPO = "oracle (hindsight)", "lcio-rcrl", "rc-a2c (paper)", "rc-ppo (paper)"
 ROUTER, CASCADE = BenchRouter.name, BenchCascade.name
 LCIO_TABLE = "lcio, task-class quality"  # ablation: the quality table of the task class only
+LCIO_NO_LAMBDA = "lcio, λ = 0"  # ablation: no budget prices, only the guard
 COLUMNS = ["reward", "quality", "usd", "latency_s", "energy_j", "over_budget_share",
            "refused_share", "cloud_share", "oracle_share", "decide_ms_p50", "decide_ms_p99"]
 SWEEP = [0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0]
@@ -179,6 +180,16 @@ def without_prompt_quality(policy: BenchRCRLPolicy) -> BenchRCRLPolicy:
     return out
 
 
+def without_multipliers(policy: BenchRCRLPolicy) -> BenchRCRLPolicy:
+    """The same trained policy with every Lagrange multiplier 0 (the guard still applies)."""
+    import copy
+
+    out = copy.copy(policy)
+    out.table = copy.deepcopy(policy.table)
+    out.table.values = np.zeros_like(out.table.values)
+    return out
+
+
 def evaluate_seed(dialogues: list[list[BenchTurn]], seed: int, args: argparse.Namespace,
                   cache: Path) -> tuple[dict[str, dict[float, dict[str, float]]], tuple[float, float], dict]:
     """metrics[policy][budget scale] for one seed, LCIO's observe+decide p99 (ms; wall, CPU),
@@ -198,7 +209,7 @@ def evaluate_seed(dialogues: list[list[BenchTurn]], seed: int, args: argparse.Na
         "local-only": BenchLocalOnly, "cloud-only": BenchCloudOnly,
         "random": lambda: BenchRandom(seed=seed), "greedy": lambda: BenchGreedy(rcrl.outcomes),
         ROUTER: lambda: router, CASCADE: lambda: cascade, LCIO: lambda: rcrl,
-        LCIO_TABLE: lambda: without_prompt_quality(rcrl),
+        LCIO_TABLE: lambda: without_prompt_quality(rcrl), LCIO_NO_LAMBDA: lambda: without_multipliers(rcrl),
     }
     if args.a2c_steps > 0:
         for label, recipe in ((PAPER, BenchRCA2C), (PPO, BenchRCPPO)):
