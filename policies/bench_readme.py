@@ -80,9 +80,12 @@ def targets_list(res: dict) -> str:
              f"{t['lcio_observe_and_decide_ms_p99']:.3f} ms wall, "
              f"{t['lcio_observe_and_decide_cpu_ms_p99']:.3f} ms CPU"]
     lines += [f"- {name}: {'met' if ok else 'NOT met'}" for name, ok in t["met"].items()]
-    cheap = res["cheap_and_good"]["policies"]
-    lines.append("- ≥ 95 % of cloud-only quality at ≤ 35 % of its dollars at the nominal budgets: "
-                 + (", ".join(n for n, v in cheap.items() if v["met"]) or "none"))
+    cheap = {n: v for n, v in res["cheap_and_good"]["policies"].items() if not n.startswith("oracle")}
+    lines.append("- ≥ 95 % of cloud-only quality at ≤ 35 % of its dollars at the nominal budgets "
+                 "(the oracle aside): " + (", ".join(n for n, v in cheap.items() if v["met"]) or "none")
+                 + "; on the curves: " + (", ".join(
+                     f"{n} at {p['knob']:g}" for n, pts in res["cheap_and_good"]["curves"].items()
+                     for p in pts if p["met"]) or "no point"))
     return "\n".join(lines)
 
 

@@ -11,7 +11,8 @@ def targets(agg: dict, nominal: float, app_ms: tuple[float, float], oracle: str,
     sweep, ≤ 5 % refused turns at 0.5×, decision p99 < 1 ms."""
     mine, orc = agg[lcio], agg[oracle]
     reward = {n: by[nominal]["reward"]["mean"] for n, by in agg.items()}
-    baselines = {n: r for n, r in reward.items() if n not in (oracle, lcio)}
+    # baselines: every policy but the oracle and LCIO's own ablations ("lcio, ...")
+    baselines = {n: r for n, r in reward.items() if n != oracle and not n.startswith(lcio.split("-")[0])}
     best = max(baselines, key=baselines.get) if baselines else None
     out = {
         "lcio_reward": reward[lcio],

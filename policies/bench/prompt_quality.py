@@ -88,9 +88,10 @@ class PromptQualityModel:
 
     def __post_init__(self) -> None:
         self._idf = np.asarray(self.idf, dtype=np.float64)
-        self._crossed = {k: np.asarray(v, dtype=np.float64) for k, v in self.crossed.items()}
-        self._alone = {k: np.asarray(v, dtype=np.float64) for k, v in self.alone.items()}
-        self._shapes: dict[tuple[str, ...], list[tuple[str, np.ndarray, np.ndarray]]] = {}
+        self._crossed = np.stack([np.asarray(self.crossed[loc], dtype=np.float64) for loc in LOCATIONS])
+        self._alone = np.stack([np.asarray(self.alone[loc], dtype=np.float64) for loc in LOCATIONS])
+        self._mean = np.array([self.mean[loc] for loc in LOCATIONS])
+        self._shapes: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
     @classmethod
     def fit(cls, observations: np.ndarray, turns: list, space: ActionSpace = BENCH_SPACE,
@@ -146,18 +147,20 @@ class PromptQualityModel:
             errors.append(float(np.mean(sq)))
         return cls.fit(obs, turns, space, alphas[int(np.argmin(errors))])
 
-    def _shape_table(self, kinds: tuple[str, ...], space: ActionSpace) -> list:
+    def _shape_table(self, kinds: tuple[str, ...], space: ActionSpace) -> tuple[np.ndarray, ...]:
+        """(location index [n], crossed shape features [n, 5], shape flags [n, 4]), cached."""
         if kinds not in self._shapes:
-            self._shapes[kinds] = [(a.location, *shape_features(action_shape(a, kinds)))
-                                   for a in space.actions]
+            feats = [shape_features(action_shape(a, kinds)) for a in space.actions]
+            self._shapes[kinds] = (np.array([LOCATIONS.index(a.location) for a in space.actions]),
+                                   np.array([f[0] for f in feats]), np.array([f[1] for f in feats]))
         return self._shapes[kinds]
 
     def predict(self, observation: np.ndarray, space: ActionSpace = BENCH_SPACE) -> np.ndarray:
         """[n] predicted quality of every action for this observation, clipped to [0, 1]."""
         x = context_features(observation, self._idf)[0]
-        per_loc = {loc: w @ x for loc, w in self._crossed.items()}
-        q = np.array([self.mean[loc] + cross @ per_loc[loc] + flags @ self._alone[loc]
-                      for loc, cross, flags in self._shape_table(kinds_from_obs(observation), space)])
+        loc, cross, flags = self._shape_table(kinds_from_obs(observation), space)
+        per_loc = self._crossed @ x  # [locations, 5]
+        q = self._mean[loc] + (cross * per_loc[loc]).sum(1) + (flags * self._alone[loc]).sum(1)
         return np.clip(q, 0.0, 1.0)
 
     def to_dict(self) -> dict:
