@@ -28,6 +28,7 @@ from tqdm.auto import tqdm
 
 from policies.base import Policy
 from policies.bench.dataset import BenchTurn, load_bench
+from policies.bench.lcio_cascade import BenchLCIOCascade, CascadeValue
 from policies.bench.prompt_quality import turn_observations
 from policies.bench.recipes import BenchRCPPO
 from policies.bench.routers import BenchCascade, BenchRouter, WeaknessModel, WinRateModel
@@ -205,11 +206,14 @@ def evaluate_seed(dialogues: list[list[BenchTurn]], seed: int, args: argparse.Na
     train_obs, train_turns = turn_observations(train, rcrl.classifier)
     router = BenchRouter(WinRateModel.fit(train_obs, train_turns))
     cascade = BenchCascade(WeaknessModel.fit(train_turns))
+    lcio_cascade = BenchLCIOCascade(rcrl, CascadeValue.fit(train_obs, train_turns, cascade.weakness),
+                                    cascade.weakness)
     policies: dict[str, Callable[[], Policy]] = {
         "local-only": BenchLocalOnly, "cloud-only": BenchCloudOnly,
         "random": lambda: BenchRandom(seed=seed), "greedy": lambda: BenchGreedy(rcrl.outcomes),
         ROUTER: lambda: router, CASCADE: lambda: cascade, LCIO: lambda: rcrl,
         LCIO_TABLE: lambda: without_prompt_quality(rcrl), LCIO_NO_LAMBDA: lambda: without_multipliers(rcrl),
+        BenchLCIOCascade.name: lambda: lcio_cascade,
     }
     if args.a2c_steps > 0:
         for label, recipe in ((PAPER, BenchRCA2C), (PPO, BenchRCPPO)):

@@ -147,8 +147,11 @@ def test_evaluation_writes_baselines_curves_and_the_readme_tables(tmp_path: Path
     res = evaluate.main(["--dataset", str(sample), "--seeds", "2", "--epochs", "2", "--a2c-steps", "0",
                          "--sweep", "0.1,0.5,1,3", "--out", str(tmp_path / "ev")])
     pol = res["policies"]
-    for name in ("router (RouteLLM-style)", "cascade (local, then cloud)", "lcio, task-class quality"):
+    for name in ("router (RouteLLM-style)", "cascade (local, then cloud)", "lcio, task-class quality",
+                 "lcio, λ = 0", "lcio + cascade"):
         assert name in pol and len(pol[name]["reward"]["per_seed"]) == 2
+    for scale in res["sweep"]["lcio + cascade"].values():  # guarded: both calls' worst case must fit
+        assert scale["over_budget_share"]["mean"] == 0.0
     for metric in ("energy_j", "decide_ms_p50", "decide_ms_p99", "refused_share", "cloud_share"):
         assert metric in pol["lcio-rcrl"]
     assert set(res["sweep"]["lcio-rcrl"]) == {"0.1", "0.5", "1.0", "3.0"}
