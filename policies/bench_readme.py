@@ -4,7 +4,8 @@ policies/README.md are always the ones a run wrote (never typed by hand).
     python -m policies.bench_readme runs/eval-bench/results.json            # print the tables
     python -m policies.bench_readme runs/eval-bench/results.json --write    # update the README
 
-With --write the text between the two markers below in policies/README.md is replaced.
+With --write the text between the two markers below in policies/README.md is replaced and the
+quality-vs-cost figure is drawn to policies/figures/bench-quality-vs-cost.svg.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 
 BEGIN, END = "<!-- bench-results:begin -->", "<!-- bench-results:end -->"
 README = Path(__file__).resolve().parent / "README.md"
+FIGURE = Path(__file__).resolve().parent / "figures" / "bench-quality-vs-cost.svg"
 COLUMNS = ["reward", "quality", "usd", "latency_s", "energy_j", "over_budget_share", "refused_share",
            "cloud_share", "oracle_share", "decide_ms_p50", "decide_ms_p99"]
 
@@ -100,7 +102,8 @@ def render(res: dict, command: str) -> str:
         "Reward per seed:", per_seed_table(res),
         "Budget sweep (means over seeds):", sweep_table(res),
         "Quality vs cost at the nominal budgets (LCIO's dollar weight, the router's target cloud "
-        "share, the cascade's weakness threshold):", curves_table(res),
+        "share, the cascade's weakness threshold):",
+        "![quality vs cost](figures/bench-quality-vs-cost.svg)", curves_table(res),
         "Targets:", targets_list(res)])
 
 
@@ -125,7 +128,10 @@ def main(argv: list[str] | None = None) -> str:
                f"--out {args.results.parent}")
     text = render(res, command)
     if args.write:
+        from policies.bench_svg import write_svg
+
         write(args.readme, text)
+        write_svg(res, args.readme.parent / "figures" / FIGURE.name)
     else:
         print(text)
     return text

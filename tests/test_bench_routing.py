@@ -167,3 +167,5 @@ def test_evaluation_writes_baselines_curves_and_the_readme_tables(tmp_path: Path
     assert text.startswith("head\n") and text.endswith("tail\n") and "STALE TABLE" not in text
     reward = pol["lcio-rcrl"]["reward"]["mean"]
     assert f"| lcio-rcrl | {reward:.4g} ± " in text and "| router (cloud share) | 0.5 |" in text
+    svg = (tmp_path / "figures" / "bench-quality-vs-cost.svg").read_text()
+    assert svg.startswith("<svg") and "router (cloud share)" in svg and svg.count("<polyline") == 3
