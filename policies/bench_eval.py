@@ -5,11 +5,14 @@
         --out assets/policy/rcrl-bench.json
 
 Both commands detect the bench file (`is_bench_file`) and come here. Protocol as for M4A1:
-seed s picks the 80/20 split by dialogue, trains LCIO's RCRL (classifier, outcome model and
-multipliers on the 80 %) and RC-A2C, seeds the random baselines; every policy then plays the
-held-out 20 % with measured outcomes, at the nominal budgets and at every budget scale of the
-sweep (0.25, 2 and 3 were never seen while training the multipliers). The oracle plans each
-dialogue in hindsight on the measured outcomes.
+seed s picks the 80/20 split by dialogue, trains LCIO's RCRL (classifier, prompt-aware quality
+model, outcome model and multipliers on the 80 %), the RouteLLM-style router and the cascade
+(`policies.bench.routers`), RC-A2C and RC-PPO, seeds the random baselines; every policy then
+plays the held-out 20 % with measured outcomes, at the nominal budgets and at every budget
+scale of the sweep (0.1, 0.25, 2 and 3 were never seen while training the multipliers). The
+oracle plans each dialogue in hindsight on the measured outcomes. The quality-vs-cost curves
+and the targets come from `policies.bench_curves` and `policies.bench_targets`;
+`python -m policies.bench_readme OUT/results.json --write` renders the README tables.
 """
 
 from __future__ import annotations
