@@ -48,6 +48,19 @@ def turn_observations(dialogues: list[list], classifier) -> tuple[np.ndarray, li
     return np.array(obs), turns
 
 
+def ridge_path(feats: np.ndarray, y: np.ndarray, alphas: tuple[float, ...]) -> list[np.ndarray]:
+    """Ridge weights for each penalty from one eigendecomposition: of the rows' Gram matrix
+    when there are fewer rows than columns (the dual form), else of the columns' (the primal),
+    so a benchmark ten times larger costs seconds, not a 10k × 10k solve per penalty."""
+    if len(y) <= feats.shape[1]:
+        vals, vecs = np.linalg.eigh(feats @ feats.T)
+        proj = vecs.T @ y
+        return [feats.T @ (vecs @ (proj / (np.maximum(vals, 0.0) + a))) for a in alphas]
+    vals, vecs = np.linalg.eigh(feats.T @ feats)
+    proj = vecs.T @ (feats.T @ y)
+    return [vecs @ (proj / (np.maximum(vals, 0.0) + a)) for a in alphas]
+
+
 def context_counts(observations: np.ndarray, task: bool = True) -> np.ndarray:
     """[m, D'] token counts per observation: the prompt's hashed words, then one token each
     for the turn's file kinds, earlier audio, earlier images, the turn index (0, 1, 2, 3+)
@@ -93,32 +106,33 @@ class PromptQualityModel:
         self._mean = np.array([self.mean[loc] for loc in LOCATIONS])
         self._shapes: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
-    @classmethod
-    def fit(cls, observations: np.ndarray, turns: list, space: ActionSpace = BENCH_SPACE,
-            alpha: float = 3.0) -> PromptQualityModel:
-        """`observations[i]` is what the policy saw at `turns[i]` (a `BenchTurn`); every valid
-        action of every turn is one training row of its location's regression."""
-        obs = np.asarray(observations, dtype=np.float64)
-        idf = idf_weights(context_counts(obs))
-        ctx = context_features(obs, idf)
-        rows: dict[str, list[tuple[np.ndarray, float]]] = {loc: [] for loc in LOCATIONS}
-        for x, t in zip(ctx, turns, strict=True):
+    @staticmethod
+    def design(ctx: np.ndarray, turns: list, space: ActionSpace = BENCH_SPACE
+               ) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Per location: (rows [m, 5·D' + 4], measured quality [m], turn index of each row);
+        every valid action of every turn is one row of its location's regression."""
+        rows: dict[str, list[tuple[np.ndarray, float, int]]] = {loc: [] for loc in LOCATIONS}
+        for i, (x, t) in enumerate(zip(ctx, turns, strict=True)):
             for a in np.flatnonzero(t.valid & space.mask_for(list(t.present))):
                 act = space.actions[a]
                 cross, flags = shape_features(action_shape(act, t.kinds))
-                rows[act.location].append((np.concatenate([np.kron(cross, x), flags]),
-                                           float(t.quality[a])))
+                row = np.concatenate([np.kron(cross, x), flags])
+                rows[act.location].append((row, float(t.quality[a]), i))
+        width = 5 * ctx.shape[1] + 4
+        return {loc: (np.array([r[0] for r in data]).reshape(-1, width), np.array([r[1] for r in data]),
+                      np.array([r[2] for r in data], dtype=int)) for loc, data in rows.items()}
+
+    @classmethod
+    def fit(cls, observations: np.ndarray, turns: list, space: ActionSpace = BENCH_SPACE,
+            alpha: float = 3.0) -> PromptQualityModel:
+        """`observations[i]` is what the policy saw at `turns[i]` (a `BenchTurn`)."""
+        obs = np.asarray(observations, dtype=np.float64)
+        idf = idf_weights(context_counts(obs))
+        ctx = context_features(obs, idf)
         crossed, alone, mean = {}, {}, {}
-        for loc, data in rows.items():
-            if not data:
-                crossed[loc], alone[loc], mean[loc] = np.zeros((5, ctx.shape[1])).tolist(), [0.0] * 4, 0.0
-                continue
-            feats = np.array([f for f, _ in data])
-            y = np.array([q for _, q in data])
-            mean[loc] = float(y.mean())
-            # dual form: fewer rows (hundreds) than features (thousands)
-            dual = np.linalg.solve(feats @ feats.T + alpha * np.eye(len(y)), y - mean[loc])
-            w = feats.T @ dual
+        for loc, (feats, y, _) in cls.design(ctx, turns, space).items():
+            mean[loc] = float(y.mean()) if len(y) else 0.0
+            w = ridge_path(feats, y - mean[loc], (alpha,))[0] if len(y) else np.zeros(feats.shape[1])
             crossed[loc] = w[:-4].reshape(5, ctx.shape[1]).tolist()
             alone[loc] = w[-4:].tolist()
         return cls(idf.tolist(), crossed, alone, mean, alpha)
@@ -128,24 +142,22 @@ class PromptQualityModel:
                folds: int = 4, space: ActionSpace = BENCH_SPACE) -> PromptQualityModel:
         """`fit` with the ridge penalty that predicts held-out folds of whole dialogues
         (`groups[i]`: turn i's dialogue) best in squared error — chosen on the data it is
-        given, so a training split picks its own."""
-        obs = np.asarray(observations)
-        names = sorted(set(groups))
-        fold_of = {g: i % folds for i, g in enumerate(names)}
+        given, so a training split picks its own. One eigendecomposition per fold and
+        location serves every penalty (the IDF weights, label-free, come from all rows)."""
+        obs = np.asarray(observations, dtype=np.float64)
+        ctx = context_features(obs, idf_weights(context_counts(obs)))
+        fold_of = {g: i % folds for i, g in enumerate(sorted(set(groups)))}
         fold = np.array([fold_of[g] for g in groups])
-        errors = []
-        for alpha in alphas:
-            sq = []
+        sq = np.zeros(len(alphas))
+        for feats, y, turn in cls.design(ctx, turns, space).values():
             for f in range(folds):
-                held = np.flatnonzero(fold == f)
-                fit = np.flatnonzero(fold != f)
-                model = cls.fit(obs[fit], [turns[i] for i in fit], space, alpha)
-                for i in held:
-                    t = turns[i]
-                    ok = t.valid & space.mask_for(list(t.present))
-                    sq.extend((model.predict(obs[i], space)[ok] - t.quality[ok]) ** 2)
-            errors.append(float(np.mean(sq)))
-        return cls.fit(obs, turns, space, alphas[int(np.argmin(errors))])
+                held, kept = fold[turn] == f, fold[turn] != f
+                if not held.any() or not kept.any():
+                    continue
+                mu = y[kept].mean()
+                for k, w in enumerate(ridge_path(feats[kept], y[kept] - mu, alphas)):
+                    sq[k] += float(((np.clip(mu + feats[held] @ w, 0.0, 1.0) - y[held]) ** 2).sum())
+        return cls.fit(obs, turns, space, alphas[int(np.argmin(sq))])
 
     def _shape_table(self, kinds: tuple[str, ...], space: ActionSpace) -> tuple[np.ndarray, ...]:
         """(location index [n], crossed shape features [n, 5], shape flags [n, 4]), cached."""
