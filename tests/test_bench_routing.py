@@ -169,3 +169,14 @@ def test_evaluation_writes_baselines_curves_and_the_readme_tables(tmp_path: Path
     assert f"| lcio-rcrl | {reward:.4g} ± " in text and "| router (cloud share) | 0.5 |" in text
     svg = (tmp_path / "figures" / "bench-quality-vs-cost.svg").read_text()
     assert svg.startswith("<svg") and "router (cloud share)" in svg and svg.count("<polyline") == 3
+
+
+def test_ridge_path_dual_and_primal_agree_with_a_direct_solve() -> None:
+    from policies.bench.prompt_quality import ridge_path
+
+    rng = np.random.default_rng(0)
+    for rows, cols in ((30, 80), (120, 20)):  # dual (fewer rows) and primal (more rows)
+        x, y = rng.normal(size=(rows, cols)), rng.normal(size=rows)
+        for alpha, w in zip((0.1, 3.0), ridge_path(x, y, (0.1, 3.0)), strict=True):
+            direct = np.linalg.solve(x.T @ x + alpha * np.eye(cols), x.T @ y)
+            assert np.allclose(w, direct, atol=1e-8)
