@@ -5,11 +5,14 @@
         --out assets/policy/rcrl-bench.json
 
 Both commands detect the bench file (`is_bench_file`) and come here. Protocol as for M4A1:
-seed s picks the 80/20 split by dialogue, trains LCIO's RCRL (classifier, outcome model and
-multipliers on the 80 %) and RC-A2C, seeds the random baselines; every policy then plays the
-held-out 20 % with measured outcomes, at the nominal budgets and at every budget scale of the
-sweep (0.25, 2 and 3 were never seen while training the multipliers). The oracle plans each
-dialogue in hindsight on the measured outcomes.
+seed s picks the 80/20 split by dialogue, trains LCIO's RCRL (classifier, prompt-aware quality
+model, outcome model and multipliers on the 80 %), the RouteLLM-style router and the cascade
+(`policies.bench.routers`), RC-A2C and RC-PPO, seeds the random baselines; every policy then
+plays the held-out 20 % with measured outcomes, at the nominal budgets and at every budget
+scale of the sweep (0.1, 0.25, 2 and 3 were never seen while training the multipliers). The
+oracle plans each dialogue in hindsight on the measured outcomes. The quality-vs-cost curves
+and the targets come from `policies.bench_curves` and `policies.bench_targets`;
+`python -m policies.bench_readme OUT/results.json --write` renders the README tables.
 """
 
 from __future__ import annotations
@@ -28,6 +31,11 @@ from tqdm.auto import tqdm
 
 from policies.base import Policy
 from policies.bench.dataset import BenchTurn, load_bench
+from policies.bench.lcio_cascade import BenchLCIOCascade, CascadeValue
+from policies.bench.prompt_quality import turn_observations
+from policies.bench.recipes import BenchRCPPO
+from policies.bench.routers import BenchCascade, BenchRouter, WeaknessModel, WinRateModel
+from policies.bench_curves import cheap_and_good, curves, figure, mean_curves
 from policies.bench_policy import (
     BENCH_BUDGETS,
     RESOURCES,
@@ -43,12 +51,16 @@ from policies.bench_policy import (
     Planned,
     oracle_plan,
 )
+from policies.bench_targets import targets
 from policies.report import aggregate, plots, prepare_run, sweep_table, table
 
-ORACLE, LCIO, PAPER = "oracle (hindsight)", "lcio-rcrl", "rc-a2c (paper)"
+ORACLE, LCIO, PAPER, PPO = "oracle (hindsight)", "lcio-rcrl", "rc-a2c (paper)", "rc-ppo (paper)"
+ROUTER, CASCADE = BenchRouter.name, BenchCascade.name
+LCIO_TABLE = "lcio, task-class quality"  # ablation: the quality table of the task class only
+LCIO_NO_LAMBDA = "lcio, λ = 0"  # ablation: no budget prices, only the guard
 COLUMNS = ["reward", "quality", "usd", "latency_s", "energy_j", "over_budget_share",
-           "refused_share", "cloud_share", "oracle_share", "decide_ms_p99"]
-SWEEP = [0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0]
+           "refused_share", "cloud_share", "oracle_share", "decide_ms_p50", "decide_ms_p99"]
+SWEEP = [0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0]
 
 
 def complete_dialogues(path: str | Path) -> list[list[BenchTurn]]:
@@ -103,6 +115,7 @@ def run_episode(env: BenchEnv, policy: Policy, dialogue: int, budgets: dict[str,
     """One dialogue. Guarded policies get the worst-case guard (and are refused a turn where
     nothing fits); the others may overspend, which the table counts as a violation."""
     env.cfg.guard = policy.uses_guard
+    env.escalate = getattr(policy, "escalate", None)  # a cascade's own test of the local answer
     obs, _ = env.reset(options={"dialogue": dialogue, "budgets": budgets})
     policy.reset()
     ep, done = Episode(), False
@@ -162,9 +175,29 @@ def observe_decide_ms_p99(policy: BenchRCRLPolicy, test: list[list[BenchTurn]],
             float(np.percentile(np.asarray(cpu) * 1e3, 99)))
 
 
+def without_prompt_quality(policy: BenchRCRLPolicy) -> BenchRCRLPolicy:
+    """The same trained policy with the task-class quality table instead of the prompt model."""
+    import copy
+
+    out = copy.copy(policy)
+    out.quality_model = None
+    return out
+
+
+def without_multipliers(policy: BenchRCRLPolicy) -> BenchRCRLPolicy:
+    """The same trained policy with every Lagrange multiplier 0 (the guard still applies)."""
+    import copy
+
+    out = copy.copy(policy)
+    out.table = copy.deepcopy(policy.table)
+    out.table.values = np.zeros_like(out.table.values)
+    return out
+
+
 def evaluate_seed(dialogues: list[list[BenchTurn]], seed: int, args: argparse.Namespace,
-                  cache: Path) -> tuple[dict[str, dict[float, dict[str, float]]], tuple[float, float]]:
-    """metrics[policy][budget scale] for one seed, and LCIO's observe+decide p99 (ms; wall, CPU)."""
+                  cache: Path) -> tuple[dict[str, dict[float, dict[str, float]]], tuple[float, float], dict]:
+    """metrics[policy][budget scale] for one seed, LCIO's observe+decide p99 (ms; wall, CPU),
+    and the quality-vs-cost curves at the nominal budgets."""
     train, test = split(dialogues, seed)
     path = cache / f"bench_rcrl_seed{seed}_e{args.epochs}.json"
     if path.exists():
@@ -173,18 +206,25 @@ def evaluate_seed(dialogues: list[list[BenchTurn]], seed: int, args: argparse.Na
         rcrl, _ = BenchRCRLPolicy.train(train, BenchRCRLConfig(seed=seed, epochs=args.epochs))
         rcrl.save(path, command=f"python -m policies.evaluate (bench, seed {seed}, train split)")
     env = BenchEnv(test, rcrl.classifier, rcrl.outcomes, BenchEnvConfig())
+    train_obs, train_turns = turn_observations(train, rcrl.classifier)
+    router = BenchRouter(WinRateModel.fit(train_obs, train_turns))
+    cascade = BenchCascade(WeaknessModel.fit(train_turns))
+    lcio_cascade = BenchLCIOCascade(rcrl, CascadeValue.fit(train_obs, train_turns, cascade.weakness),
+                                    cascade.weakness)
     policies: dict[str, Callable[[], Policy]] = {
         "local-only": BenchLocalOnly, "cloud-only": BenchCloudOnly,
         "random": lambda: BenchRandom(seed=seed), "greedy": lambda: BenchGreedy(rcrl.outcomes),
-        LCIO: lambda: rcrl,
+        ROUTER: lambda: router, CASCADE: lambda: cascade, LCIO: lambda: rcrl,
+        LCIO_TABLE: lambda: without_prompt_quality(rcrl), LCIO_NO_LAMBDA: lambda: without_multipliers(rcrl),
+        BenchLCIOCascade.name: lambda: lcio_cascade,
     }
     if args.a2c_steps > 0:
-        a2c_env = BenchEnv(train, rcrl.classifier, rcrl.outcomes,
-                           BenchEnvConfig(budget_sampling="paper", overspend="zero_reward",
-                                          guard=False))
-        a2c = BenchRCA2C.train(a2c_env, seed, args.a2c_steps,
-                               cache / f"bench_rc_a2c_seed{seed}_{args.a2c_steps}.zip")
-        policies[PAPER] = lambda: a2c
+        for label, recipe in ((PAPER, BenchRCA2C), (PPO, BenchRCPPO)):
+            rl_env = BenchEnv(train, rcrl.classifier, rcrl.outcomes,
+                              BenchEnvConfig(budget_sampling="paper", overspend="zero_reward", guard=False))
+            name = f"bench_{recipe.algorithm.lower()}_seed{seed}_{args.a2c_steps}.zip"
+            trained = recipe.train(rl_env, seed, args.a2c_steps, cache / name)
+            policies[label] = lambda trained=trained: trained
     out: dict[str, dict[float, dict[str, float]]] = {}
     for scale in tqdm(args.sweep, desc=f"seed {seed} budgets", leave=False):
         budgets = scaled(scale)
@@ -199,7 +239,12 @@ def evaluate_seed(dialogues: list[list[BenchTurn]], seed: int, args: argparse.Na
             pol = make()
             eps = [run_episode(env, pol, i, budgets) for i in range(len(test))]
             out.setdefault(name, {})[scale] = summarise(eps, orc["reward"])
-    return out, observe_decide_ms_p99(rcrl, test)
+    nominal = scaled(1.0)
+
+    def play(pol: Policy) -> dict[str, float]:
+        return summarise([run_episode(env, pol, i, nominal) for i in range(len(test))])
+
+    return out, observe_decide_ms_p99(rcrl, test), curves(rcrl, router, cascade, play)
 
 
 def budget_label() -> str:
@@ -209,36 +254,14 @@ def budget_label() -> str:
 
 
 
-def targets(agg: dict, nominal: float, app_ms: tuple[float, float]) -> dict:
-    lcio, orc, paper = agg[LCIO], agg[ORACLE], agg.get(PAPER)
-    out = {
-        "lcio_zero_violations_all_budgets": all(v["over_budget_share"]["mean"] == 0 for v in lcio.values()),
-        "lcio_oracle_share": lcio[nominal]["reward"]["mean"] / orc[nominal]["reward"]["mean"],
-        "lcio_decide_ms_p99": max(v["decide_ms_p99"]["mean"] for v in lcio.values()),
-        "lcio_decide_cpu_ms_p99": max(v["decide_cpu_ms_p99"]["mean"] for v in lcio.values()),
-        "lcio_observe_and_decide_ms_p99": app_ms[0],
-        "lcio_observe_and_decide_cpu_ms_p99": app_ms[1],
-        "lcio_best_non_oracle": max((n for n in agg if n != ORACLE),
-                                    key=lambda n: agg[n][nominal]["reward"]["mean"]) == LCIO,
-    }
-    if paper:
-        out["lcio_vs_paper_relative_gain"] = (lcio[nominal]["reward"]["mean"]
-                                              / paper[nominal]["reward"]["mean"] - 1)
-    out["met"] = {"zero_violations": out["lcio_zero_violations_all_budgets"],
-                  "decide_p99<1ms (wall clock)": out["lcio_decide_ms_p99"] < 1.0
-                  and out["lcio_observe_and_decide_ms_p99"] < 1.0,
-                  "decide_p99<1ms (CPU time)": out["lcio_decide_cpu_ms_p99"] < 1.0
-                  and out["lcio_observe_and_decide_cpu_ms_p99"] < 1.0}
-    return out
-
-
 def evaluate_main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dataset", required=True)
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--out", default="runs/eval-bench")
     ap.add_argument("--epochs", type=int, default=BenchRCRLConfig.epochs, help="RCRL dual-ascent epochs")
-    ap.add_argument("--a2c-steps", type=int, default=30_000, help="paper recipe steps (0 skips it)")
+    ap.add_argument("--a2c-steps", "--rl-steps", dest="a2c_steps", type=int, default=10_000,
+                    help="steps of each paper recipe, A2C and PPO (0 skips them; 10k keeps CPU time low)")
     ap.add_argument("--sweep", type=lambda s: [float(x) for x in s.split(",")], default=list(SWEEP))
     args = ap.parse_args(argv)
     cache = prepare_run(args)
@@ -248,6 +271,7 @@ def evaluate_main(argv: list[str] | None = None) -> dict:
     runs = [evaluate_seed(dialogues, s, args, cache) for s in tqdm(range(args.seeds), desc="seeds")]
     agg = aggregate([r[0] for r in runs])
     app_ms = (max(r[1][0] for r in runs), max(r[1][1] for r in runs))
+    curve_means = mean_curves([r[2] for r in runs])
     train_range = BenchRCRLConfig().scale_range
     res = {"config": {"dataset": str(args.dataset), "dialogues": len(dialogues), "turns": n_turns,
                       "seeds": args.seeds, "budgets": BENCH_BUDGETS, "sweep_scales": args.sweep,
@@ -257,10 +281,13 @@ def evaluate_main(argv: list[str] | None = None) -> dict:
                                 "turns after any budget is exceeded count 0; refused turns 0"},
            "policies": {n: {m: v for m, v in by[1.0].items()} for n, by in agg.items()},
            "sweep": {n: {str(s): v for s, v in by.items()} for n, by in agg.items()},
-           "targets": targets(agg, 1.0, app_ms)}
-    (out / "results.json").write_text(json.dumps(res, indent=1, default=float))
+           "curves": {"per_seed": [r[2] for r in runs], "mean": curve_means},
+           "cheap_and_good": cheap_and_good(agg, curve_means, 1.0),
+           "targets": targets(agg, 1.0, app_ms, ORACLE, LCIO)}
     plots(agg, args.sweep, 1.0, out / "results.html", reward="reward", budgets=budget_label(),
           title="LCIO policies on LCIO-Bench (held-out 20 %, measured outcomes)")
+    res["figure"] = figure(agg, curve_means, args.sweep, out).name
+    (out / "results.json").write_text(json.dumps(res, indent=1, default=float))
     print(f"\nLCIO-Bench ({len(dialogues)} dialogues, {n_turns} turns), budgets {budget_label()} "
           f"per dialogue, {args.seeds} seeds (mean ± std over seeds)\n")
     print(table(agg, 1.0, COLUMNS))

@@ -11,7 +11,7 @@ What is different from M4A1 (`policies.m4a1.env`, `policies.m4a1.rcrl`):
   benchmark built them: images first, then audio).
 - Outcomes: `BenchEnv.step` takes quality, seconds, dollars and joules from the measured row
   of that turn and action. An action that names an empty slot sends only the slots that exist.
-- Observation (`bench_observation`, `OBS_DIM` = 33): only what the app knows when it decides,
+- Observation (`bench_observation`, `OBS_DIM` = 33 + 512): only what the app knows when it decides,
   never the benchmark's hidden labels (task, relevance):
 
       [0:13)  predicted task, one-hot over the bench's 13 tasks (v1's 8 and v2's 5;
@@ -25,6 +25,8 @@ What is different from M4A1 (`policies.m4a1.env`, `policies.m4a1.rcrl`):
       [31]    an earlier turn of the dialogue carried audio   [32] ... carried an image
               (the conversation sent with each call carries earlier files: audio there is
               the largest cloud cost the bench measured)
+      [33:545) the prompt's words and word pairs, counted in 512 CRC-32 buckets
+              (`policies.bench.prompt_features`): what prompt-aware quality and the router read
 
 - Guard: a policy cannot know this turn's cost before acting, so the hard guard uses the
   worst case seen in training for the action's shape (`OutcomeModel.worst`); when no action's
@@ -46,6 +48,7 @@ from policies.bench.observation import (
     OBS_DIM,
     PREV_LOC,
     PREV_SLOTS,
+    PROMPT,
     PROMPT_LEN,
     REMAIN,
     SEEN,
@@ -65,7 +68,7 @@ from policies.bench.recipes import BenchRCA2C
 from policies.profiles import RESOURCES
 
 __all__ = [
-    "AUDIO", "BENCH_BUDGETS", "BENCH_SPACE", "BIG", "FRAC", "HEARD", "IMAGE", "OBS_DIM", "PREV_LOC",
+    "AUDIO", "BENCH_BUDGETS", "BENCH_SPACE", "BIG", "FRAC", "HEARD", "IMAGE", "OBS_DIM", "PREV_LOC", "PROMPT",
     "PREV_SLOTS", "PROMPT_LEN", "REMAIN", "RESOURCES", "SEEN", "SLOTS", "TASK", "TURN",
     "BenchCloudOnly", "BenchEnv", "BenchEnvConfig", "BenchGreedy", "BenchLocalOnly", "BenchRandom",
     "BenchRCA2C", "BenchRCRLConfig", "BenchRCRLPolicy", "BenchWeights", "OutcomeModel", "Planned",

@@ -29,7 +29,8 @@ def shipped_classifier():
 
 
 def bench_context_observation(context: TurnContext, space: ActionSpace, classifier=None) -> np.ndarray:
-    """The bench layout (28 numbers) for `context`; `classifier` defaults to the shipped one."""
+    """The bench layout (28 numbers + the prompt's 512 hashed word counts) for `context`;
+    `classifier` defaults to the shipped one."""
     from policies.bench_policy import bench_observation
 
     classifier = classifier or shipped_classifier()

@@ -16,7 +16,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 from policies.base import Policy
-from policies.bench_policy import BenchCloudOnly, BenchLocalOnly, BenchRandom, BenchRCRLPolicy
+from policies.bench.recipes import BenchRCPPO
+from policies.bench.routers import BenchCascade, BenchRouter
+from policies.bench_policy import (
+    BenchCloudOnly,
+    BenchGreedy,
+    BenchLocalOnly,
+    BenchRandom,
+    BenchRCA2C,
+    BenchRCRLPolicy,
+)
 from policies.m4a1.baselines import RCA2C, CloudOnly, GreedyOneStep, LocalOnly, RandomPolicy
 from policies.m4a1.rcrl import RCRLPolicy
 
@@ -25,6 +34,11 @@ POLICIES: dict[str, type[Policy]] = {
     "greedy": GreedyOneStep, "rc-a2c (paper)": RCA2C, "lcio-rcrl": RCRLPolicy,
     "bench local-only": BenchLocalOnly, "bench cloud-only": BenchCloudOnly,
     "bench random": BenchRandom, "bench lcio-rcrl": BenchRCRLPolicy,
+    "bench greedy": BenchGreedy,
+    "bench rc-a2c (paper)": BenchRCA2C,
+    "bench rc-ppo (paper)": BenchRCPPO,
+    "bench router (RouteLLM-style)": BenchRouter,
+    "bench cascade (local, then cloud)": BenchCascade,
 }
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 M4A1_POLICY_PATH = ASSETS / "policy" / "rcrl.json"

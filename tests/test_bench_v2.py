@@ -90,3 +90,13 @@ def test_batched_prompts_and_answers_match_the_local_backend(tmp_path: Path) -> 
     together = side.answer(prompts)
     assert [a.prompt_tokens for a in together] == [len(p.ids) for p in prompts]
     assert all(a.text for a in together)
+
+
+def test_judge_agreement_counts_order_agreement_within_a_turn() -> None:
+    from policies.bench.judge_agreement import agreement
+
+    pairs = [("a", 0.9, 0.8), ("a", 0.2, 0.1), ("b", 0.5, 0.9), ("b", 0.6, 0.3), ("c", 0.4, 0.4)]
+    report = agreement(pairs)
+    assert report["n"] == 5
+    assert report["pairs_same_order"] == "1/2"  # a agrees, b disagrees, c has one answer
+    assert report["mean_abs_diff"] == pytest.approx((0.1 + 0.1 + 0.4 + 0.3 + 0.0) / 5)

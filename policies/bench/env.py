@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -56,6 +57,9 @@ class BenchEnv(gym.Env):
         self._tasks = [[classifier.predict(t.prompt, t.kinds) for t in d] for d in dialogues]
         self._worst: dict[tuple[int, tuple[str, ...]], np.ndarray] = {}
         self._subset_index = {a: i for i, a in enumerate(space.actions)}
+        # cascades (actions past the space, `policies.bench.routers.cascade_action`): whether
+        # to escalate after the local answer; None = the rule (empty, short, loop, refusal)
+        self.escalate: Callable[[str], bool] | None = None
         self._i, self._t = 0, 0
         self._previous: Action | None = None
         self.budgets = dict(self.cfg.budgets)
@@ -129,15 +133,37 @@ class BenchEnv(gym.Env):
         kept = tuple(i for i in a.attachments if i < n)
         return self._subset_index[Action(a.location, kept)]
 
+    def _measured(self, a: int) -> tuple[float, dict[str, float]]:
+        t = self.turn
+        return (float(np.nan_to_num(t.quality[a])),
+                {r: float(np.nan_to_num(getattr(t, r)[a])) for r in RESOURCES})
+
+    def _cascade(self, local: int, cloud: int) -> tuple[int, float, dict[str, float], bool]:
+        """Local first; if its answer looks weak, the cloud too: (action whose answer is
+        kept, its quality, both calls' costs when escalated, escalated)."""
+        from policies.bench.routers import weak_answer
+
+        q, costs = self._measured(local)
+        judge = self.escalate or weak_answer
+        if not judge(self.turn.answers.get(local, "")):
+            return local, q, costs, False
+        q_cloud, extra = self._measured(cloud)
+        return cloud, q_cloud, {r: costs[r] + extra[r] for r in RESOURCES}, True
+
     def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        from policies.bench.routers import cascade_parts
+
         t = self.turn
         refused = int(action) < 0 or (self.cfg.guard and not self.action_masks().any())
-        a = self.project(max(int(action), 0))
+        parts = cascade_parts(self.space, int(action)) if int(action) >= self.space.n else None
+        a = self.project(max(int(action), 0) if parts is None else parts[0])
+        escalated = False
         if refused:
             q, costs = 0.0, {r: 0.0 for r in RESOURCES}
+        elif parts is not None:
+            a, q, costs, escalated = self._cascade(a, self.project(parts[1]))
         else:
-            q = float(np.nan_to_num(t.quality[a]))
-            costs = {r: float(np.nan_to_num(getattr(t, r)[a])) for r in RESOURCES}
+            q, costs = self._measured(a)
         for r in RESOURCES:
             self.remaining[r] -= costs[r]
         over = {r: max(0.0, -self.remaining[r]) for r in RESOURCES if np.isfinite(self.budgets[r])}
@@ -147,6 +173,7 @@ class BenchEnv(gym.Env):
         reward = 0.0 if (self.cfg.overspend == "zero_reward" and over_any) else plain
         info = {"quality": q, "costs": costs, "over_budget": over_any, "overspend": over,
                 "remaining": dict(self.remaining), "action": a, "refused": refused,
+                "cascade": parts is not None and not refused, "escalated": escalated,
                 "reward_plain": plain, "ttft_s": 0.0 if refused else float(np.nan_to_num(t.ttft_s[a]))}
         self._previous = None if refused else self.space.actions[a]
         self._t += 1

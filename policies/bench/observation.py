@@ -1,5 +1,6 @@
-"""LCIO-Bench observation: what the app knows when it decides, as 33 numbers, and the task
-classifier that fills its first 13 (layout in `policies.bench_policy`'s docstring)."""
+"""LCIO-Bench observation: what the app knows when it decides, as 33 numbers plus the prompt's
+hashed word counts, and the task classifier that fills its first 13 (layout in
+`policies.bench_policy`'s docstring)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import numpy as np
 
 from policies.base import Action, ActionSpace
 from policies.bench.dataset import BenchTurn
+from policies.bench.prompt_features import PROMPT_DIM, prompt_counts
 from policies.bench.scenarios import TASKS
 from policies.profiles import RESOURCES
 
@@ -33,9 +35,10 @@ PREV_SLOTS = slice(_T + 9, _T + 12)
 FRAC = slice(_T + 12, _T + 15)
 REMAIN = slice(_T + 15, _T + 18)
 HEARD, SEEN = _T + 18, _T + 19
-OBS_DIM = _T + 20
+PROMPT = slice(_T + 20, _T + 20 + PROMPT_DIM)  # hashed prompt word counts (`prompt_features`)
+OBS_DIM = PROMPT.stop
 BIG = 1e6
-ARTIFACT_VERSION = 2  # 2: 13 tasks (v2), observation of 33
+ARTIFACT_VERSION = 2  # 2: 13 tasks (v2), 33 numbers + hashed prompt
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,7 @@ def bench_observation(task: int, kinds: tuple[str, ...] | list[str], prompt: str
         obs[FRAC.start + j] = (1.0 if not np.isfinite(b) else
                                float(np.clip(left / b, -10.0, 1.0)) if b > 0 else 0.0)
         obs[REMAIN.start + j] = float(np.clip(left, -BIG, BIG))
+    obs[PROMPT] = prompt_counts(prompt)
     return obs
 
 
@@ -86,6 +90,7 @@ def observation_space() -> gym.spaces.Box:
     low[PREV_LOC] = -1.0
     low[FRAC] = -10.0
     low[REMAIN], high[REMAIN] = -BIG, BIG
+    high[PROMPT] = BIG
     return gym.spaces.Box(low, high, dtype=np.float32)
 
 

@@ -28,6 +28,7 @@ from policies.bench.observation import (
     ARTIFACT_VERSION,
     BENCH_BUDGETS,
     BENCH_SPACE,
+    OBS_DIM,
     REMAIN,
     TASK,
     TURN,
@@ -36,6 +37,7 @@ from policies.bench.observation import (
     bench_observation,
 )
 from policies.bench.outcome import OutcomeModel, affordable
+from policies.bench.prompt_quality import PromptQualityModel, turn_observations
 from policies.bench.scenarios import TASKS
 from policies.bench.steer import steered
 from policies.lagrange import LagrangeTable
@@ -54,6 +56,8 @@ class BenchRCRLConfig:
     margin: float = 1.25  # measured costs are noisy: a held-out turn once cost 1.11× the max seen
     temperature: float = 0.05  # only for the reported probability; decisions are argmax
     tolerance: float = 0.02  # allowed mean shortfall per decision, in units of the dearest call
+    prompt_quality: bool = True  # predict quality from the prompt (`PromptQualityModel`)
+    ridge_alphas: tuple[float, ...] = (0.1, 0.3, 1.0, 3.0, 10.0)  # its ridge penalty, by CV
 
 
 class BenchRCRLPolicy(Policy, RatingLearner):
@@ -70,13 +74,34 @@ class BenchRCRLPolicy(Policy, RatingLearner):
 
     def __init__(self, classifier: TaskClassifier, outcomes: OutcomeModel, table: LagrangeTable,
                  config: BenchRCRLConfig | None = None, space: ActionSpace = BENCH_SPACE,
-                 offsets: np.ndarray | None = None):
+                 offsets: np.ndarray | None = None, quality_model: PromptQualityModel | None = None):
         self.classifier, self.outcomes, self.table = classifier, outcomes, table
+        self.quality_model = quality_model
         self.config, self.space = config or BenchRCRLConfig(), space
         self.est = _Estimates(outcomes, self.config.weights, space)
         self._units = np.asarray(table.units, dtype=np.float64)
         self.offsets = np.zeros((len(TASKS), space.n)) if offsets is None else np.asarray(offsets)
 
+    # --- quality model (prompt-aware) -----------------------------------------------------
+    def predicted(self, observation: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(quality, mean costs, worst costs, expected plain reward) per action: quality from
+        the prompt-aware model when this policy has one, else the outcome table's."""
+        q, mean, worst, r = self.est(observation)
+        if self.quality_model is not None:
+            q = self.quality_model.predict(observation, self.space)
+            r = self.est.weights.reward(q, mean[:, 0], mean[:, 1], mean[:, 2])
+        return q, mean, worst, r
+
+    @staticmethod
+    def fit_quality_model(dialogues: list[list[BenchTurn]], classifier: TaskClassifier,
+                          alphas: tuple[float, ...]) -> PromptQualityModel:
+        """The prompt-aware quality model on `dialogues`, from the observations the policy
+        would see at each of their turns (budgets do not enter it); the ridge penalty by
+        cross-validation over whole dialogues of the same data."""
+        obs, turns = turn_observations(dialogues, classifier)
+        return PromptQualityModel.fit_cv(obs, turns, [t.dialogue for t in turns], tuple(alphas))
+
+    # --- decision ------------------------------------------------------------------------
     def decide(self, observation: np.ndarray, mask: np.ndarray, guard: bool = True) -> Decision:
         return self.decide_with(observation, mask, None, guard)
 
@@ -84,7 +109,7 @@ class BenchRCRLPolicy(Policy, RatingLearner):
                     preferences: Preferences | None = None, guard: bool = True) -> Decision:
         """`decide` under one person's reward weights (`policies.bench.steer`) and the quality
         offsets their ratings and the shared prior taught (scaled by the quality weight)."""
-        q, mean, worst, r = self.est(observation)
+        q, mean, worst, r = self.predicted(observation)
         task = int(np.argmax(observation[TASK]))
         offset = self.offsets[task]
         if preferences is not None and preferences.quality_offsets is not None:
@@ -136,7 +161,7 @@ class BenchRCRLPolicy(Policy, RatingLearner):
     def estimates(self, observation: np.ndarray) -> dict[str, np.ndarray]:
         """Per-action quality estimate before any person's preferences (with the artifact's
         offsets): what a rating is compared with."""
-        q = self.est(observation)[0] + self.offsets[self.task_of(observation)]
+        q = self.predicted(observation)[0] + self.offsets[self.task_of(observation)]
         return {"quality": q}
 
     @staticmethod
@@ -164,7 +189,9 @@ class BenchRCRLPolicy(Policy, RatingLearner):
         units = tuple(max(max(v[j] for k, v in outcomes.cost_mean.items() if "#" not in k), 1e-9)
                       for j in range(len(RESOURCES)))
         table = LagrangeTable(RESOURCES, units, lr=config.lr)
-        policy = cls(clf, outcomes, table, config)
+        quality = (cls.fit_quality_model(dialogues, clf, config.ridge_alphas)
+                   if config.prompt_quality else None)
+        policy = cls(clf, outcomes, table, config, quality_model=quality)
         env = BenchEnv(dialogues, clf, outcomes,
                        BenchEnvConfig(dict(config.budgets), "scale", config.scale_range,
                                       config.weights, guard=True))
@@ -219,10 +246,12 @@ class BenchRCRLPolicy(Policy, RatingLearner):
         cfg = asdict(self.config)
         doc = {"version": ARTIFACT_VERSION, "policy": self.name, "dataset_format": "lcio-bench",
                "action_space": {"slots": self.space.slots, "local_subsets": self.space.local_subsets},
-               "observation": "policies.bench_policy.bench_observation (OBS_DIM 33)",
+               "observation": f"policies.bench_policy.bench_observation (OBS_DIM {OBS_DIM})",
                "command": command, "config": cfg, "lagrange": self.table.to_dict(),
                "classifier": self.classifier.to_dict(), "outcomes": self.outcomes.to_dict(),
-               "offsets": self.offsets.tolist(), **(extra or {})}
+               "offsets": self.offsets.tolist(),
+               "quality_model": self.quality_model.to_dict() if self.quality_model else None,
+               **(extra or {})}
         path.write_text(json.dumps(doc))
 
     @classmethod
@@ -232,9 +261,10 @@ class BenchRCRLPolicy(Policy, RatingLearner):
         cfg["scale_range"] = tuple(cfg["scale_range"])
         cfg["weights"] = BenchWeights(**cfg["weights"])
         space = ActionSpace(**doc["action_space"])
+        quality = doc.get("quality_model")
         return cls(TaskClassifier(**doc["classifier"]), OutcomeModel(**doc["outcomes"]),
                    LagrangeTable.from_dict(doc["lagrange"]), BenchRCRLConfig(**cfg), space,
-                   np.asarray(doc["offsets"]))
+                   np.asarray(doc["offsets"]), PromptQualityModel(**quality) if quality else None)
 
 
 def is_bench_policy_file(path: str | Path) -> bool:

@@ -1,4 +1,4 @@
-"""The paper's RC-A2C recipe on LCIO-Bench (unguarded, as in the paper)."""
+"""The paper's RC recipe on LCIO-Bench with A2C and with PPO (unguarded, as in the paper)."""
 
 from __future__ import annotations
 
@@ -28,19 +28,22 @@ class BenchRCA2C(Policy):
     def __init__(self, model: Any, space: ActionSpace = BENCH_SPACE):
         self.model, self.space = model, space
 
+    algorithm = "A2C"
+
     @classmethod
     def train(cls, env: BenchEnv, seed: int, steps: int, cache: Path | None = None,
               progress: bool = True) -> BenchRCA2C:
+        import stable_baselines3
         import torch
-        from stable_baselines3 import A2C
 
+        algo = getattr(stable_baselines3, cls.algorithm)
         if cache is not None and cache.exists():
-            return cls(A2C.load(cache, device="cpu"))
+            return cls(algo.load(cache, device="cpu"))
         torch.set_num_threads(1)
-        model = A2C("MlpPolicy", env, seed=seed, device="cpu", verbose=0)
+        model = algo("MlpPolicy", env, seed=seed, device="cpu", verbose=0)
         if progress:
             from policies.m4a1.baselines import _TqdmCallback
-            model.learn(steps, callback=_TqdmCallback(steps, f"bench rc-a2c seed {seed}"))
+            model.learn(steps, callback=_TqdmCallback(steps, f"bench {cls.name} seed {seed}"))
         else:
             model.learn(steps)
         if cache is not None:
@@ -54,4 +57,11 @@ class BenchRCA2C(Policy):
             t, _ = self.model.policy.obs_to_tensor(np.asarray(observation, dtype=np.float32))
             probs = self.model.policy.get_distribution(t).distribution.probs[0].numpy()
         a = int(np.argmax(probs))
-        return _decision(self.space, a, float(probs[a]), "paper RC-A2C")
+        return _decision(self.space, a, float(probs[a]), f"paper RC-{self.algorithm}")
+
+
+class BenchRCPPO(BenchRCA2C):
+    """The same recipe with PPO (SB3 defaults), as the paper's code also runs it."""
+
+    name = "rc-ppo (paper)"
+    algorithm = "PPO"
