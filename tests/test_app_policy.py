@@ -97,7 +97,7 @@ def test_app_decides_with_the_bench_policy_over_16_actions(shipped) -> None:
 
 def test_app_observation_fits_the_shipped_policy(tmp_path: Path, shipped, media_files) -> None:
     from policies.bench.scenarios import TASKS
-    from policies.bench_policy import HEARD, OBS_DIM, TASK, TURN, kinds_from_obs
+    from policies.bench_policy import HEARD, OBS_DIM, PREV_LOC, TASK, TURN, kinds_from_obs
 
     engine = _engine(tmp_path, shipped)
     session = Session(policy_name="lcio-rcrl")
@@ -114,7 +114,7 @@ def test_app_observation_fits_the_shipped_policy(tmp_path: Path, shipped, media_
     obs2 = np.asarray(rec2.observation)
     assert obs2[TURN] == 1 and kinds_from_obs(obs2) == ()
     assert TASKS[int(np.argmax(obs2[TASK]))] == "factual"
-    assert obs2[16] == (1.0 if rec.location == "cloud" else 0.0)  # previous location
+    assert obs2[PREV_LOC] == (1.0 if rec.location == "cloud" else 0.0)
     # the app's history carries earlier turns as text only, so no earlier audio rides along
     # with this call (in the bench's conversations it did, and cost dollars)
     assert obs2[HEARD] == 0.0 and all(not m.attachments for m in session.history)

@@ -35,7 +35,11 @@ KINDS = [(), ("image",), ("image", "image"), ("audio",), ("image", "image", "aud
 PROMPTS = {"image_qa": "What colour is the car in this photo?", "ocr": "Read the sign for me.",
            "speech": "Answer my voice message.", "factual": "What is the capital of Peru?",
            "summarise": "Summarise this paragraph in one line.", "rewrite": "Rewrite this politely.",
-           "recommend": "Recommend a film for tonight.", "arithmetic": "What is 17 times 3?"}
+           "recommend": "Recommend a film for tonight.", "arithmetic": "What is 17 times 3?",
+           "chat": "Hi there!", "transcribe": "Transcribe my voice message.",
+           "yes_no": "Does this sign say open? Answer yes or no.",
+           "translate": "Translate into French: good night",
+           "reasoning": "Ana has 12 apples and gives 3 away. How many are left?"}
 
 
 def write_sample(path: Path, n_dialogues: int = 15, seed: int = 0, partial: bool = False) -> Path:
