@@ -118,9 +118,9 @@ def evaluate_seed(dialogues: list[Dialogue], seed: int, args, cache: Path) -> di
     train, test, rng = paper_split(dialogues, seed)
     simulator = PaperSimulator(train)
     evaluator = PaperEvaluator(test, simulator)
-    lcio = lcio_policy(train, seed, args.epochs, cache / f"paper_lcio_seed{seed}_{args.epochs}.json")
+    lcio = lcio_policy(train, seed, args.epochs, cache / f"paper_lcio_v2_seed{seed}_{args.epochs}.json")
     boot = lcio_policy(bootstrap(train, seed), seed, args.epochs,
-                       cache / f"paper_lcio_bootstrap_seed{seed}_{args.epochs}.json")
+                       cache / f"paper_lcio_v2_bootstrap_seed{seed}_{args.epochs}.json")
     fixed: dict[str, Policy] = {"local-only": LocalOnly(), LCIO: lcio, **ablations(lcio),
                                 LCIO_BOOTSTRAP: boot}
     for algo in ALGORITHMS if args.rl_steps > 0 else ():
