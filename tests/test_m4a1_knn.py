@@ -59,3 +59,11 @@ def test_the_tie_setting_survives_saving() -> None:
     legacy = m.to_dict()
     del legacy["ties"]  # artifacts written before the setting existed load as order-broken k-NN
     assert QualityModel.from_dict(legacy).ties is False
+
+
+def test_sparse_tie_mean_equals_the_dense_definition() -> None:
+    rng = np.random.default_rng(1)
+    d2 = rng.integers(0, 6, size=(200, 40)).astype(np.float64)  # many ties at every distance
+    q = rng.uniform(0, 4, size=40)
+    w = tie_shares(d2) / (np.sqrt(d2) + EPS)
+    np.testing.assert_allclose(tie_mean(d2, q), (w * q).sum(1) / w.sum(1), rtol=1e-12)

@@ -38,9 +38,21 @@ def tie_shares(d2: np.ndarray, k: int = K_NEIGHBOURS) -> np.ndarray:
 
 
 def tie_mean(d2: np.ndarray, quality: np.ndarray, k: int = K_NEIGHBOURS) -> np.ndarray:
-    """Inverse-distance mean of `quality` over the k nearest, ties shared (`tie_shares`)."""
-    w = tie_shares(d2, k) / (np.sqrt(np.maximum(d2, 0.0)) + EPS)
-    return (w * quality[None, :]).sum(1) / w.sum(1)
+    """Inverse-distance mean of `quality` over the k nearest, ties shared (`tie_shares`).
+
+    Only the entries within each row's k-th distance are touched (a few per row), which keeps
+    the planner's cold look-ahead fast; `tie_shares` is the dense definition."""
+    m = len(d2)
+    kth = np.partition(d2, k - 1, axis=1)[:, k - 1]
+    tol = TIE_TOL * (1.0 + kth)
+    rows, cols = np.nonzero(d2 <= (kth + tol)[:, None])
+    d = d2[rows, cols]
+    tied = d >= (kth - tol)[rows]
+    n_tied = np.bincount(rows, weights=tied, minlength=m)
+    n_closer = np.bincount(rows, minlength=m) - n_tied
+    share = np.where(tied, ((k - n_closer) / np.maximum(n_tied, 1))[rows], 1.0)
+    w = share / (np.sqrt(np.maximum(d, 0.0)) + EPS)
+    return np.bincount(rows, w * quality[cols], m) / np.bincount(rows, w, m)
 
 
 def action_code(space: ActionSpace) -> np.ndarray:
