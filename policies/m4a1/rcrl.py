@@ -2,7 +2,8 @@
 
 What it is, plainly (measured in the paper's protocol, `policies.m4a1.runner`):
 - Reward model: a k-NN quality model fitted on the training dialogues' logged turns by our own
-  code (its own object, its own tie order; never the evaluator's simulator), plus the paper's
+  code (its own object, never the evaluator's simulator; equidistant neighbours share
+  the last slots, so no storage order decides a prediction), plus the paper's
   association and cost terms. Ratings from the app shift it per (task, action).
 - Decision: argmax over the actions the mask and the budget guard allow of
   r̂(s, a) − Σ_k λ_k · c_k(a)/unit_k + P(next turn) · E_next task[best next r̂ − price].
@@ -11,7 +12,7 @@ What it is, plainly (measured in the paper's protocol, `policies.m4a1.runner`):
   drawn from a wide range. On M4A1 they change no decision: with λ = 0 the rewards are
   identical at every budget scale from 0.25× to 3× (the look-ahead's "does the next action still
   fit" test and the hard guard already keep it within budget). The look-ahead is what earns
-  its place (+0.08 reward over the same model without it).
+  its place (+0.12 reward over the same model without it).
 The guard makes overspending impossible whatever λ says.
 """
 

@@ -2,8 +2,10 @@
 
 Each logged turn is a point (paper state of 25 numbers, action as [cloud?, view0..2]) with
 its judged quality. The quality of any (state, action) is the inverse-distance-weighted
-mean of the 5 nearest logged points (weights 1/(d + 1e-6)), as in the paper. The model is
-fitted on training dialogues only; the held-out dialogues are scored by the same model.
+mean of the 5 nearest logged points (weights 1/(d + 1e-6)), as in the paper. With
+`ties=True` (LCIO's planner) the points at the 5th distance share the last slots instead of
+the storage order picking among them (`tie_shares`). The model is fitted on training
+dialogues only; the held-out dialogues are scored by the same model.
 """
 
 from __future__ import annotations
