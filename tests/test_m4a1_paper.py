@@ -88,3 +88,16 @@ def test_lcio_fits_its_own_model_on_training_data_never_the_judge(dialogues) -> 
     boot_rows = {tuple(r) for r in boot.quality.points}
     assert boot_rows <= {tuple(r) for r in sim.points}
     assert not np.array_equal(np.sort(boot.quality.quality), np.sort(sim.quality))
+
+
+def test_gap_rows_plan_on_the_judge_or_on_lcios_own_model(dialogues) -> None:
+    """`policies.m4a1.gap`: planning on the judge is the oracle; planning on LCIO's own model
+    (knowing the future, not the judge) scores no higher, judged by the same simulator."""
+    from policies.m4a1.gap import planned_on
+
+    train, test, _ = paper_split(dialogues, 1)
+    ev = PaperEvaluator(test, PaperSimulator(train))
+    oracle = summarise_paper(ev.oracle(PAPER_BUDGETS), PAPER_BUDGETS)["reward"]
+    assert planned_on(ev, ev.simulator.predict, PAPER_BUDGETS) == pytest.approx(oracle, abs=1e-12)
+    own = planned_on(ev, QualityModel.fit(train, ties=True).predict, PAPER_BUDGETS)
+    assert own <= oracle + 1e-12 and own > 0.869  # above local-only: the model is informative

@@ -19,7 +19,7 @@ import numpy as np
 
 from policies.m4a1.data import load_dialogues
 from policies.m4a1.protocol import PAPER_BUDGETS, PAPER_SEEDS, PaperEvaluator, PaperSimulator, paper_split
-from policies.m4a1.runner import lcio_policy
+from policies.m4a1.runner import lcio_path, lcio_policy
 from policies.registry import DEFAULT_DATASET
 
 
@@ -46,7 +46,7 @@ def measure(dataset: str, out: Path, epochs: int = 100) -> dict:
     res: dict = {"load_average_1min": os.getloadavg()[0], "cpus": os.cpu_count()}
     for seed in PAPER_SEEDS:
         train, test, _ = paper_split(dialogues, seed)
-        pol = lcio_policy(train, seed, epochs, out / "cache" / f"paper_lcio_seed{seed}_{epochs}.json")
+        pol = lcio_policy(train, seed, epochs, lcio_path(out / "cache", seed, epochs))
         ev = PaperEvaluator(test, PaperSimulator(train))
         for phase in ("cold", "warm"):
             timed = _Timed(pol)

@@ -2,7 +2,8 @@
 
 What it is, plainly (measured in the paper's protocol, `policies.m4a1.runner`):
 - Reward model: a k-NN quality model fitted on the training dialogues' logged turns by our own
-  code (its own object, its own tie order; never the evaluator's simulator), plus the paper's
+  code (its own object, never the evaluator's simulator; equidistant neighbours share
+  the last slots, so no storage order decides a prediction), plus the paper's
   association and cost terms. Ratings from the app shift it per (task, action).
 - Decision: argmax over the actions the mask and the budget guard allow of
   r̂(s, a) − Σ_k λ_k · c_k(a)/unit_k + P(next turn) · E_next task[best next r̂ − price].
@@ -11,7 +12,7 @@ What it is, plainly (measured in the paper's protocol, `policies.m4a1.runner`):
   drawn from a wide range. On M4A1 they change no decision: with λ = 0 the rewards are
   identical at every budget scale from 0.25× to 3× (the look-ahead's "does the next action still
   fit" test and the hard guard already keep it within budget). The look-ahead is what earns
-  its place (+0.08 reward over the same model without it).
+  its place (+0.12 reward over the same model without it).
 The guard makes overspending impossible whatever λ says.
 """
 
@@ -29,7 +30,7 @@ from policies.guard import affordable_mask
 from policies.lagrange import LagrangeTable
 from policies.m4a1.data import TASKS, Dialogue
 from policies.m4a1.features import ASSOC, HIST, REMAIN, TURN
-from policies.m4a1.simulator import EPS, K_NEIGHBOURS, QualityModel, RewardWeights
+from policies.m4a1.simulator import EPS, K_NEIGHBOURS, QualityModel, RewardWeights, tie_mean
 from policies.profiles import RESOURCES, CostTable, cost_table
 
 ARTIFACT_VERSION = 1
@@ -73,6 +74,7 @@ class RCRLConfig:
     temperature: float = 0.1  # only for the reported probability; decisions are argmax
     rating_lr: float = 0.2  # step of the online quality correction from user ratings
     lookahead: bool = True  # add the expected best next turn (unknown task) to each action
+    knn_ties: bool = True  # equidistant neighbours share the k-NN's last slots (simulator.tie_shares)
 
 
 class RCRLPolicy(Policy, RatingLearner):
@@ -196,6 +198,9 @@ class RCRLPolicy(Policy, RatingLearner):
         # so a point whose head distance alone exceeds that bound is never a neighbour
         bound = np.partition(h + self._tail_d2_max, K_NEIGHBOURS - 1)[K_NEIGHBOURS - 1]
         cand = np.flatnonzero(h <= bound)
+        if self.quality.ties:  # every point at the 5th distance is a candidate (h <= d2 <= bound)
+            d2c = self._tail_d2[:, cand] + h[cand][None, :]
+            return tie_mean(d2c, self.quality.quality[cand]).reshape(n, k, n)
         # key = distance · 2^bits + index: integers below 2^53, exact in float64
         keys = (self._tail_d2[:, cand] + h[cand][None, :]) * self._idx_scale + cand[None, :]
         top = np.partition(keys, K_NEIGHBOURS - 1, axis=1)[:, :K_NEIGHBOURS]
@@ -213,6 +218,9 @@ class RCRLPolicy(Policy, RatingLearner):
         out = np.empty(len(queries))
         for i, x in enumerate(queries):
             d2 = ((self.quality.points - x) ** 2).sum(1)
+            if self.quality.ties:
+                out[i] = tie_mean(d2[None, :], self.quality.quality)[0]
+                continue
             idx = np.argsort(d2, kind="stable")[:K_NEIGHBOURS]
             w = 1.0 / (np.sqrt(d2[idx]) + EPS)
             out[i] = (w * self.quality.quality[idx]).sum() / w.sum()
@@ -334,7 +342,7 @@ def train_rcrl(train: list[Dialogue], config: RCRLConfig | None = None,
 
     config = config or RCRLConfig()
     costs = cost_table(config.device, config.network)
-    quality = QualityModel.fit(train, costs.space)
+    quality = QualityModel.fit(train, costs.space, ties=config.knn_ties)
     per_action = costs.per_action()
     resources = tuple(config.budgets)
     table = LagrangeTable(resources, tuple(float(per_action[r].max()) for r in resources), lr=config.lr)

@@ -99,6 +99,11 @@ def bootstrap(train: list[Dialogue], seed: int) -> list[Dialogue]:
     return [train[i] for i in idx]
 
 
+def lcio_path(cache: Path, seed: int, epochs: int, variant: str = "") -> Path:
+    """Where LCIO for a seed is cached (v2: its k-NN shares ties; a v1 file is never reused)."""
+    return cache / f"paper_lcio_v2{variant}_seed{seed}_{epochs}.json"
+
+
 def lcio_policy(train: list[Dialogue], seed: int, epochs: int, path: Path) -> RCRLPolicy:
     """LCIO fitted on `train` only, through its own code path; cached at `path`."""
     if path.exists():
@@ -118,9 +123,9 @@ def evaluate_seed(dialogues: list[Dialogue], seed: int, args, cache: Path) -> di
     train, test, rng = paper_split(dialogues, seed)
     simulator = PaperSimulator(train)
     evaluator = PaperEvaluator(test, simulator)
-    lcio = lcio_policy(train, seed, args.epochs, cache / f"paper_lcio_seed{seed}_{args.epochs}.json")
+    lcio = lcio_policy(train, seed, args.epochs, lcio_path(cache, seed, args.epochs))
     boot = lcio_policy(bootstrap(train, seed), seed, args.epochs,
-                       cache / f"paper_lcio_bootstrap_seed{seed}_{args.epochs}.json")
+                       lcio_path(cache, seed, args.epochs, "_bootstrap"))
     fixed: dict[str, Policy] = {"local-only": LocalOnly(), LCIO: lcio, **ablations(lcio),
                                 LCIO_BOOTSTRAP: boot}
     for algo in ALGORITHMS if args.rl_steps > 0 else ():

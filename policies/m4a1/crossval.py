@@ -1,0 +1,76 @@
+"""Choosing LCIO's k-NN tie rule on the training split only (never on held-out dialogues).
+
+    python -m policies.m4a1.crossval
+
+Per paper seed, the training dialogues are cut into 4 folds; LCIO is fitted on three and
+played on the fourth under the paper's evaluation rules, judged by a k-NN over the same three
+folds' points stored in a random order (3 orders per fold): LCIO cannot know the real judge's
+tie order, so the judge's order is drawn at random here. Printed: mean reward per variant and
+the paired difference (shared ties − order-broken) with its standard error over the cells.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+
+import numpy as np
+
+from policies.m4a1.data import load_dialogues
+from policies.m4a1.protocol import PAPER_BUDGETS, PAPER_SEEDS, PaperEvaluator, paper_split, summarise_paper
+from policies.m4a1.rcrl import RCRLConfig, RCRLPolicy, train_rcrl
+from policies.m4a1.simulator import QualityModel
+from policies.registry import DEFAULT_DATASET
+
+FOLDS, JUDGES = 4, 3
+
+
+def variants(base: RCRLPolicy) -> dict[str, RCRLPolicy]:
+    """The same fitted policy with its k-NN breaking ties by storage order, or sharing them."""
+    out = {}
+    for name, ties in (("order-broken", False), ("shared ties", True)):
+        q = dataclasses.replace(base.quality, ties=ties)
+        out[name] = RCRLPolicy(q, base.costs, base.table, base.weights, base.config, None, base.stats)
+    return out
+
+
+def crossval_seed(dialogues, seed: int, epochs: int) -> dict[str, list[float]]:
+    train, _, _ = paper_split(dialogues, seed)  # the held-out 20 % is never touched
+    folds = np.array_split(np.random.default_rng(seed).permutation(len(train)), FOLDS)
+    res: dict[str, list[float]] = {}
+    for f, val_idx in enumerate(folds):
+        held = set(val_idx.tolist())
+        val = [train[i] for i in val_idx]
+        inner = [d for i, d in enumerate(train) if i not in held]
+        base, _ = train_rcrl(inner, RCRLConfig(seed=seed, epochs=epochs), progress=False)
+        pols = variants(base)
+        for j in range(JUDGES):
+            perm = np.random.default_rng(1000 * seed + 10 * f + j).permutation(len(base.quality.points))
+            judge = QualityModel(base.quality.points[perm], base.quality.quality[perm], base.space)
+            ev = PaperEvaluator(val, judge)
+            for name, pol in pols.items():
+                eps = [ev.play(pol, d, PAPER_BUDGETS) for d in val]
+                res.setdefault(name, []).append(summarise_paper(eps, PAPER_BUDGETS)["reward"])
+    return res
+
+
+def main(argv: list[str] | None = None) -> dict[str, list[float]]:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dataset", default=str(DEFAULT_DATASET))
+    ap.add_argument("--epochs", type=int, default=1, help="dual-ascent epochs (λ changes no decision)")
+    args = ap.parse_args(argv)
+    dialogues = load_dialogues(args.dataset)
+    res: dict[str, list[float]] = {}
+    for seed in PAPER_SEEDS:
+        for name, v in crossval_seed(dialogues, seed, args.epochs).items():
+            res.setdefault(name, []).extend(v)
+        print(f"seed {seed}: " + ", ".join(f"{n} {np.mean(v):.4f}" for n, v in res.items()), flush=True)
+    diff = np.asarray(res["shared ties"]) - np.asarray(res["order-broken"])
+    print(f"shared ties − order-broken: {diff.mean():+.4f} ± {diff.std(ddof=1) / np.sqrt(len(diff)):.4f} "
+          f"(mean ± s.e. over {len(diff)} fold × judge cells); better in {(diff > 0).sum()}, "
+          f"worse in {(diff < 0).sum()}")
+    return res
+
+
+if __name__ == "__main__":
+    main()
