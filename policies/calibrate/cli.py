@@ -170,10 +170,14 @@ def run(args: argparse.Namespace, settings: Any) -> int:
 def finish(args: argparse.Namespace, source: Any, measurements: Path, out: Path,
            who: dict[str, Any], result: Any, cap: Any) -> int:
     """Compose the dataset from everything measured so far, report, train, install."""
-    from policies.calibrate.compose import compose
+    from policies.calibrate.compose import compose, measured_turns
     from policies.calibrate.measure import read_measurements
 
     measured, _ = read_measurements(measurements, None)
+    if not measured_turns(source, measured):
+        print("No turn is measured completely yet: nothing to calibrate with. Raise --max-usd "
+              "(or fix the endpoint) and rerun; what was measured is kept.")
+        return EXIT_EARLY
     info = {"share": args.share, "seed": args.seed, "limit": args.limit,
             "spent_usd": round(cap.spent_usd, 6), "measurements": measurements.name}
     block = compose(source, measured, out, who, info)

@@ -50,12 +50,22 @@ def configured(settings: Any, model: str | None = None) -> dict[str, Any]:
 
 def same_cloud(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
     """Whether two identities name one cloud: both the stand-in, or the same model (letter
-    case aside; an unresolved, empty name matches any) at the same host and port."""
+    case aside; an unresolved, empty name matches any) at the same host and port. Two
+    stand-ins are one cloud unless both name the model they serve and it differs."""
     if a.get("kind") == STANDIN or b.get("kind") == STANDIN:
-        return a.get("kind") == b.get("kind")
+        sa, sb = _base(a.get("served_model")), _base(b.get("served_model"))
+        # two stand-ins differ only in the model they serve, when both are known
+        return a.get("kind") == b.get("kind") and (not sa or not sb or sa in sb or sb in sa)
     ma, mb = str(a.get("model") or "").lower(), str(b.get("model") or "").lower()
     same_model = not ma or not mb or ma == mb
     return same_model and _host(a.get("endpoint", "")).lower() == _host(b.get("endpoint", "")).lower()
+
+
+def _base(name: Any) -> str:
+    """A served model's name without notes or file suffix: "SmolLM2-135M-Instruct (bf16)"
+    and "smollm2-135m-instruct.gguf" are one model."""
+    text = str(name or "").split("(", 1)[0].strip().lower()
+    return text.removesuffix(".gguf")
 
 
 def describe(identity: Mapping[str, Any]) -> str:
