@@ -86,9 +86,14 @@ def test_refuses_without_a_configured_cloud(monkeypatch: pytest.MonkeyPatch,
 
 def test_end_to_end_measures_writes_and_trains(env: Path, tmp_path: Path, media: Path,
                                                server: StandinServer,
+                                               monkeypatch: pytest.MonkeyPatch,
                                                capsys: pytest.CaptureFixture[str]) -> None:
+    import policies.registry
+
     shipped = APP_POLICY_PATH.read_bytes()
-    assert main(args(tmp_path, media, "--limit", "8", "--max-new-tokens", "12")) == 0
+    app_policy = tmp_path / "app-policy.json"  # what --install replaces, here a copy
+    monkeypatch.setattr(policies.registry, "APP_POLICY_PATH", app_policy)
+    assert main(args(tmp_path, media, "--limit", "8", "--max-new-tokens", "12", "--install")) == 0
     shown = capsys.readouterr().out
     assert "Expected spend: $" in shown and f"{MODEL} at its own row" in shown
     assert "arithmetic" in shown and " -> " in shown  # the per-task table
@@ -135,7 +140,7 @@ def test_end_to_end_measures_writes_and_trains(env: Path, tmp_path: Path, media:
     assert doc["calibrated_for"]["endpoint"] == f"127.0.0.1:{server.port}"
     assert doc["trained_on"]["dialogues"] == len(bench.dialogues)
     assert KEY not in policy and KEY not in (tmp_path / "cal.jsonl").read_text()
-    assert APP_POLICY_PATH.read_bytes() == shipped  # not installed without --install
+    assert app_policy.read_text() == policy and APP_POLICY_PATH.read_bytes() == shipped
 
 
 def test_dollar_cap_stops_the_run_and_a_rerun_goes_on(env: Path, tmp_path: Path, media: Path,

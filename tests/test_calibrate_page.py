@@ -15,6 +15,7 @@ from policies.calibrate.identity import configured, from_header, same_cloud
 from policies.registry import APP_POLICY_PATH, BENCH_PATH
 from tests.test_app_engine import FakeBackend, RulePolicy
 
+
 @pytest.fixture(autouse=True)
 def no_configured_cloud(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "LCIO_OPENAI_API_KEY",

@@ -145,6 +145,9 @@ def run(args: argparse.Namespace, settings: Any) -> int:
           f"Expected spend: ${sum(j.cost.expected_usd for j in todo):.4f} for the {len(todo)} "
           f"answers left (worst case ${sum(j.cost.worst_usd for j in todo):.4f}); already spent "
           f"${spent:.4f} on {len(done)}; cap ${args.max_usd:g}.")
+    if source.header.get("judge"):
+        print(f"Note: {args.dataset.name} was scored with an LLM judge ({source.header['judge']}); "
+              "these answers are scored by the bench's rules only (no spend outside the cap).")
     if args.dry_run:
         return 0
 
@@ -156,6 +159,9 @@ def run(args: argparse.Namespace, settings: Any) -> int:
           f"this run, ${cap.spent_usd:.6f} in all (cap ${args.max_usd:g}).")
     for error in result.errors[-3:]:
         print(f"  failed: {error}")
+    if result.over_bound:
+        print(f"Warning: {result.over_bound} answers cost more than their bound: this endpoint "
+              "bills more than the price table says; check LCIO_PRICE_TABLE.")
     if result.stopped == "cap":
         left = result.planned - result.skipped - result.written - result.failed
         print(f"Stopped at the dollar cap: the next answer could cost up to "
