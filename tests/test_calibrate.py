@@ -192,3 +192,16 @@ def test_a_refused_key_stops_after_a_few_requests(monkeypatch: pytest.MonkeyPatc
     assert "3 failed" in shown and "Stopped after repeated failures" in shown
     assert "sk-wrong-key-000000" not in shown
     assert len(read_jsonl(tmp_path / "cal.measurements.jsonl")) == 1  # the header only
+
+
+def test_an_unreachable_endpoint_without_a_model_name_is_said_plainly(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from backends.standin import free_port
+
+    monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{free_port()}/v1")  # nobody there
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    monkeypatch.setenv("LCIO_CLOUD_MAX_RETRIES", "0")
+    monkeypatch.delenv("LCIO_CLOUD_MODEL", raising=False)  # so the endpoint must be asked
+    assert main(["--dry-run"]) == 2
+    shown = capsys.readouterr().out
+    assert shown.startswith("The cloud cannot be used:") and KEY not in shown

@@ -80,9 +80,10 @@ def report_table(source: Any, measured: dict[str, dict]) -> str:
     turns = measured_turns(source, measured)
     per_task, pooled = fit_factors(source, measured, turns)
     counts: dict[str, list[int]] = {}
+    done = set(turns)
     for key, row in source.turns.items():
         c = counts.setdefault(row["task"], [0, 0])
-        c[0] += key in set(turns)
+        c[0] += key in done
         c[1] += 1
     rows = [(t, c[0], c[1], per_task.get(t)) for t, c in sorted(counts.items())]
     rows.append(("all", len(turns), len(source.turns), pooled))
@@ -110,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(args: argparse.Namespace, settings: Any) -> int:
     from backends.cloud import CloudBackend
+    from backends.errors import BackendError
     from backends.pricing import load_prices
     from backends.redact import redact_logs, url_secrets
     from policies.bench.scoring import minilm_embed
@@ -122,7 +124,11 @@ def run(args: argparse.Namespace, settings: Any) -> int:
     redact_logs([key.get_secret_value() if key else "", *url_secrets(settings.openai_base_url)])
     source = SourceFile.read(args.dataset)
     cloud = CloudBackend(settings)
-    cloud.load()  # resolves the model name when the endpoint is given none
+    try:
+        cloud.load()  # resolves the model name when the endpoint is given none
+    except BackendError as exc:
+        print(f"The cloud cannot be used: {exc.message}")
+        return 2
     model = cloud.model
     prices = load_prices(settings.price_table)
     who = {**identity.configured(settings, model), "date": time.strftime("%Y-%m-%d", time.gmtime())}
