@@ -136,7 +136,9 @@ def run(args: argparse.Namespace, settings: Any) -> int:
     measurements = args.measurements or out.with_name(f"{out.stem}.measurements.jsonl")
     max_new = args.max_new_tokens or int(source.header.get("max_new_tokens") or settings.max_new_tokens)
 
-    keys = select(list(source.turns.values()), args.share, args.seed, args.limit)
+    # turns with cloud answers to compare with (a file still being built has turns without)
+    measurable = [t for t in source.turns.values() if source.cloud_actions(t["key"])]
+    keys = select(measurable, args.share, args.seed, args.limit)
     jobs = plan(source, keys, args.media_dir, max_new, model, prices, settings)
     header = make_header(source, who, max_new, prices)
     done, spent = read_measurements(measurements, header)
