@@ -127,8 +127,8 @@ class Runtime:
 
         here = configured(self.settings, model)
         if self.settings.uses_standin:
-            served = standin_served(getattr(self.backend("cloud"), "endpoint", None))
-            here.update({"served_model": served} if served else {})
+            here["served_model"] = standin_served(getattr(self.backend("cloud"), "endpoint", None),
+                                                  self.settings)
         return calibration_notice(policy_calibration(), here)
 
     def warm_up(self, wait: bool = False) -> threading.Thread:

@@ -32,8 +32,10 @@ def test_the_shipped_policy_was_calibrated_for_the_stand_in() -> None:
     shipped = policy_calibration()
     assert shipped is not None and shipped["kind"] == "standin"
     assert shipped["model"] == "lcio-standin"
-    header = json.loads(BENCH_PATH.read_text(encoding="utf-8").splitlines()[0])
-    assert shipped == from_header(header)  # what the policy's dataset was measured on
+    # what the policy's own dataset was measured on
+    trained_on = json.loads(APP_POLICY_PATH.read_text(encoding="utf-8"))["trained_on"]["dataset"]
+    with (BENCH_PATH.parent / trained_on).open(encoding="utf-8") as handle:
+        assert shipped == from_header(json.loads(handle.readline()))
     notice = calibration_notice(shipped, configured(Settings()))
     assert notice.startswith("Policy calibrated for this cloud: the project's stand-in")
     assert shipped["date"] in notice and "⚠️" not in notice
@@ -94,3 +96,18 @@ def test_the_page_header_shows_the_runtimes_notice(tmp_path: Path) -> None:
     assert "acme-mini via 127.0.0.1:9" in models["calibration"]
     line = ChatUI(runtime.engine, models, runtime.policy_names)._models_line()
     assert "Policy calibrated for the project" in line and "python -m policies.calibrate" in line
+
+
+def test_the_stand_in_names_the_model_it_serves_before_it_runs(tmp_path: Path) -> None:
+    from app.calibration import standin_served
+    from backends.models import EMBEDDED_MODEL_NAME
+
+    gguf = tmp_path / "Other-Model-1B.Q4_K_M.gguf"
+    gguf.write_bytes(b"GGUF")
+    assert standin_served(None, Settings(standin_model=str(gguf))) == "Other-Model-1B.Q4_K_M"
+    served = standin_served("the stand-in (not started yet)", Settings())
+    assert served in ("Qwen2.5-Coder-0.5B-Instruct", EMBEDDED_MODEL_NAME)
+    shipped = policy_calibration()
+    assert shipped is not None
+    other = {**configured(Settings()), "served_model": "Other-Model-1B.Q4_K_M"}
+    assert "⚠️" in calibration_notice(shipped, other)  # another stand-in model: refit
