@@ -118,7 +118,19 @@ class Runtime:
 
             out["cloud_note"] = (note_at(getattr(cloud, "endpoint", None))
                                  or expected_note(self.settings))
+        out["calibration"] = self.calibration_notice(getattr(cloud, "model", ""))
         return out
+
+    def calibration_notice(self, model: str = "") -> str:
+        """Which cloud the app's policy was calibrated for; a warning if not this one."""
+        from app.calibration import calibration_notice, policy_calibration, standin_served
+        from policies.calibrate.identity import configured
+
+        here = configured(self.settings, model)
+        if self.settings.uses_standin:
+            here["served_model"] = standin_served(getattr(self.backend("cloud"), "endpoint", None),
+                                                  self.settings)
+        return calibration_notice(policy_calibration(), here)
 
     def warm_up(self, wait: bool = False) -> threading.Thread:
         """Load the local model and start the stand-in cloud in the background."""

@@ -312,10 +312,12 @@ class ChatUI:
     def _models_line(self) -> str:
         # A cloud endpoint names its own model: shown as text, never as markup.
         note = self.models.get("cloud_note")
+        calibration = self.models.get("calibration")  # the policy's cloud (app/calibration.py)
         return (f"**Local:** {safe_markdown(self.models.get('local', '?'))} · "
                 f"**Cloud:** {safe_markdown(self.models.get('cloud', '?'))} · "
                 f"**Policy options:** {', '.join(self.policy_names)}"
-                + (f"  \n{safe_markdown(note)}" if note else ""))
+                + (f"  \n{safe_markdown(note)}" if note else "")
+                + (f"  \n{safe_markdown(calibration)}" if calibration else ""))
 
 
 def _cloud_worst(record: TurnRecord, actions: list[Any]) -> float | None:

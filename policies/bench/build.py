@@ -150,11 +150,13 @@ def valid_actions(n_attachments: int) -> list[int]:
 
 
 def request_for(history: list[PreparedTurn], current: PreparedTurn, action: Action,
-                max_new_tokens: int) -> Any:
-    """The reference conversation so far, then the turn with the action's attachments only."""
+                max_new_tokens: int, system_prompt: str = SYSTEM_PROMPT) -> Any:
+    """The reference conversation so far, then the turn with the action's attachments only.
+
+    `system_prompt`: a file's own (its header's), when re-asking a built file's turns."""
     from backends.types import ChatRequest, Message
 
-    messages = [Message("system", SYSTEM_PROMPT)]
+    messages = [Message("system", system_prompt)]
     for past in history:
         messages.append(Message("user", past.turn.prompt, past.attachments))
         messages.append(Message("assistant", past.turn.reference))
@@ -299,8 +301,9 @@ def make_header(seed: int, max_new_tokens: int, models: dict[str, Any],
     }
 
 
-def check_header(existing: Mapping[str, Any], wanted: Mapping[str, Any], path: Path) -> None:
-    diffs = [f for f in COMPAT_FIELDS if existing.get(f) != wanted.get(f)]
+def check_header(existing: Mapping[str, Any], wanted: Mapping[str, Any], path: Path,
+                 fields: tuple[str, ...] = COMPAT_FIELDS) -> None:
+    diffs = [f for f in fields if existing.get(f) != wanted.get(f)]
     if diffs:
         raise SystemExit(
             f"{path} was built with different {', '.join(diffs)}; resume refused. Use another "
@@ -366,11 +369,12 @@ def real_backends(max_new_tokens: int) -> Backends:
             "served_model": f"{choice.name} ({'nf4' if choice.quantize else 'bf16'})",
             "delay_s": settings.standin_delay_s, "url_port": url.rsplit(":", 1)[-1].split("/")[0]}
     else:
-        from urllib.parse import urlsplit
+        from backends.redact import redact_url
 
+        # host:port only: a URL's netloc would carry a login (user:secret@host) into the file
         cloud_label = {"kind": "openai-compatible", "model": settings.cloud_model,
-                       "endpoint": urlsplit(settings.openai_base_url or
-                                           "https://api.openai.com/v1").netloc}
+                       "endpoint": redact_url(settings.openai_base_url or
+                                              "https://api.openai.com/v1")}
     local = BACKENDS["local"](settings)
     cloud = BACKENDS["cloud"](settings)
     local.load()

@@ -1,0 +1,3 @@
+from policies.calibrate.cli import main
+
+raise SystemExit(main())
