@@ -1,7 +1,7 @@
 """Train and evaluate every policy on LCIO-Bench (`--dataset` pointing at a bench .jsonl).
 
-    python -m policies.evaluate --dataset assets/bench/lcio-bench-v1.jsonl --seeds 3 --out runs/eval-bench
-    python -m policies.train --dataset assets/bench/lcio-bench-v1.jsonl --split all \
+    python -m policies.evaluate --dataset assets/bench/lcio-bench-v2.jsonl --seeds 3 --out runs/eval-bench
+    python -m policies.train --dataset assets/bench/lcio-bench-v2.jsonl --split all \
         --out assets/policy/rcrl-bench.json
 
 Both commands detect the bench file (`is_bench_file`) and come here. Protocol as for M4A1:

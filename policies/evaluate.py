@@ -2,7 +2,7 @@
 both datasets.
 
     python -m policies.evaluate --dataset ../shared/data/m4a1/M4A1.json --seeds 3 --out runs/eval
-    python -m policies.evaluate --dataset assets/bench/lcio-bench-v1.jsonl --seeds 3 --out runs/eval-bench
+    python -m policies.evaluate --dataset assets/bench/lcio-bench-v2.jsonl --seeds 3 --out runs/eval-bench
 
 M4A1 runs the paper's protocol by default (`policies.m4a1.runner`: its splits with seeds 1–3,
 its kd-tree k-NN judge, its evaluation rules); `--protocol lcio` runs the earlier LCIO protocol

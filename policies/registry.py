@@ -43,7 +43,7 @@ POLICIES: dict[str, type[Policy]] = {
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 M4A1_POLICY_PATH = ASSETS / "policy" / "rcrl.json"
 APP_POLICY_PATH = ASSETS / "policy" / "rcrl-bench.json"
-BENCH_PATH = ASSETS / "bench" / "lcio-bench-v1.jsonl"
+BENCH_PATH = ASSETS / "bench" / "lcio-bench-v2.jsonl"
 DEFAULT_DATASET = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "m4a1" / "M4A1.json"
 
 

@@ -1,7 +1,7 @@
 """Learning from simulated raters on LCIO-Bench: regret over rounds for per-session learning
 on a shared prior, the shared prior alone, and no learning.
 
-    python -m policies.regret --dataset assets/bench/lcio-bench-v1.jsonl --out runs/regret
+    python -m policies.regret --dataset assets/bench/lcio-bench-v2.jsonl --out runs/regret
 
 Any LCIO-Bench file works (v1, v2, ...). Per seed: the 80/20 split of whole dialogues
 (`policies.bench_eval.split`); LCIO's RCRL's classifier and outcome model are fitted on the

@@ -2,7 +2,7 @@
 
     python -m policies.train --dataset ../shared/data/m4a1/M4A1.json --seed 0 \
         --split all --out assets/policy/rcrl.json
-    python -m policies.train --dataset assets/bench/lcio-bench-v1.jsonl --seed 0 \
+    python -m policies.train --dataset assets/bench/lcio-bench-v2.jsonl --seed 0 \
         --split all --out assets/policy/rcrl-bench.json    (the app's policy)
 """
 
