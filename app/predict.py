@@ -17,7 +17,11 @@ setting) and each path (local, cloud) is a small model refitted from every turn 
 
 The interval (80 % by default) comes from the empirical quantiles of the log ratio
 actual / predicted over the last turns of that path, each predicted before the turn counted
-(out of sample); until a path has a few turns, a wide prior band. One instance per process,
+(out of sample); until a path has a few turns, a wide prior band. `upper` gives any one-sided
+quantile the same way (the budget guard admits an action by its upper quantile, `app.guard`):
+the k-th smallest of n past log ratios with k = ⌈q(n + 1)⌉, or, where q asks for more than n
+turns can show, the prior band stretched to q as a log-normal (at least the largest miss seen);
+q = 1 is unbounded (the guard then uses its worst case). One instance per process,
 shared by all sessions and thread-safe, like `app.guard.SpeedModel`; nothing is persisted.
 """
 
@@ -29,6 +33,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from statistics import NormalDist
 
 import numpy as np
 
@@ -193,6 +198,25 @@ class PathModel:
         return math.exp(min(lo, 0.0)), math.exp(max(hi, 0.0))
 
 
+    def upper(self, name: str, q: float) -> float:
+        """Factor on the point that bounds the next turn's cost with probability `q` (inf at 1)."""
+        if q >= 1.0:
+            return math.inf
+        seen = sorted(self.residuals.get(name, ()))
+        k = math.ceil(q * (len(seen) + 1))
+        if len(seen) >= MIN_RESIDUALS and k <= len(seen):
+            return math.exp(max(seen[k - 1], 0.0))
+        return max(_prior_upper(name, q), math.exp(max(seen[-1], 0.0)) if seen else 0.0)
+
+
+def _prior_upper(name: str, q: float) -> float:
+    """The prior band's high factor (its one-sided level (1 + LEVEL) / 2) stretched to `q` as a
+    log-normal; never below 1."""
+    z_band = NormalDist().inv_cdf((1 + LEVEL) / 2)
+    sigma = math.log(PRIOR_BAND[name][1]) / z_band
+    return math.exp(max(0.0, sigma * NormalDist().inv_cdf(q)))
+
+
 class CostPredictor:
     """Per-action cost and latency predictions, refitted online from every turn served."""
 
@@ -214,6 +238,15 @@ class CostPredictor:
         low = Cost(**{r: getattr(point, r) * bands[r][0] for r in PRIOR_BAND})
         high = Cost(**{r: getattr(point, r) * bands[r][1] for r in PRIOR_BAND})
         return Prediction(point, low, high, prompt, answer, self.level, turns)
+
+    def upper(self, shape: TurnShape, q: float) -> Cost:
+        """Each resource's cost at its `q` upper quantile for this turn (inf where q = 1)."""
+        with self._lock:
+            path = self._paths[shape.location]
+            point, _, _ = self._point(path, shape)
+            factors = {name: path.upper(name, q) for name in PRIOR_BAND}
+        return Cost(**{r: getattr(point, r) * factors[r] if getattr(point, r) > 0 else 0.0
+                       for r in PRIOR_BAND})
 
     def observe(self, shape: TurnShape, completion: Completion) -> None:
         """Refit `shape.location`'s path from a finished answer (cancelled ones are not typical)."""

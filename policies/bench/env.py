@@ -18,7 +18,8 @@ from policies.bench.observation import (
     bench_observation,
     observation_space,
 )
-from policies.bench.outcome import OutcomeModel, affordable
+from policies.bench.outcome import OutcomeModel
+from policies.guard import TOL, admit, cheapest, pacing_reserve, turns_left
 from policies.profiles import RESOURCES
 
 
@@ -31,16 +32,23 @@ class BenchEnvConfig:
     scale_range: tuple[float, float] = (0.3, 1.7)
     weights: BenchWeights = field(default_factory=BenchWeights)
     overspend: Literal["none", "zero_reward"] = "none"
-    guard: bool = True  # refuse the turn when no action's worst case fits
+    guard: bool = True  # admit by quantile + pacing; refuse when nothing fits; cut at the budget
+    quantile: float | None = None  # the guard's admission quantile (None: `LCIO_GUARD_QUANTILE`/0.95)
+    pacing: bool = True  # keep the expected remaining turns' cheapest action in reserve
 
 
 class BenchEnv(gym.Env):
     """Gymnasium CMDP over bench dialogues: one episode a dialogue, one step a turn.
 
     `step` returns the plain reward; `info["costs"]` the measured seconds, dollars and joules.
-    With `guard`, `action_masks()` also hides actions whose worst case does not fit, and a
-    turn where nothing fits is refused (`info["refused"]`): quality 0, nothing spent. A
-    negative action refuses the turn explicitly (the oracle's plan when nothing fits).
+    With `guard`, `action_masks()` also hides actions `policies.guard.admit` does not let start
+    (the quantile of their cost, plus the pacing reserve, must fit what is left), and a turn
+    where nothing fits is refused (`info["refused"]`): quality 0, nothing spent. The quantile is
+    not a promise, so an admitted turn whose measured cost would pass what is left is *cut*
+    where the first budget runs out, as the app's deadline watchdog and dollar cap stop an
+    answer (`info["cut"]`): quality 0 (the bench cannot replay half an answer), each resource
+    charged what it measured, at most what was left. A negative action refuses the turn
+    explicitly (the oracle's plan when nothing fits).
     """
 
     metadata: ClassVar[dict[str, list[str]]] = {"render_modes": []}
@@ -54,7 +62,7 @@ class BenchEnv(gym.Env):
         self.action_space = gym.spaces.Discrete(space.n)
         self.observation_space = observation_space()
         self._tasks = [[classifier.predict(t.prompt, t.kinds) for t in d] for d in dialogues]
-        self._worst: dict[tuple[int, tuple[str, ...]], np.ndarray] = {}
+        self._costs: dict[tuple[int, tuple[str, ...], bool], tuple[np.ndarray, np.ndarray]] = {}
         self._subset_index = {a: i for i, a in enumerate(space.actions)}
         self._i, self._t = 0, 0
         self._previous: Action | None = None
@@ -105,21 +113,38 @@ class BenchEnv(gym.Env):
         self._t, self._previous = 0, None
         return self._obs(), {"dialogue": self.turn.dialogue, "budgets": dict(self.budgets)}
 
-    def worst_costs(self) -> np.ndarray:
-        """[n, 3] worst-case cost of every action this turn, as the guard sees it."""
+    def _predicted(self) -> tuple[np.ndarray, np.ndarray]:
+        """([n, 3] mean, [n, 3] guard bound) of every action this turn."""
         key = (self.task, self.turn.kinds, "audio" in self.earlier())
-        if key not in self._worst:
-            self._worst[key] = self.outcomes.predict(*key, space=self.space)[2]
-        return self._worst[key]
+        if key not in self._costs:
+            _, mean, bound = self.outcomes.predict(*key, space=self.space, quantile=self.cfg.quantile)
+            self._costs[key] = (mean, bound)
+        return self._costs[key]
+
+    def worst_costs(self) -> np.ndarray:
+        """[n, 3] cost of every action this turn as the guard bounds it (its quantile)."""
+        return self._predicted()[1]
+
+    def reserve(self) -> np.ndarray:
+        """[3] the pacing reserve: the expected turns after this one × the cheapest action's
+        expected cost (zeros without pacing)."""
+        if not self.cfg.pacing:
+            return np.zeros(len(RESOURCES))
+        left = turns_left(self._t, self.outcomes.lengths)
+        mean = self._predicted()[0]
+        return pacing_reserve(left, cheapest(mean, self._remaining(), self.presence_mask()))
+
+    def _remaining(self) -> np.ndarray:
+        return np.array([self.remaining[r] for r in RESOURCES])
 
     def presence_mask(self) -> np.ndarray:
         return self.space.mask_for(list(self.turn.present))
 
     def action_masks(self) -> np.ndarray:
-        """Absent attachments and, with the guard, actions whose worst case does not fit."""
+        """Absent attachments and, with the guard, actions it does not let start."""
         m = self.presence_mask()
         if self.cfg.guard:
-            m &= affordable(np.array([self.remaining[r] for r in RESOURCES]), self.worst_costs())
+            m, _ = admit(self._remaining(), self.worst_costs(), reserve=self.reserve(), allowed=m)
         return m
 
     def project(self, action: int) -> int:
@@ -133,11 +158,15 @@ class BenchEnv(gym.Env):
         t = self.turn
         refused = int(action) < 0 or (self.cfg.guard and not self.action_masks().any())
         a = self.project(max(int(action), 0))
+        cut = False
         if refused:
             q, costs = 0.0, {r: 0.0 for r in RESOURCES}
         else:
             q = float(np.nan_to_num(t.quality[a]))
             costs = {r: float(np.nan_to_num(getattr(t, r)[a])) for r in RESOURCES}
+            if self.cfg.guard and any(costs[r] > max(self.remaining[r], 0.0) + TOL for r in RESOURCES):
+                q, cut = 0.0, True  # stopped where the budget ran out
+                costs = {r: min(costs[r], max(self.remaining[r], 0.0)) for r in RESOURCES}
         for r in RESOURCES:
             self.remaining[r] -= costs[r]
         over = {r: max(0.0, -self.remaining[r]) for r in RESOURCES if np.isfinite(self.budgets[r])}
@@ -146,7 +175,7 @@ class BenchEnv(gym.Env):
                                                                    costs["energy_j"]))
         reward = 0.0 if (self.cfg.overspend == "zero_reward" and over_any) else plain
         info = {"quality": q, "costs": costs, "over_budget": over_any, "overspend": over,
-                "remaining": dict(self.remaining), "action": a, "refused": refused,
+                "remaining": dict(self.remaining), "action": a, "refused": refused, "cut": cut,
                 "reward_plain": plain, "ttft_s": 0.0 if refused else float(np.nan_to_num(t.ttft_s[a]))}
         self._previous = None if refused else self.space.actions[a]
         self._t += 1
