@@ -1,6 +1,6 @@
 """The app's budget guard, through the one rule of `policies.guard`.
 
-What may start (`admission`): an action whose `LCIO_GUARD_QUANTILE` (default 0.95) upper
+What may start (`admission`): an action whose `LCIO_GUARD_QUANTILE` (default 0.8) upper
 quantile of predicted cost (`app.predict.CostPredictor.upper`, never above the worst case
 below), plus a pacing reserve (the dialogue's expected remaining turns, `LCIO_GUARD_TURNS`
 in all, default 10, × its cheapest action's predicted cost), fits what is left, and whose
@@ -232,7 +232,8 @@ def admission(worst: Sequence[Cost], floors: Sequence[Cost], upper: Sequence[Cos
     bound = np.minimum(_array(upper), _array(worst))
     allowed = np.ones(len(bound), dtype=bool) if allowed is None else np.asarray(allowed, dtype=bool)
     rest = rule.turns_left(turn, None, expected_turns() if turns is None else turns)
-    reserve = rule.pacing_reserve(rest, rule.cheapest(_array(expected), left, allowed))
+    cheap = rule.cheapest(_array(expected), left, allowed)
+    reserve = rule.pacing_reserve(rest, _array(expected)[cheap], bound[cheap]) if cheap >= 0 else np.zeros(3)
     ok, paced = rule.admit(left, bound, _array(floors), reserve, allowed)
     why: dict[int, str] = {}
     for i in np.flatnonzero(~ok):

@@ -8,7 +8,7 @@ Both commands detect the bench file (`is_bench_file`) and come here. Protocol as
 seed s picks the 80/20 split by dialogue, trains LCIO's RCRL (classifier, outcome model and
 multipliers on the 80 %) and RC-A2C, seeds the random baselines; every policy then plays the
 held-out 20 % with measured outcomes, at the nominal budgets and at every budget scale of the
-sweep (0.25, 2 and 3 were never seen while training the multipliers). The oracle plans each
+sweep (0.1, 0.25, 2 and 3 were never seen while training the multipliers). The oracle plans each
 dialogue in hindsight on the measured outcomes.
 """
 
@@ -47,8 +47,8 @@ from policies.report import aggregate, plots, prepare_run, sweep_table, table
 
 ORACLE, LCIO, PAPER = "oracle (hindsight)", "lcio-rcrl", "rc-a2c (paper)"
 COLUMNS = ["reward", "quality", "usd", "latency_s", "energy_j", "over_budget_share",
-           "refused_share", "cloud_share", "oracle_share", "decide_ms_p99"]
-SWEEP = [0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0]
+           "refused_share", "cut_share", "cloud_share", "oracle_share", "decide_ms_p99"]
+SWEEP = [0.1, 0.25, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0]
 
 
 def complete_dialogues(path: str | Path) -> list[list[BenchTurn]]:
@@ -87,6 +87,7 @@ class Episode:
     qualities: list[float] = field(default_factory=list)
     over_after: list[bool] = field(default_factory=list)
     refused: list[bool] = field(default_factory=list)
+    cut: list[bool] = field(default_factory=list)  # stopped where a budget ran out (`BenchEnv`)
     spent: dict[str, float] = field(default_factory=lambda: {r: 0.0 for r in RESOURCES})
     overspend: dict[str, float] = field(default_factory=dict)
     cloud_calls: int = 0
@@ -117,6 +118,7 @@ def run_episode(env: BenchEnv, policy: Policy, dialogue: int, budgets: dict[str,
         ep.qualities.append(info["quality"])
         ep.over_after.append(info["over_budget"])
         ep.refused.append(info["refused"])
+        ep.cut.append(info["cut"])
         for r in RESOURCES:
             ep.spent[r] += info["costs"][r]
         ep.cloud_calls += int(not info["refused"] and env.space.actions[info["action"]].location == "cloud")
@@ -134,6 +136,7 @@ def summarise(eps: list[Episode], oracle_reward: float | None = None) -> dict[st
         "over_budget_share": float(np.mean([any(v > 1e-12 for v in e.overspend.values()) for e in eps])),
         **{f"overspend_{r}": float(np.mean([e.overspend.get(r, 0.0) for e in eps])) for r in RESOURCES},
         "refused_share": float(sum(sum(e.refused) for e in eps) / max(turns, 1)),
+        "cut_share": float(sum(sum(e.cut) for e in eps) / max(turns, 1)),
         "cloud_share": float(sum(e.cloud_calls for e in eps) / max(turns, 1)),
         "decide_ms_p50": float(np.percentile(times, 50)),
         "decide_ms_p99": float(np.percentile(times, 99)),

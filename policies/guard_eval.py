@@ -1,7 +1,7 @@
 """How often the budget guard refuses, cuts and overspends on LCIO-Bench, per budget scale.
 
     python -m policies.guard_eval --dataset assets/bench/lcio-bench-v1.jsonl --seeds 3 \
-        [--quantile 0.95] [--no-pacing] [--scales 0.1,0.25,0.35,0.5,1,3] [--out FILE.json]
+        [--quantile 0.8] [--no-pacing] [--scales 0.1,0.25,0.35,0.5,1,3] [--out FILE.json]
 
 Protocol of `policies.evaluate` (seed s: the 80/20 split by dialogue, LCIO's RCRL trained on
 the 80 % with this guard, played on the held-out 20 % with measured outcomes, budgets = the
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dataset", required=True)
     ap.add_argument("--seeds", type=int, default=3)
-    ap.add_argument("--quantile", type=float, default=None, help="default: LCIO_GUARD_QUANTILE or 0.95")
+    ap.add_argument("--quantile", type=float, default=None, help="default: LCIO_GUARD_QUANTILE or 0.8")
     ap.add_argument("--no-pacing", action="store_true")
     ap.add_argument("--scales", type=lambda s: [float(x) for x in s.split(",")], default=list(SCALES))
     ap.add_argument("--out", default=None, help="also write the figures as JSON here")

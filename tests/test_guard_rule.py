@@ -76,26 +76,30 @@ def test_expected_turns_left_shrink_as_the_dialogue_goes_on(lengths: dict[int, i
 
 def test_pacing_reserves_the_cheapest_action_per_turn_left() -> None:
     expected = np.array([[2.0, 0.0, 40.0], [3.0, 1e-4, 0.0], [9.0, 5e-4, 0.0]])
-    remaining = np.array([30.0, 6e-4, 120.0])
-    # shares of the tightest budget: 0.33, 0.17, 0.83 -> the text cloud call is the cheapest
-    assert cheapest(expected, remaining).tolist() == expected[1].tolist()
-    assert cheapest(expected, remaining, np.array([True, False, True])).tolist() == expected[0].tolist()
+    remaining = np.array([30.0, 8e-4, 120.0])
+    # shares of the tightest budget: 0.33, 0.125, 0.625 -> the text cloud call is the cheapest
+    assert cheapest(expected, remaining) == 1
+    assert cheapest(expected, remaining, np.array([True, False, True])) == 0
+    assert cheapest(expected, remaining, np.zeros(3, dtype=bool)) == -1
     assert pacing_reserve(2.5, expected[1]).tolist() == pytest.approx([7.5, 2.5e-4, 0.0])
-    assert pacing_reserve(0.0, expected[1]).tolist() == [0.0, 0.0, 0.0]
-    # the paced rule keeps the expensive call out while the reserve holds, lets it in after
+    # with its bound: the last turn kept at its quantile, the others at their expected cost
     bound = expected * 1.5
-    reserve = pacing_reserve(1.0, expected[1])
+    assert pacing_reserve(2.5, expected[1], bound[1]).tolist() == pytest.approx([9.0, 3e-4, 0.0])
+    assert pacing_reserve(0.5, expected[1], bound[1]).tolist() == pytest.approx([2.25, 0.75e-4, 0.0])
+    assert pacing_reserve(0.0, expected[1], bound[1]).tolist() == [0.0, 0.0, 0.0]
+    # the paced rule keeps the expensive call out while the reserve holds, lets it in after
+    reserve = pacing_reserve(1.0, expected[1], bound[1])
     mask, paced = admit(remaining, bound, reserve=reserve)
     assert paced and mask.tolist() == [True, True, False]
-    mask, paced = admit(remaining, bound, reserve=pacing_reserve(0.0, expected[1]))
-    assert mask.tolist() == [True, True, True]
+    mask, paced = admit(remaining, bound, reserve=pacing_reserve(0.0, expected[1], bound[1]))
+    assert not paced and mask.tolist() == [True, True, True]
 
 
 def test_the_quantile_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("LCIO_GUARD_QUANTILE", raising=False)
-    assert guard_quantile() == 0.9
-    monkeypatch.setenv("LCIO_GUARD_QUANTILE", "0.8")
-    assert guard_quantile() == 0.8 and guard_quantile(0.99) == 0.99
+    assert guard_quantile() == 0.8
+    monkeypatch.setenv("LCIO_GUARD_QUANTILE", "0.9")
+    assert guard_quantile() == 0.9 and guard_quantile(0.99) == 0.99
     for bad in ("0", "1.5", "nan"):
         monkeypatch.setenv("LCIO_GUARD_QUANTILE", bad)
         with pytest.raises(ValueError):

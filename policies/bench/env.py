@@ -33,7 +33,7 @@ class BenchEnvConfig:
     weights: BenchWeights = field(default_factory=BenchWeights)
     overspend: Literal["none", "zero_reward"] = "none"
     guard: bool = True  # admit by quantile + pacing; refuse when nothing fits; cut at the budget
-    quantile: float | None = None  # the guard's admission quantile (None: `LCIO_GUARD_QUANTILE`/0.95)
+    quantile: float | None = None  # the guard's admission quantile (None: `LCIO_GUARD_QUANTILE`/0.8)
     pacing: bool = True  # keep the expected remaining turns' cheapest action in reserve
 
 
@@ -126,13 +126,14 @@ class BenchEnv(gym.Env):
         return self._predicted()[1]
 
     def reserve(self) -> np.ndarray:
-        """[3] the pacing reserve: the expected turns after this one × the cheapest action's
-        expected cost (zeros without pacing)."""
+        """[3] the pacing reserve: the expected turns after this one answered by the cheapest
+        action (`policies.guard.pacing_reserve`; zeros without pacing)."""
         if not self.cfg.pacing:
             return np.zeros(len(RESOURCES))
         left = turns_left(self._t, self.outcomes.lengths)
-        mean = self._predicted()[0]
-        return pacing_reserve(left, cheapest(mean, self._remaining(), self.presence_mask()))
+        mean, bound = self._predicted()
+        i = cheapest(mean, self._remaining(), self.presence_mask())
+        return pacing_reserve(left, mean[i], bound[i]) if i >= 0 else np.zeros(len(RESOURCES))
 
     def _remaining(self) -> np.ndarray:
         return np.array([self.remaining[r] for r in RESOURCES])
