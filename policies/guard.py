@@ -7,9 +7,10 @@ Two rules, on arrays of costs (rows: actions; columns: the budgeted resources):
 - **Admission** (`admit`): an action whose cost is an estimate may start when a high quantile
   of its predicted cost (`guard_quantile`, `LCIO_GUARD_QUANTILE`, default 0.8) fits what
   remains after a *pacing reserve* (`pacing_reserve`: the dialogue's expected remaining turns
-  answered by its cheapest action, the last of them at its quantile), and its *floor* (the part of its cost that cannot
-  be stopped once started) fits what remains. Pacing only steers: when no action fits with the
-  reserve, those that fit without it stay allowed, so pacing alone never refuses a turn.
+  answered by its cheapest action, the last of them at its quantile), and its *floor* (the
+  part of its cost that cannot be stopped once started) fits what remains. Pacing only steers:
+  when no action fits with the reserve, those that fit without it stay allowed, so pacing alone
+  never refuses a turn.
 
 The quantile decides what may start; it is not the promise. The promise is kept at run time by
 the caller: the app reserves the running turn's bound, caps a cloud answer's tokens at the
