@@ -294,11 +294,10 @@ class Engine:
         history = session.history[-HISTORY_MESSAGES:]
         floors = worst_cases(actions, record.slots, record.always, record.prompt, history,
                              self.settings, self.speed, self.price_usd, min(FLOOR_TOKENS, n_new))
-        shapes = [self._shape(session, record, a, n_new) for a in actions]
-        upper = [self.predictor.upper(shape, self.guard_quantile) for shape in shapes]
-        expected = [self.predictor.predict(shape).cost for shape in shapes]
-        admitted = admission(record.worst, floors, upper, expected, session.ledger,
-                             session.turn_index, allowed)
+        bounds = self.predictor.bounds([self._shape(session, record, a, n_new) for a in actions],
+                                       self.guard_quantile)
+        admitted = admission(record.worst, floors, [b[1] for b in bounds], [b[0] for b in bounds],
+                             session.ledger, session.turn_index, allowed)
         return admitted.mask, admitted.why
 
     def _hold(self, session: Session, record: TurnRecord, action: Action, n_new: int) -> int | None:

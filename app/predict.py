@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 import re
+import statistics
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -241,12 +242,21 @@ class CostPredictor:
 
     def upper(self, shape: TurnShape, q: float) -> Cost:
         """Each resource's cost at its `q` upper quantile for this turn (inf where q = 1)."""
+        return self.bounds([shape], q)[0][1]
+
+    def bounds(self, shapes: Sequence[TurnShape], q: float) -> list[tuple[Cost, Cost]]:
+        """(point, `q` upper quantile) of each shape: the guard's admission reads every action
+        of a turn at once, so each path's quantile factors are worked out once."""
+        out = []
         with self._lock:
-            path = self._paths[shape.location]
-            point, _, _ = self._point(path, shape)
-            factors = {name: path.upper(name, q) for name in PRIOR_BAND}
-        return Cost(**{r: getattr(point, r) * factors[r] if getattr(point, r) > 0 else 0.0
-                       for r in PRIOR_BAND})
+            factors = {where: {name: path.upper(name, q) for name in PRIOR_BAND}
+                       for where, path in self._paths.items()}
+            for shape in shapes:
+                point, _, _ = self._point(self._paths[shape.location], shape)
+                f = factors[shape.location]
+                out.append((point, Cost(**{r: getattr(point, r) * f[r] if getattr(point, r) > 0 else 0.0
+                                           for r in PRIOR_BAND})))
+        return out
 
     def observe(self, shape: TurnShape, completion: Completion) -> None:
         """Refit `shape.location`'s path from a finished answer (cancelled ones are not typical)."""
@@ -279,16 +289,16 @@ class CostPredictor:
         if not answers:  # no similar turn: this kind's, or every answer if too few of this kind yet
             answers = path.answers.get(shape.kind) or ()
             answers = answers if len(answers) >= MIN_ANSWERS else path.answers.get("all") or ()
-        answer = float(min(n_new, np.median(answers))) if answers else float(n_new)
+        answer = float(min(n_new, statistics.median(answers))) if answers else float(n_new)
         prompt = path.tokens(shape.token_features())
-        rate = float(np.median(path.s_per_token)) if path.s_per_token else S_PER_TOKEN_PRIOR[path.location]
+        rate = statistics.median(path.s_per_token) if path.s_per_token else S_PER_TOKEN_PRIOR[path.location]
         latency = path.head(shape.head_features(prompt)) + rate * max(0.0, answer - 1)
         if path.location == "cloud":
             audio = shape.billed_audio_tokens
             # Image tokens go in as plain input: the fit has learnt how many the endpoint bills.
             usd = self.price_usd(round(prompt) + audio, round(answer), audio, 0) if self.price_usd else 0.0
             return Cost(usd=usd, latency_s=latency), prompt, answer
-        j_per_s = float(np.median(path.joules_per_s)) if path.joules_per_s else self._power_w() / 2
+        j_per_s = statistics.median(path.joules_per_s) if path.joules_per_s else self._power_w() / 2
         return Cost(latency_s=latency, energy_j=latency * j_per_s), prompt, answer
 
 
