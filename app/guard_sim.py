@@ -76,8 +76,9 @@ class SimBackend(Backend):
         cost, finish = plan.cost, "stop"
         deadline = request.time_left_s
         if deadline is not None and cost.latency_s > deadline:  # the watchdog stops it
-            ran = deadline + self.rng.uniform(0.0, STOP_MARGIN_S)  # booked within the margin
-            share = ran / cost.latency_s if cost.latency_s > 0 else 0.0
+            # booked within the margin (and never later than the answer would have ended)
+            ran = min(cost.latency_s, deadline + self.rng.uniform(0.0, STOP_MARGIN_S))
+            share = ran / cost.latency_s
             cost, finish = Cost(cost.usd * share, ran, cost.energy_j * share), "cancelled"
             self.stopped += 1
         yield Completion(text="simulated answer", backend=self.name, model=f"sim-{self.name}",

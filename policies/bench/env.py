@@ -113,9 +113,11 @@ class BenchEnv(gym.Env):
         self._t, self._previous = 0, None
         return self._obs(), {"dialogue": self.turn.dialogue, "budgets": dict(self.budgets)}
 
-    def _predicted(self) -> tuple[np.ndarray, np.ndarray]:
-        """([n, 3] mean, [n, 3] guard bound) of every action this turn."""
-        key = (self.task, self.turn.kinds, "audio" in self.earlier())
+    def _predicted(self, key: tuple[int, tuple[str, ...], bool] | None = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
+        """([n, 3] mean, [n, 3] guard bound) of every action this turn (or for `key`:
+        task, file kinds, audio heard earlier)."""
+        key = key or (self.task, self.turn.kinds, "audio" in self.earlier())
         if key not in self._costs:
             _, mean, bound = self.outcomes.predict(*key, space=self.space, quantile=self.cfg.quantile)
             self._costs[key] = (mean, bound)
@@ -126,13 +128,16 @@ class BenchEnv(gym.Env):
         return self._predicted()[1]
 
     def reserve(self) -> np.ndarray:
-        """[3] the pacing reserve: the expected turns after this one answered by the cheapest
-        action (`policies.guard.pacing_reserve`; zeros without pacing)."""
+        """[3] the pacing reserve (`policies.guard.pacing_reserve`; zeros without pacing): the
+        expected turns after this one, each answered by the cheapest action of a later turn
+        (one without files, of this turn's task, with audio heard if any was, this turn's too:
+        an answer about audio costs more)."""
         if not self.cfg.pacing:
             return np.zeros(len(RESOURCES))
         left = turns_left(self._t, self.outcomes.lengths)
-        mean, bound = self._predicted()
-        i = cheapest(mean, self._remaining(), self.presence_mask())
+        heard = "audio" in self.earlier() or "audio" in self.turn.kinds
+        mean, bound = self._predicted((self.task, (), heard))
+        i = cheapest(mean, self._remaining(), self.space.mask_for([False] * self.space.slots))
         return pacing_reserve(left, mean[i], bound[i]) if i >= 0 else np.zeros(len(RESOURCES))
 
     def _remaining(self) -> np.ndarray:
