@@ -4,17 +4,19 @@
         [--quantile 0.8] [--no-pacing] [--scales 0.1,0.25,0.35,0.5,1,3] [--out FILE.json]
 
 Protocol of `policies.evaluate` (seed s: the 80/20 split by dialogue, LCIO's RCRL trained on
-the 80 % with this guard, played on the held-out 20 % with measured outcomes, budgets = the
-nominal ones × scale). Per scale and policy (LCIO and greedy, the two guarded ones): share of
-turns refused (no action admitted), share of turns cut (admitted, but the measured cost
-passed what was left: stopped where the budget ran out, quality 0), share of dialogues that
-overspent any budget, and the reward (mean per turn, as `policies.evaluate`). Mean over seeds.
+the 80 % under this quantile, with pacing; played on the held-out 20 % with measured outcomes,
+budgets = the nominal ones × scale). Per scale and policy (LCIO and greedy, the two guarded
+ones): share of turns refused (no action admitted), share of turns cut (admitted, but the
+measured cost passed what was left: stopped where the budget ran out, quality 0), share of
+dialogues that overspent any budget, and the reward (mean per turn, as `policies.evaluate`).
+Mean over seeds.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +26,7 @@ from policies.bench.baselines import BenchGreedy
 from policies.bench.env import BenchEnv, BenchEnvConfig
 from policies.bench.rcrl import BenchRCRLConfig, BenchRCRLPolicy
 from policies.bench_eval import complete_dialogues, scaled, split
+from policies.guard import QUANTILE_ENV, guard_quantile
 
 SCALES = [0.1, 0.25, 0.35, 0.5, 1.0, 3.0]
 
@@ -54,6 +57,8 @@ def play(env: BenchEnv, policy: Policy, budgets: dict[str, float]) -> dict[str, 
 def run(dataset: str, seeds: int, scales: list[float], quantile: float | None,
         pacing: bool) -> dict[str, dict[str, dict[str, float]]]:
     """{policy: {scale: {metric: mean over seeds}}}."""
+    if quantile is not None:  # LCIO's multipliers are trained under the same guard
+        os.environ[QUANTILE_ENV] = str(guard_quantile(quantile))
     dialogues = complete_dialogues(dataset)
     per_seed: list[dict[str, dict[str, dict[str, float]]]] = []
     for seed in range(seeds):
