@@ -32,7 +32,16 @@ from typing import Any, Literal
 import numpy as np
 
 from app.deadlines import Deadlines
-from app.guard import PriceFn, SpeedModel, budget_mask, local_power_w, worst_case, worst_cases
+from app.guard import (
+    FLOOR_TOKENS,
+    PriceFn,
+    SpeedModel,
+    admission,
+    local_power_w,
+    run_bound,
+    worst_case,
+    worst_cases,
+)
 from app.intake import clean_text, read_input
 from app.predict import CostPredictor, Prediction, TurnShape, turn_shape
 from app.session import Cost, Session
@@ -42,6 +51,7 @@ from backends.config import Settings, get_settings
 from backends.errors import BackendError
 from backends.types import Attachment, ChatRequest, Completion, Message
 from policies.base import Action, ActionSpace, Decision, Location, Policy, Preferences
+from policies.guard import guard_quantile
 
 try:  # ZeroGPU on Hugging Face Spaces; a no-op everywhere else.
     import spaces  # type: ignore[import-not-found]
@@ -186,6 +196,7 @@ class Engine:
         self.price_usd = price_usd
         self.speed = SpeedModel()
         self.predictor = CostPredictor(self.settings, price_usd)  # what the person is told
+        self.guard_quantile = guard_quantile()  # the budget guard admits by this quantile
         self.on_turn = on_turn
         self._stops: dict[str, threading.Event] = {}
         self._stops_lock = threading.Lock()
@@ -244,8 +255,8 @@ class Engine:
         record.worst = worst_cases(actions, record.slots, record.always, record.prompt,
                                    session.history[-HISTORY_MESSAGES:], self.settings, self.speed,
                                    self.price_usd, n_new)
-        afford, record.masked = budget_mask(actions, record.worst, session.ledger)
-        mask = space.mask_for(present) & afford
+        mask = space.mask_for(present)
+        mask, record.masked = self._admit(session, record, actions, mask, n_new)
 
         if not mask.any():  # running anything would overrun a budget: say so, send nothing
             possible = space.mask_for(present)
@@ -261,11 +272,13 @@ class Engine:
             decision = _forced(space, mask, "the policy chose a masked action")
         if overrule is not None and (overrule.location or overrule.drop):
             decision = _apply_overrule(record, space, mask, decision, overrule)
-        if not self._hold(session, record, record.worst[decision.action]):
+        held = self._hold(session, record, actions[decision.action], n_new)
+        if held is None:
             yield self._reject(session, record, (
                 "Another turn of this session is using what is left of the budget. Nothing "
                 "was sent; please try again when it has finished."))
             return
+        n_new = held
         record.decision = decision
         record.action = actions[decision.action]
         record.expected_range = self._expected(session, record, record.action, n_new)
@@ -300,15 +313,30 @@ class Engine:
         record.preferences = prefs
         return prefs
 
-    def _hold(self, session: Session, record: TurnRecord, worst: Cost) -> bool:
-        """Reserve `worst` in the session's ledger if it still fits (atomically, as two turns
-        of one session may run at once); the turn releases it when it ends."""
+    def _admit(self, session: Session, record: TurnRecord, actions: list[Action], allowed: np.ndarray,
+               n_new: int) -> tuple[np.ndarray, dict[int, str]]:
+        """The guard's mask (`app.guard.admission`): quantile of the predicted cost + pacing."""
+        history = session.history[-HISTORY_MESSAGES:]
+        floors = worst_cases(actions, record.slots, record.always, record.prompt, history,
+                             self.settings, self.speed, self.price_usd, min(FLOOR_TOKENS, n_new))
+        bounds = self.predictor.bounds([self._shape(session, record, a, n_new) for a in actions],
+                                       self.guard_quantile)
+        admitted = admission(record.worst, floors, [b[1] for b in bounds], [b[0] for b in bounds],
+                             session.ledger, session.turn_index, allowed)
+        return admitted.mask, admitted.why
+
+    def _hold(self, session: Session, record: TurnRecord, action: Action, n_new: int) -> int | None:
+        """Reserve what `action` may spend (`app.guard.run_bound`) in the session's ledger if
+        it still fits (atomically, as two turns of one session may run at once); the turn
+        releases it when it ends. Returns the most tokens the answer may have, else None."""
         with self._ledger_lock:
-            fits, _ = session.ledger.can_afford(worst)
-            if fits:
-                session.ledger.reserve(worst)
-                record.held = worst
-            return fits
+            bound = run_bound(lambda n: self._worst(session, record, action, n), n_new,
+                              session.ledger.remaining)
+            if bound is None:
+                return None
+            session.ledger.reserve(bound[0])
+            record.held = bound[0]
+            return bound[1]
 
     def _release(self, session: Session, record: TurnRecord) -> None:
         with self._ledger_lock:
@@ -385,13 +413,14 @@ class Engine:
             record.answer = ""
             record.actual = wasted
             local = Action("local", record.action.attachments)
-            local_worst = self._worst(session, record, local, n_new)
-            if not self._hold(session, record, local_worst):  # guarded like any other action
-                _, why = session.ledger.can_afford(local_worst)
+            held = self._hold(session, record, local, n_new)  # guarded like any other action
+            if held is None:
+                _, why = session.ledger.can_afford(self._worst(session, record, local, FLOOR_TOKENS))
                 record.status = "failed"
                 record.error = (f"The cloud failed ({reason}), and what is left of the budget "
                                 f"cannot pay a local answer ({why or 'another turn holds it'}).")
                 return
+            n_new = held
             record.fallback = f"The cloud failed ({reason}); the local model answers."
             record.action = local
             record.taken = _local_index(self.policy_for(session.policy_name), record.action)

@@ -1,7 +1,19 @@
-"""The budget guard: mask every action whose worst case the session can no longer pay.
+"""The app's budget guard, through the one rule of `policies.guard`.
 
-Runs before the policy sees the mask, so no policy, learned or not, can overspend. The
-worst case is built from what is really attached, measured at upload (`Attachment.width`,
+What may start (`admission`): an action whose `LCIO_GUARD_QUANTILE` (default 0.8) upper
+quantile of predicted cost (`app.predict.CostPredictor.upper`, never above the worst case
+below), plus a pacing reserve (the dialogue's expected remaining turns, `LCIO_GUARD_TURNS`
+in all, default 10, × its cheapest action's predicted cost), fits what is left, and whose
+floor (the worst case of a `FLOOR_TOKENS` answer: what it costs however early it is stopped)
+fits outright. Runs before the policy sees the mask.
+
+What keeps the promise (`run_bound`): a started turn reserves its worst case in the ledger,
+its answer capped at the most tokens whose worst-case dollars fit what is left (a cloud
+endpoint cannot bill past `max_tokens`), its waiting time and energy held up to what is left;
+the engine's deadline watchdog stops it where the waiting-time or energy budget runs out. So
+no policy, learned or not, and no answer that runs longer than predicted can overspend.
+
+The worst case is built from what is really attached, measured at upload (`Attachment.width`,
 `.height`, `.duration_s`):
 
 - dollars (cloud only): the price table applied to an upper bound of every token the
@@ -29,10 +41,11 @@ from functools import lru_cache
 
 import numpy as np
 
-from app.session import BudgetLedger, Cost
+from app.session import RESOURCES, BudgetLedger, Cost
 from backends import units
 from backends.config import Settings
 from backends.types import Attachment, Completion, Message
+from policies import guard as rule
 from policies.base import Action
 
 # (prompt tokens incl. audio and images, new tokens, of which audio, of which image) -> USD
@@ -49,6 +62,9 @@ PERCEPTION_BASE_S = {"image": 3.0, "audio": 2.0}
 PERCEPTION_S_PER_MEGAPIXEL = 0.5
 PERCEPTION_S_PER_AUDIO_S = 0.25
 PROMPT_STANDIN_TOKENS = 16  # "Describe what is attached." when a turn has no text
+FLOOR_TOKENS = 16  # the shortest answer worth starting: its worst case must fit outright
+TURNS_ENV = "LCIO_GUARD_TURNS"
+DEFAULT_TURNS = 10  # turns a dialogue is expected to have, for the pacing reserve
 
 
 @dataclass
@@ -174,12 +190,77 @@ def worst_cases(actions: Sequence[Action], slots: list[Attachment], always: list
 
 def budget_mask(actions: list[Action], costs: list[Cost], ledger: BudgetLedger
                 ) -> tuple[np.ndarray, dict[int, str]]:
-    """Which actions the ledger can still pay for, and why each other one cannot."""
-    ok = np.ones(len(actions), dtype=bool)
+    """Which actions the ledger can still pay `costs` for outright, and why each other one cannot."""
+    ok = rule.fits(_array([ledger.remaining])[0], _array(costs))
+    return ok, {i: ledger.can_afford(c)[1] for i, c in enumerate(costs) if not ok[i]}
+
+
+def expected_turns() -> float:
+    """`LCIO_GUARD_TURNS` (a positive number), else `DEFAULT_TURNS`."""
+    raw = os.environ.get(TURNS_ENV, "") or DEFAULT_TURNS
+    turns = float(raw)
+    if not turns > 0:
+        raise ValueError(f"{TURNS_ENV} must be a positive number, got {raw!r}")
+    return turns
+
+
+def _array(costs: Sequence[Cost]) -> np.ndarray:
+    return np.array([[getattr(c, r) for r in RESOURCES] for c in costs], dtype=np.float64).reshape(-1, 3)
+
+
+def _cost(row: np.ndarray) -> Cost:
+    return Cost(*(float(x) for x in row))
+
+
+@dataclass(frozen=True)
+class Admission:
+    """What the guard let start, and why each other action may not."""
+
+    mask: np.ndarray
+    why: dict[int, str]
+    bound: list[Cost]  # each action's admission cost: the quantile, at most the worst case
+    reserve: Cost  # kept for the dialogue's later turns (zero where pacing gave way)
+
+
+def admission(worst: Sequence[Cost], floors: Sequence[Cost], upper: Sequence[Cost],
+              expected: Sequence[Cost], ledger: BudgetLedger, turn: int,
+              allowed: np.ndarray | None = None, turns: float | None = None) -> Admission:
+    """The actions allowed to start (`policies.guard.admit`): `upper` (the predicted quantile,
+    capped at `worst`) plus the pacing reserve fits what is left and `floors` fit outright;
+    `expected` (the predicted costs) picks the cheapest action the reserve is made of."""
+    left = _array([ledger.remaining])[0]
+    bound = np.minimum(_array(upper), _array(worst))
+    allowed = np.ones(len(bound), dtype=bool) if allowed is None else np.asarray(allowed, dtype=bool)
+    rest = rule.turns_left(turn, None, expected_turns() if turns is None else turns)
+    cheap = rule.cheapest(_array(expected), left, allowed)
+    reserve = rule.pacing_reserve(rest, _array(expected)[cheap], bound[cheap]) if cheap >= 0 else np.zeros(3)
+    ok, paced = rule.admit(left, bound, _array(floors), reserve, allowed)
     why: dict[int, str] = {}
-    for i, cost in enumerate(costs):
-        fits, reason = ledger.can_afford(cost)
-        if not fits:
-            ok[i] = False
-            why[i] = reason
-    return ok, why
+    for i in np.flatnonzero(~ok):
+        fits_floor, reason = ledger.can_afford(floors[i])
+        if not fits_floor:
+            why[int(i)] = reason
+        elif not (fits_bound := ledger.can_afford(_cost(bound[i])))[0]:
+            why[int(i)] = fits_bound[1].replace("needs up to", "likely needs")
+        elif allowed[i]:
+            why[int(i)] = "kept for the dialogue's later turns (pacing)"
+    return Admission(ok, why, [_cost(b) for b in bound], _cost(reserve) if paced else Cost())
+
+
+def run_bound(worst_at: Callable[[int], Cost], n_new: int, left: Cost) -> tuple[Cost, int] | None:
+    """(what a starting turn holds, the most tokens it may answer), or None when even a
+    `FLOOR_TOKENS` answer's worst case does not fit `left`. The cap is the longest answer whose
+    worst-case dollars fit (the endpoint bills at most `max_tokens`); waiting time and energy
+    are held up to what is left, where the deadline watchdog stops the answer."""
+    def fits(cost: Cost, resources: Sequence[str] = RESOURCES) -> bool:
+        return all(getattr(cost, r) <= getattr(left, r) + rule.TOL for r in resources)
+
+    lo = max(1, min(FLOOR_TOKENS, n_new))
+    if not fits(worst_at(lo)):
+        return None
+    cap, hi = lo, n_new
+    while cap < hi:  # the largest n in [lo, n_new] whose worst-case dollars fit (monotone in n)
+        mid = (cap + hi + 1) // 2
+        cap, hi = (mid, hi) if fits(worst_at(mid), ("usd",)) else (cap, mid - 1)
+    worst = worst_at(cap)
+    return Cost(worst.usd, min(worst.latency_s, left.latency_s), min(worst.energy_j, left.energy_j)), cap

@@ -5,13 +5,19 @@
 Each dialogue gets random budgets (0.1x to 3x the defaults, per resource), a random model of
 the shipped price table, and 1-20 turns of random text (multi-byte characters, lone
 surrogates) with random attachments: images of up to the pixel cap and audio of up to the
-length cap, as measured at upload. The turns run through the app's own `Engine` (budget
-guard, refusals, guarded fallback, `BudgetLedger`); only the models are simulated: each
-answer costs a random amount up to the guard's worst case for the action taken (often
-exactly that), and one cloud call in ten breaks midway after spending part of its worst
-case, so the local fallback has to fit in what is left. Prints dialogues, turns, refusals
-and overspends (budgets spent beyond their limits); exits 1 on any overspend. Pure Python,
-no model, no log file.
+length cap, as measured at upload. The turns run through the app's own `Engine` (the guard's
+quantile + pacing admission, refusals, the run-time bound and deadline, guarded fallback,
+`BudgetLedger`); only the models are simulated, and they do not keep to the predictions:
+each answer's waiting time is drawn around the prediction, up to the worst case, exactly the
+worst case, or up to 3x past it (a machine far slower than ever measured), its local energy
+at up to the most power the meter can charge. What the simulated backend cannot do is what a
+real one cannot: bill more dollars than the tokens it may send (`max_new_tokens`, capped by
+the guard) or run past the deadline the engine sets (`time_left_s`: it stops there, booked
+within the engine's stop margin). One cloud call in ten breaks midway after spending part of
+its dollars, so the local fallback has to fit in what is left. Prints dialogues, turns,
+answers stopped at a budget's deadline, refusals (overall and for the dialogues whose
+tightest budget is 0.5x or more) and overspends (budgets spent beyond their limits); exits 1
+on any overspend. Pure Python, no model, no log file.
 """
 
 from __future__ import annotations
@@ -29,7 +35,8 @@ from typing import Any
 
 import numpy as np
 
-from app.engine import Engine
+from app.engine import STOP_MARGIN_S, Engine
+from app.guard import local_power_w
 from app.session import BudgetLedger, Cost, Session
 from backends.base import Backend
 from backends.config import Settings
@@ -44,18 +51,21 @@ CHARSETS = ("plain ascii text ", "é ü ß ", "漢字かな ", "😀🚀 ", "\ud
 
 @dataclass
 class Plan:
-    """What the next simulated answer on one path costs, and whether it breaks midway."""
+    """What the next simulated answer on one path would cost if nothing stopped it, and
+    whether it breaks midway."""
 
     cost: Cost = Cost()
     break_after_usd: float | None = None
 
 
 class SimBackend(Backend):
-    """Answers with the cost the driver planned for it (never more than the worst case)."""
+    """Answers with the cost the driver planned, stopped where the engine's deadline falls."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, rng: random.Random) -> None:
         self.name = name
         self.plan = Plan()
+        self.rng = rng
+        self.stopped = 0  # answers the deadline cut
 
     def stream(self, request: ChatRequest) -> Iterator[str | Completion]:
         plan, self.plan = self.plan, Plan()
@@ -63,10 +73,18 @@ class SimBackend(Backend):
         if plan.break_after_usd is not None:
             raise CloudStreamDropped("The simulated stream broke.", cost_usd=plan.break_after_usd)
         yield "answer"
+        cost, finish = plan.cost, "stop"
+        deadline = request.time_left_s
+        if deadline is not None and cost.latency_s > deadline:  # the watchdog stops it
+            # booked within the margin (and never later than the answer would have ended)
+            ran = min(cost.latency_s, deadline + self.rng.uniform(0.0, STOP_MARGIN_S))
+            share = ran / cost.latency_s
+            cost, finish = Cost(cost.usd * share, ran, cost.energy_j * share), "cancelled"
+            self.stopped += 1
         yield Completion(text="simulated answer", backend=self.name, model=f"sim-{self.name}",
-                         ttft_s=0.0, latency_s=plan.cost.latency_s, prompt_tokens=1,
+                         ttft_s=0.0, latency_s=cost.latency_s, prompt_tokens=1,
                          completion_tokens=0,  # the speed model learns nothing from a simulation
-                         cost_usd=plan.cost.usd, energy_j=plan.cost.energy_j)
+                         cost_usd=cost.usd, energy_j=cost.energy_j, finish_reason=finish)
 
 
 class RandomPolicy(Policy):
@@ -119,11 +137,24 @@ def random_attachments(rng: random.Random, settings: Settings) -> list[Attachmen
     return out
 
 
-def draw(rng: random.Random, worst: Cost) -> Cost:
-    """A cost up to `worst`: exactly the worst case a third of the time, else a fraction."""
-    if rng.random() < 1 / 3:
-        return worst
-    return Cost(*(getattr(worst, r) * rng.random() for r in ("usd", "latency_s", "energy_j")))
+def draw(rng: random.Random, expected: Cost, worst: Cost, held: Cost, watts: float) -> Cost:
+    """What an answer would cost unstopped: waiting time around the prediction, up to the
+    worst case, exactly it, or up to 3x past it; energy at up to `watts` for that time (the
+    meter's most); dollars as the waiting time's share of the worst case, never past what the
+    tokens it may send can cost (`held.usd`, the worst case at the guard's token cap)."""
+    mode = rng.random()
+    if mode < 0.3:
+        latency = expected.latency_s * rng.lognormvariate(0.0, 0.7)
+    elif mode < 0.55:
+        latency = worst.latency_s * rng.random()
+    elif mode < 0.8:
+        latency = worst.latency_s
+    else:
+        latency = worst.latency_s * rng.uniform(1.0, 3.0)
+    share = latency / worst.latency_s if worst.latency_s > 0 else 1.0
+    usd = min(held.usd, worst.usd * min(1.0, share * rng.uniform(0.5, 1.5)))
+    energy = latency * watts * rng.uniform(0.3, 1.0) if worst.energy_j > 0 else 0.0
+    return Cost(usd, latency, energy)
 
 
 def simulate(dialogues: int, seed: int, settings: Settings | None = None) -> Counter[str]:
@@ -132,7 +163,8 @@ def simulate(dialogues: int, seed: int, settings: Settings | None = None) -> Cou
     settings = settings or Settings(local_device="cpu")  # no GPU probe: nothing is loaded
     table = PriceTable.load(settings.price_table)
     models = sorted(table.prices)
-    backends = {"local": SimBackend("local"), "cloud": SimBackend("cloud")}
+    backends = {"local": SimBackend("local", rng), "cloud": SimBackend("cloud", rng)}
+    watts = local_power_w(settings)
     policy = RandomPolicy(rng)
     model = models[0]
 
@@ -147,23 +179,28 @@ def simulate(dialogues: int, seed: int, settings: Settings | None = None) -> Cou
     for _ in range(dialogues):
         model = rng.choice(models)
         scale = [rng.uniform(0.1, 3.0) for _ in range(3)]
+        roomy = min(scale) >= 0.5
         session = Session(policy_name="random", ledger=BudgetLedger(limit=Cost(
             default.usd * scale[0], default.latency_s * scale[1], default.energy_j * scale[2])))
         counts["dialogues"] += 1
         for _turn in range(rng.randint(1, 20)):
             counts["turns"] += 1
+            counts["turns, budgets >= 0.5x"] += roomy
             files = random_attachments(rng, settings)
             text = random_text(rng, limit_chars) or ("" if files else "hi")
             for event in engine.run(session, text, files):  # type: ignore[arg-type]
                 rec = event.record
                 if event.kind in ("decision", "fallback") and rec.taken is not None:
                     where = rec.location
-                    plan = Plan(draw(rng, rec.worst[rec.taken]))
+                    expected = rec.expected or rec.worst[rec.taken]
+                    plan = Plan(draw(rng, expected, rec.worst[rec.taken], rec.held, watts))
                     if where == "cloud" and rng.random() < 0.1:
-                        plan.break_after_usd = rec.worst[rec.taken].usd * rng.random()
+                        plan.break_after_usd = rec.held.usd * rng.random()
                     backends[where].plan = plan
                 elif event.kind == "rejected":
-                    counts["refused (budget)" if "budget" in rec.error else "refused (input)"] += 1
+                    budget = "budget" in rec.error
+                    counts["refused (budget)" if budget else "refused (input)"] += 1
+                    counts["refused (budget), budgets >= 0.5x"] += budget and roomy
                 elif event.kind == "done":
                     counts[rec.status] += 1
                     counts["cloud" if rec.location == "cloud" else "local"] += 1
@@ -172,6 +209,7 @@ def simulate(dialogues: int, seed: int, settings: Settings | None = None) -> Cou
                 counts["overspends"] += 1
         counts["dialogues ending with a budget under 10% left"] += min(
             session.ledger.remaining_fractions().values()) < 0.1
+    counts["stopped at a deadline"] = sum(b.stopped for b in backends.values())
     return counts
 
 
@@ -184,7 +222,8 @@ def main(argv: list[str] | None = None) -> int:
     counts = simulate(args.dialogues, args.seed)
     seconds = time.perf_counter() - started
     order = ["dialogues", "turns", "answered", "cloud", "local", "fallbacks", "failed",
-             "cancelled", "refused (budget)", "refused (input)",
+             "cancelled", "stopped at a deadline", "refused (budget)", "refused (input)",
+             "turns, budgets >= 0.5x", "refused (budget), budgets >= 0.5x",
              "dialogues ending with a budget under 10% left", "overspends"]
     for key in order:
         print(f"{key:>48}: {counts.get(key, 0):,}")

@@ -17,7 +17,11 @@ setting) and each path (local, cloud) is a small model refitted from every turn 
 
 The interval (80 % by default) comes from the empirical quantiles of the log ratio
 actual / predicted over the last turns of that path, each predicted before the turn counted
-(out of sample); until a path has a few turns, a wide prior band. One instance per process,
+(out of sample); until a path has a few turns, a wide prior band. `upper` gives any one-sided
+quantile the same way (the budget guard admits an action by its upper quantile, `app.guard`):
+the k-th smallest of n past log ratios with k = ⌈q(n + 1)⌉, or, where q asks for more than n
+turns can show, the prior band stretched to q as a log-normal (at least the largest miss seen);
+q = 1 is unbounded (the guard then uses its worst case). One instance per process,
 shared by all sessions and thread-safe, like `app.guard.SpeedModel`; nothing is persisted.
 """
 
@@ -25,10 +29,12 @@ from __future__ import annotations
 
 import math
 import re
+import statistics
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from statistics import NormalDist
 
 import numpy as np
 
@@ -193,6 +199,25 @@ class PathModel:
         return math.exp(min(lo, 0.0)), math.exp(max(hi, 0.0))
 
 
+    def upper(self, name: str, q: float) -> float:
+        """Factor on the point that bounds the next turn's cost with probability `q` (inf at 1)."""
+        if q >= 1.0:
+            return math.inf
+        seen = sorted(self.residuals.get(name, ()))
+        k = math.ceil(q * (len(seen) + 1))
+        if len(seen) >= MIN_RESIDUALS and k <= len(seen):
+            return math.exp(max(seen[k - 1], 0.0))
+        return max(_prior_upper(name, q), math.exp(max(seen[-1], 0.0)) if seen else 0.0)
+
+
+def _prior_upper(name: str, q: float) -> float:
+    """The prior band's high factor (its one-sided level (1 + LEVEL) / 2) stretched to `q` as a
+    log-normal; never below 1."""
+    z_band = NormalDist().inv_cdf((1 + LEVEL) / 2)
+    sigma = math.log(PRIOR_BAND[name][1]) / z_band
+    return math.exp(max(0.0, sigma * NormalDist().inv_cdf(q)))
+
+
 class CostPredictor:
     """Per-action cost and latency predictions, refitted online from every turn served."""
 
@@ -214,6 +239,24 @@ class CostPredictor:
         low = Cost(**{r: getattr(point, r) * bands[r][0] for r in PRIOR_BAND})
         high = Cost(**{r: getattr(point, r) * bands[r][1] for r in PRIOR_BAND})
         return Prediction(point, low, high, prompt, answer, self.level, turns)
+
+    def upper(self, shape: TurnShape, q: float) -> Cost:
+        """Each resource's cost at its `q` upper quantile for this turn (inf where q = 1)."""
+        return self.bounds([shape], q)[0][1]
+
+    def bounds(self, shapes: Sequence[TurnShape], q: float) -> list[tuple[Cost, Cost]]:
+        """(point, `q` upper quantile) of each shape: the guard's admission reads every action
+        of a turn at once, so each path's quantile factors are worked out once."""
+        out = []
+        with self._lock:
+            factors = {where: {name: path.upper(name, q) for name in PRIOR_BAND}
+                       for where, path in self._paths.items()}
+            for shape in shapes:
+                point, _, _ = self._point(self._paths[shape.location], shape)
+                f = factors[shape.location]
+                out.append((point, Cost(**{r: getattr(point, r) * f[r] if getattr(point, r) > 0 else 0.0
+                                           for r in PRIOR_BAND})))
+        return out
 
     def observe(self, shape: TurnShape, completion: Completion) -> None:
         """Refit `shape.location`'s path from a finished answer (cancelled ones are not typical)."""
@@ -246,16 +289,16 @@ class CostPredictor:
         if not answers:  # no similar turn: this kind's, or every answer if too few of this kind yet
             answers = path.answers.get(shape.kind) or ()
             answers = answers if len(answers) >= MIN_ANSWERS else path.answers.get("all") or ()
-        answer = float(min(n_new, np.median(answers))) if answers else float(n_new)
+        answer = float(min(n_new, statistics.median(answers))) if answers else float(n_new)
         prompt = path.tokens(shape.token_features())
-        rate = float(np.median(path.s_per_token)) if path.s_per_token else S_PER_TOKEN_PRIOR[path.location]
+        rate = statistics.median(path.s_per_token) if path.s_per_token else S_PER_TOKEN_PRIOR[path.location]
         latency = path.head(shape.head_features(prompt)) + rate * max(0.0, answer - 1)
         if path.location == "cloud":
             audio = shape.billed_audio_tokens
             # Image tokens go in as plain input: the fit has learnt how many the endpoint bills.
             usd = self.price_usd(round(prompt) + audio, round(answer), audio, 0) if self.price_usd else 0.0
             return Cost(usd=usd, latency_s=latency), prompt, answer
-        j_per_s = float(np.median(path.joules_per_s)) if path.joules_per_s else self._power_w() / 2
+        j_per_s = statistics.median(path.joules_per_s) if path.joules_per_s else self._power_w() / 2
         return Cost(latency_s=latency, energy_j=latency * j_per_s), prompt, answer
 
 

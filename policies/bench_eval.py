@@ -59,8 +59,9 @@ ROUTER, CASCADE = BenchRouter.name, BenchCascade.name
 LCIO_TABLE = "lcio, task-class quality"  # ablation: the quality table of the task class only
 LCIO_NO_LAMBDA = "lcio, λ = 0"  # ablation: no budget prices, only the guard
 COLUMNS = ["reward", "quality", "usd", "latency_s", "energy_j", "over_budget_share",
-           "refused_share", "cloud_share", "oracle_share", "decide_ms_p50", "decide_ms_p99"]
-SWEEP = [0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0]
+           "refused_share", "cut_share", "cloud_share", "oracle_share", "decide_ms_p50",
+           "decide_ms_p99"]
+SWEEP = [0.1, 0.25, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0]
 
 
 def complete_dialogues(path: str | Path) -> list[list[BenchTurn]]:
@@ -99,6 +100,7 @@ class Episode:
     qualities: list[float] = field(default_factory=list)
     over_after: list[bool] = field(default_factory=list)
     refused: list[bool] = field(default_factory=list)
+    cut: list[bool] = field(default_factory=list)  # stopped where a budget ran out (`BenchEnv`)
     spent: dict[str, float] = field(default_factory=lambda: {r: 0.0 for r in RESOURCES})
     overspend: dict[str, float] = field(default_factory=dict)
     cloud_calls: int = 0
@@ -130,6 +132,7 @@ def run_episode(env: BenchEnv, policy: Policy, dialogue: int, budgets: dict[str,
         ep.qualities.append(info["quality"])
         ep.over_after.append(info["over_budget"])
         ep.refused.append(info["refused"])
+        ep.cut.append(info["cut"])
         for r in RESOURCES:
             ep.spent[r] += info["costs"][r]
         ep.cloud_calls += int(not info["refused"] and env.space.actions[info["action"]].location == "cloud")
@@ -147,6 +150,7 @@ def summarise(eps: list[Episode], oracle_reward: float | None = None) -> dict[st
         "over_budget_share": float(np.mean([any(v > 1e-12 for v in e.overspend.values()) for e in eps])),
         **{f"overspend_{r}": float(np.mean([e.overspend.get(r, 0.0) for e in eps])) for r in RESOURCES},
         "refused_share": float(sum(sum(e.refused) for e in eps) / max(turns, 1)),
+        "cut_share": float(sum(sum(e.cut) for e in eps) / max(turns, 1)),
         "cloud_share": float(sum(e.cloud_calls for e in eps) / max(turns, 1)),
         "decide_ms_p50": float(np.percentile(times, 50)),
         "decide_ms_p99": float(np.percentile(times, 99)),

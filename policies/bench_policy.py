@@ -28,9 +28,10 @@ What is different from M4A1 (`policies.m4a1.env`, `policies.m4a1.rcrl`):
       [33:545) the prompt's words and word pairs, counted in 512 CRC-32 buckets
               (`policies.bench.prompt_features`): what prompt-aware quality and the router read
 
-- Guard: a policy cannot know this turn's cost before acting, so the hard guard uses the
-  worst case seen in training for the action's shape (`OutcomeModel.worst`); when no action's
-  worst case fits what is left the turn is refused (quality 0, no cost) instead of overspent.
+- Guard (`policies.guard`): a policy cannot know this turn's cost before acting, so an action
+  may start when a quantile of the costs seen in training for its shape (`OutcomeModel`) plus
+  a pacing reserve fits what is left; when none does the turn is refused (quality 0, no cost),
+  and an admitted turn that would pass a budget is cut there (`BenchEnv`), never overspent.
 - Reward (`BenchWeights`, the plain reward): quality − 0.02·seconds − 20·dollars per turn;
   budgets are hard constraints (`info["costs"]`), not reward terms.
 """

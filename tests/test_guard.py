@@ -2,8 +2,10 @@
 
 - the guard's image tokens bound what the cloud really sends (Pillow's downscaling);
 - its audio tokens bound what the stand-in bills for the decoded file;
-- random dialogues through the real engine, guard and ledger, each answer costing up to the
-  worst case (and some cloud calls breaking midway), never overspend.
+- random dialogues through the real engine, guard and ledger, each answer costing anything
+  from a fraction of its prediction to 3x its worst case (stopped at the engine's deadline,
+  its dollars bounded by the tokens the guard lets it send; some cloud calls breaking
+  midway), never overspend.
 `python -m app.guard_sim` runs the last one 10,000 times.
 """
 
@@ -121,3 +123,4 @@ def test_the_simulation_reaches_the_limits_it_guards() -> None:
     assert counts["cloud"] > 0 and counts["local"] > 0 and counts["fallbacks"] > 0
     assert counts["refused (budget)"] > 0
     assert counts["dialogues ending with a budget under 10% left"] > 0
+    assert counts["stopped at a deadline"] > 0, "answers ran past the worst case and were stopped"

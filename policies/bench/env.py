@@ -19,7 +19,8 @@ from policies.bench.observation import (
     bench_observation,
     observation_space,
 )
-from policies.bench.outcome import OutcomeModel, affordable
+from policies.bench.outcome import OutcomeModel
+from policies.guard import TOL, admit, cheapest, pacing_reserve, turns_left
 from policies.profiles import RESOURCES
 
 
@@ -32,16 +33,23 @@ class BenchEnvConfig:
     scale_range: tuple[float, float] = (0.3, 1.7)
     weights: BenchWeights = field(default_factory=BenchWeights)
     overspend: Literal["none", "zero_reward"] = "none"
-    guard: bool = True  # refuse the turn when no action's worst case fits
+    guard: bool = True  # admit by quantile + pacing; refuse when nothing fits; cut at the budget
+    quantile: float | None = None  # the guard's admission quantile (None: `LCIO_GUARD_QUANTILE`/0.8)
+    pacing: bool = True  # keep the expected remaining turns' cheapest action in reserve
 
 
 class BenchEnv(gym.Env):
     """Gymnasium CMDP over bench dialogues: one episode a dialogue, one step a turn.
 
     `step` returns the plain reward; `info["costs"]` the measured seconds, dollars and joules.
-    With `guard`, `action_masks()` also hides actions whose worst case does not fit, and a
-    turn where nothing fits is refused (`info["refused"]`): quality 0, nothing spent. A
-    negative action refuses the turn explicitly (the oracle's plan when nothing fits).
+    With `guard`, `action_masks()` also hides actions `policies.guard.admit` does not let start
+    (the quantile of their cost, plus the pacing reserve, must fit what is left), and a turn
+    where nothing fits is refused (`info["refused"]`): quality 0, nothing spent. The quantile is
+    not a promise, so an admitted turn whose measured cost would pass what is left is *cut*
+    where the first budget runs out, as the app's deadline watchdog and dollar cap stop an
+    answer (`info["cut"]`): quality 0 (the bench cannot replay half an answer), each resource
+    charged what it measured, at most what was left. A negative action refuses the turn
+    explicitly (the oracle's plan when nothing fits).
     """
 
     metadata: ClassVar[dict[str, list[str]]] = {"render_modes": []}
@@ -55,7 +63,7 @@ class BenchEnv(gym.Env):
         self.action_space = gym.spaces.Discrete(space.n)
         self.observation_space = observation_space()
         self._tasks = [[classifier.predict(t.prompt, t.kinds) for t in d] for d in dialogues]
-        self._worst: dict[tuple[int, tuple[str, ...]], np.ndarray] = {}
+        self._costs: dict[tuple[int, tuple[str, ...], bool], tuple[np.ndarray, np.ndarray]] = {}
         self._subset_index = {a: i for i, a in enumerate(space.actions)}
         # cascades (actions past the space, `policies.bench.routers.cascade_action`): whether
         # to escalate after the local answer; None = the rule (empty, short, loop, refusal)
@@ -109,21 +117,44 @@ class BenchEnv(gym.Env):
         self._t, self._previous = 0, None
         return self._obs(), {"dialogue": self.turn.dialogue, "budgets": dict(self.budgets)}
 
+    def _predicted(self, key: tuple[int, tuple[str, ...], bool] | None = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
+        """([n, 3] mean, [n, 3] guard bound) of every action this turn (or for `key`:
+        task, file kinds, audio heard earlier)."""
+        key = key or (self.task, self.turn.kinds, "audio" in self.earlier())
+        if key not in self._costs:
+            _, mean, bound = self.outcomes.predict(*key, space=self.space, quantile=self.cfg.quantile)
+            self._costs[key] = (mean, bound)
+        return self._costs[key]
+
     def worst_costs(self) -> np.ndarray:
-        """[n, 3] worst-case cost of every action this turn, as the guard sees it."""
-        key = (self.task, self.turn.kinds, "audio" in self.earlier())
-        if key not in self._worst:
-            self._worst[key] = self.outcomes.predict(*key, space=self.space)[2]
-        return self._worst[key]
+        """[n, 3] cost of every action this turn as the guard bounds it (its quantile)."""
+        return self._predicted()[1]
+
+    def reserve(self) -> np.ndarray:
+        """[3] the pacing reserve (`policies.guard.pacing_reserve`; zeros without pacing): the
+        expected turns after this one, each answered by the cheapest action of a later turn
+        (one without files, of this turn's task, with audio heard if any was, this turn's too:
+        an answer about audio costs more)."""
+        if not self.cfg.pacing:
+            return np.zeros(len(RESOURCES))
+        left = turns_left(self._t, self.outcomes.lengths)
+        heard = "audio" in self.earlier() or "audio" in self.turn.kinds
+        mean, bound = self._predicted((self.task, (), heard))
+        i = cheapest(mean, self._remaining(), self.space.mask_for([False] * self.space.slots))
+        return pacing_reserve(left, mean[i], bound[i]) if i >= 0 else np.zeros(len(RESOURCES))
+
+    def _remaining(self) -> np.ndarray:
+        return np.array([self.remaining[r] for r in RESOURCES])
 
     def presence_mask(self) -> np.ndarray:
         return self.space.mask_for(list(self.turn.present))
 
     def action_masks(self) -> np.ndarray:
-        """Absent attachments and, with the guard, actions whose worst case does not fit."""
+        """Absent attachments and, with the guard, actions it does not let start."""
         m = self.presence_mask()
         if self.cfg.guard:
-            m &= affordable(np.array([self.remaining[r] for r in RESOURCES]), self.worst_costs())
+            m, _ = admit(self._remaining(), self.worst_costs(), reserve=self.reserve(), allowed=m)
         return m
 
     def project(self, action: int) -> int:
@@ -157,13 +188,17 @@ class BenchEnv(gym.Env):
         refused = int(action) < 0 or (self.cfg.guard and not self.action_masks().any())
         parts = cascade_parts(self.space, int(action)) if int(action) >= self.space.n else None
         a = self.project(max(int(action), 0) if parts is None else parts[0])
-        escalated = False
+        escalated = cut = False
         if refused:
             q, costs = 0.0, {r: 0.0 for r in RESOURCES}
         elif parts is not None:
             a, q, costs, escalated = self._cascade(a, self.project(parts[1]))
         else:
             q, costs = self._measured(a)
+        if not refused and self.cfg.guard and any(costs[r] > max(self.remaining[r], 0.0) + TOL
+                                                  for r in RESOURCES):
+            q, cut = 0.0, True  # stopped where the budget ran out
+            costs = {r: min(costs[r], max(self.remaining[r], 0.0)) for r in RESOURCES}
         for r in RESOURCES:
             self.remaining[r] -= costs[r]
         over = {r: max(0.0, -self.remaining[r]) for r in RESOURCES if np.isfinite(self.budgets[r])}
@@ -172,7 +207,7 @@ class BenchEnv(gym.Env):
                                                                    costs["energy_j"]))
         reward = 0.0 if (self.cfg.overspend == "zero_reward" and over_any) else plain
         info = {"quality": q, "costs": costs, "over_budget": over_any, "overspend": over,
-                "remaining": dict(self.remaining), "action": a, "refused": refused,
+                "remaining": dict(self.remaining), "action": a, "refused": refused, "cut": cut,
                 "cascade": parts is not None and not refused, "escalated": escalated,
                 "reward_plain": plain, "ttft_s": 0.0 if refused else float(np.nan_to_num(t.ttft_s[a]))}
         self._previous = None if refused else self.space.actions[a]

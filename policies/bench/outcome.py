@@ -1,9 +1,11 @@
-"""LCIO-Bench outcome model: what each action shape is expected to cost and score, and its
-worst case (the guard's bound), learned from the training turns' measured rows."""
+"""LCIO-Bench outcome model: what each action shape is expected to cost and score, and the
+quantiles of its cost (the guard's admission bound), learned from the training turns' measured
+rows, with the dialogue lengths seen (the guard's pacing)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections import Counter
+from dataclasses import asdict, dataclass, field
 from typing import ClassVar
 
 import numpy as np
@@ -13,8 +15,10 @@ from policies.bench.dataset import BenchTurn
 from policies.bench.observation import (
     BENCH_SPACE,
 )
-from policies.guard import fits
+from policies.guard import fits, guard_quantile
 from policies.profiles import RESOURCES
+
+QUANTILE_GRID = np.round(np.linspace(0.5, 1.0, 51), 2)  # levels whose costs a model keeps
 
 
 def action_shape(action: Action, kinds: tuple[str, ...]) -> tuple[str, int, int, int, int]:
@@ -44,16 +48,19 @@ class OutcomeModel:
     Quality: mean measured score per (predicted task, action shape), shrunk towards the mean
     per (task, what is sent), per what is sent and per location (`shrink` pseudo-counts).
     Costs: mean per (predicted
-    task, location, images used, audio used); `worst` is the largest cost seen for it (for
-    the shape alone where the task has under 20 measurements) times `margin`: the guard's
-    worst case.
+    task, location, images used, audio used); `cost_quantiles` the costs at the levels of
+    `QUANTILE_GRID` (for the shape alone where the task has under 20 measurements), from which
+    the guard reads its admission quantile; `worst` is the largest cost seen. A model saved
+    before quantiles were kept bounds by `margin` × the largest cost seen (the old guard).
     """
 
     quality: dict[str, list[float]]  # key -> [sum, count] at every level
     cost_mean: dict[str, list[float]]  # cost key -> [latency, usd, energy]
     cost_worst: dict[str, list[float]]
     shrink: float = 3.0
-    margin: float = 1.25  # the guard's worst case = margin × largest cost seen
+    margin: float = 1.25  # the old guard's worst case = margin × largest cost seen
+    cost_quantiles: dict[str, list[list[float]]] = field(default_factory=dict)  # key -> [grid, 3]
+    lengths: dict[int, int] = field(default_factory=dict)  # dialogue length -> training dialogues
     min_task_samples: ClassVar[int] = 20  # class constant: fewer measurements fall back to the shape's worst
 
     @classmethod
@@ -63,6 +70,9 @@ class OutcomeModel:
         q: dict[str, list[float]] = {}
         costs: dict[str, list[list[float]]] = {}
         heard = heard or [False] * len(turns)
+        ends: dict[str, int] = {}
+        for t in turns:
+            ends[t.dialogue] = max(ends.get(t.dialogue, 0), t.index + 1)
         for t, task, h in zip(turns, tasks, heard, strict=True):
             mask = space.mask_for(list(t.present))
             for a in np.flatnonzero(mask):
@@ -80,9 +90,11 @@ class OutcomeModel:
                         costs.setdefault(key, []).append(c)
         mean = {k: np.mean(v, 0).tolist() for k, v in costs.items()}
         # the guard's worst case for a finer key only where enough turns back it up
-        worst = {k: np.max(v, 0).tolist() for k, v in costs.items()
-                 if ("#" not in k and "@" not in k) or len(v) >= cls.min_task_samples}
-        return cls(q, mean, worst, shrink)
+        kept = {k: np.asarray(v) for k, v in costs.items()
+                if ("#" not in k and "@" not in k) or len(v) >= cls.min_task_samples}
+        worst = {k: v.max(0).tolist() for k, v in kept.items()}
+        grid = {k: np.quantile(v, QUANTILE_GRID, axis=0, method="higher").tolist() for k, v in kept.items()}
+        return cls(q, mean, worst, shrink, cost_quantiles=grid, lengths=dict(Counter(ends.values())))
 
     def _q(self, task: int, shape: tuple) -> float:
         est = self.quality.get("*", [0.0, 1.0])
@@ -106,15 +118,33 @@ class OutcomeModel:
                 f"#{shape[0]}|" in key]
         return np.max(same, 0).tolist() if same else [0.0, 0.0, 0.0]
 
+    def __post_init__(self) -> None:
+        self._tables: dict[float, dict[str, list[float]]] = {}  # not a field: never saved
+
+    def _quantile_table(self, level: float) -> dict[str, list[float]]:
+        """Each key's cost at `level`, interpolated on `QUANTILE_GRID` (1.0: the largest seen)."""
+        if level not in self._tables:
+            self._tables[level] = {k: [float(np.interp(level, QUANTILE_GRID, col)) for col in np.asarray(v).T]
+                                   for k, v in self.cost_quantiles.items()}
+        return self._tables[level]
+
     def predict(self, task: int, kinds: tuple[str, ...], heard: bool = False,
-                space: ActionSpace = BENCH_SPACE) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(quality [n], mean costs [n, 3], worst-case costs [n, 3]) for every action."""
+                space: ActionSpace = BENCH_SPACE, quantile: float | None = None
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(quality [n], mean costs [n, 3], guard bound [n, 3]) for every action: the bound is
+        the cost at `quantile` (default `policies.guard.guard_quantile()`) of the finest
+        population the turn belongs to, or margin × the largest cost seen for a model saved
+        without quantiles."""
         shapes = [action_shape(a, kinds) for a in space.actions]
         q = np.array([self._q(task, s) for s in shapes])
         mean = np.array([self._cost(self.cost_mean, s, task, heard) for s in shapes])
-        worst = np.array([self._cost(self.cost_worst, s, task, heard, lowest=True)
-                          for s in shapes]) * self.margin
-        return q, mean, worst
+        if self.cost_quantiles:
+            table = self._quantile_table(guard_quantile(quantile))
+            bound = np.array([self._cost(table, s, task, heard) for s in shapes])
+        else:
+            bound = np.array([self._cost(self.cost_worst, s, task, heard, lowest=True)
+                              for s in shapes]) * self.margin
+        return q, mean, bound
 
     def to_dict(self) -> dict:
         return asdict(self)
