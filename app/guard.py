@@ -209,7 +209,8 @@ def _array(costs: Sequence[Cost]) -> np.ndarray:
 
 
 def _cost(row: np.ndarray) -> Cost:
-    return Cost(*(float(x) for x in row))
+    """The inverse of `_array`: by name, as `RESOURCES` is not `Cost`'s field order."""
+    return Cost(**{r: float(x) for r, x in zip(RESOURCES, row, strict=True)})
 
 
 @dataclass(frozen=True)
