@@ -63,6 +63,17 @@ def _routing_gain(train: list[BenchTurn], test: list[BenchTurn], space: Any,
     return float(np.mean(gains))
 
 
+def _loops(turns: list[BenchTurn], space: Any) -> dict[str, list[bool]]:
+    """Per location, whether each answer is stuck repeating itself (`backends.decoding.loops`)."""
+    from backends.decoding import loops
+
+    out: dict[str, list[bool]] = {"local": [], "cloud": []}
+    for t in turns:
+        for a, answer in t.answers.items():
+            out[space.actions[a].location].append(loops(answer))
+    return out
+
+
 def headroom(path: str | Path, seed: int = 0) -> dict[str, Any]:
     bench = load_bench(path)
     space, w = bench.space, BenchWeights()
@@ -93,6 +104,8 @@ def headroom(path: str | Path, seed: int = 0) -> dict[str, Any]:
         "local_best_share": round(float(np.mean(local_best)), 4),
         "zero_everywhere_share": round(float(np.mean([np.nanmax(t.quality) == 0 for t in turns])), 4),
         "routing_gain_heldout": round(_routing_gain(train, test, space, w), 4),
+        "loop_share": {loc: round(float(np.mean(flags)), 4) if flags else 0.0
+                       for loc, flags in _loops(turns, space).items()},
         "routing_gain_in_sample": round(_routing_gain(turns, turns, space, w), 4),
     }
 
@@ -111,6 +124,8 @@ def render(report: dict[str, Any]) -> str:
               f"local has the best reward on {100 * report['local_best_share']:.1f} % of turns "
               "(target >= 25 %)",
               f"every action scores 0 on {100 * report['zero_everywhere_share']:.1f} % of turns",
+              "answers that loop: " + ", ".join(f"{loc} {100 * v:.1f} %"
+                                                for loc, v in report["loop_share"].items()),
               f"best (task, files) routing vs always-cloud-every-file, reward per turn: "
               f"{report['routing_gain_heldout']:+.4f} held-out, {report['routing_gain_in_sample']:+.4f} "
               "in-sample (target >= 0.05)"]
