@@ -33,16 +33,24 @@ header that disagrees with this run (seed, versions, models, max_new_tokens, ...
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from policies.base import Action, ActionSpace
+from policies.bench.build_backends import Backends, CloudJudge, real_backends  # noqa: F401 (re-exported)
+from policies.bench.build_rows import (  # noqa: F401 (re-exported: the builders' shared file handling)
+    RowWriter,
+    content_view,
+    outcome_key,
+    read_rows,
+    repair_tail,
+    turn_key,
+)
 from policies.bench.media import espeak_version, render
 from policies.bench.scenarios import MAX_ATTACHMENTS, SCENARIO_VERSION, Dialogue, Turn, generate
 from policies.bench.scoring import (
@@ -65,59 +73,6 @@ COMPAT_FIELDS = ("format", "version", "seed", "scenario_version", "scoring_versi
                  "action_space", "system_prompt", "max_new_tokens", "history", "models", "judge")
 RETRIES = 2
 
-
-# ------------------------------------------------------------------ file handling
-
-
-def content_view(row: Mapping[str, Any]) -> dict[str, Any]:
-    """A row without its measured part: what must be identical between two builds."""
-    return {k: v for k, v in row.items() if k != "measured"}
-
-
-def outcome_key(dialogue: str, turn: int, action: int) -> str:
-    return f"{dialogue}/{turn}/{action}"
-
-
-def turn_key(dialogue: str, turn: int) -> str:
-    return f"{dialogue}/{turn}"
-
-
-def repair_tail(path: Path) -> None:
-    """Cut a torn last line (an interrupted write) so the file ends with a whole record.
-
-    Every row is written as one line ending in a newline, so the bytes after the last newline
-    are exactly what an interrupted write can leave behind.
-    """
-    if not path.exists():
-        return
-    data = path.read_bytes()
-    end = data.rfind(b"\n") + 1
-    if end != len(data):
-        with path.open("r+b") as handle:
-            handle.truncate(end)
-
-
-def read_rows(path: Path) -> Iterator[dict[str, Any]]:
-    with path.open("r", encoding="utf-8") as handle:
-        for line in handle:
-            if line.strip():
-                yield json.loads(line)
-
-
-class RowWriter:
-    """Appends whole lines atomically (one write, then fsync) to a JSONL file."""
-
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-
-    def append(self, row: Mapping[str, Any]) -> None:
-        line = (json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
-        os.write(self.fd, line)
-        os.fsync(self.fd)
-
-    def close(self) -> None:
-        os.close(self.fd)
 
 
 # ------------------------------------------------------------------ requests
@@ -309,80 +264,6 @@ def check_header(existing: Mapping[str, Any], wanted: Mapping[str, Any], path: P
             f"{path} was built with different {', '.join(diffs)}; resume refused. Use another "
             "--out, or the same settings as the file's header."
         )
-
-
-# ------------------------------------------------------------------ backends
-
-
-@dataclass
-class Backends:
-    """The two backends a build runs, and what the header says about them."""
-
-    local: Any
-    cloud: Any
-    models: dict[str, Any]
-    judge: Judge | None = None
-    close: Any = None
-
-
-class CloudJudge:
-    """Asks a real cloud model to grade a free-text answer against the reference, 0-10."""
-
-    PROMPT = ("Grade the ANSWER to the QUESTION against the REFERENCE answer. Reply with one "
-              "integer from 0 (wrong or useless) to 10 (as good as the reference), nothing else."
-              "\nQUESTION: {q}\nREFERENCE: {r}\nANSWER: {a}")
-
-    def __init__(self, backend: Any) -> None:
-        self.backend = backend
-        self.model = f"judge:{backend.model}"
-
-    def __call__(self, question: str, reference: str, answer: str) -> float:
-        import re
-
-        from backends.types import ChatRequest, Message
-
-        prompt = self.PROMPT.format(q=question, r=reference, a=answer)
-        completion = self.backend.generate(
-            ChatRequest([Message("user", prompt)], max_new_tokens=4, temperature=0.0))
-        match = re.search(r"\d+", completion.text)
-        return min(10, int(match.group())) / 10 if match else 0.0
-
-
-def real_backends(max_new_tokens: int) -> Backends:
-    """The local nf4 backend and the cloud: the stand-in on 127.0.0.1 unless one is configured."""
-    import backends.cloud  # noqa: F401  (registers "cloud")
-    import backends.local  # noqa: F401  (registers "local")
-    from backends.base import BACKENDS
-    from backends.config import get_settings
-
-    settings = get_settings()
-    close = None
-    if settings.uses_standin:
-        from backends.standin import ensure_standin, stop_standin
-        from backends.standin_model import choose_standin
-
-        url = ensure_standin(settings)  # started before timing anything
-        close = stop_standin
-        choice = choose_standin(settings)
-        cloud_label: dict[str, Any] = {
-            "kind": "standin", "model": settings.cloud_model, "endpoint": "127.0.0.1",
-            "served_model": f"{choice.name} ({'nf4' if choice.quantize else 'bf16'})",
-            "delay_s": settings.standin_delay_s, "url_port": url.rsplit(":", 1)[-1].split("/")[0]}
-    else:
-        from backends.redact import redact_url
-
-        # host:port only: a URL's netloc would carry a login (user:secret@host) into the file
-        cloud_label = {"kind": "openai-compatible", "model": settings.cloud_model,
-                       "endpoint": redact_url(settings.openai_base_url or
-                                              "https://api.openai.com/v1")}
-    local = BACKENDS["local"](settings)
-    cloud = BACKENDS["cloud"](settings)
-    local.load()
-    judge = None if settings.uses_standin else CloudJudge(cloud)
-    models = {"local": {"model": local.model_name, "quantization": "nf4",
-                        "device": settings.local_device},
-              "cloud": {k: v for k, v in cloud_label.items() if k != "url_port"}}
-    return Backends(local, cloud, models, judge, close)
 
 
 # ------------------------------------------------------------------ the build
