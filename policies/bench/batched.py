@@ -24,6 +24,7 @@ from typing import Any
 import torch
 
 from backends.decoding import StopTrimmer
+from backends.local import _eos_ids
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ class Side:
         kwargs.update(decoding.generate_kwargs(width, tokenizer))
         with torch.inference_mode():
             output = model.generate(**kwargs)
-        ends = _end_ids(loaded) | {pad}
+        ends = _eos_ids(loaded) | {pad}
         answers = []
         for row, prompt in zip(output[:, width:].tolist(), prompts, strict=True):
             tokens = row[: prompt.max_new]
@@ -94,14 +95,6 @@ class Side:
                 "length" if len(tokens) >= prompt.max_new else "stop")
             answers.append(Answer(text, len(prompt.ids), len(tokens), finish))
         return answers
-
-
-def _end_ids(loaded: Any) -> set[int]:
-    eos = loaded.model.generation_config.eos_token_id
-    ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
-    if loaded.tokenizer.eos_token_id is not None:
-        ids.add(loaded.tokenizer.eos_token_id)
-    return ids
 
 
 def cloud_wire(cloud: Any, settings: Any) -> Callable[[Any, Path], tuple[Any, int, float]]:

@@ -428,20 +428,24 @@ BLUEPRINTS: dict[str, Callable[[random.Random], list[Turn]]] = {
 }
 
 
-def generate(seed: int = 0, min_dialogues: int = 100, min_turns: int = 352) -> list[Dialogue]:
+def generate(seed: int = 0, min_dialogues: int = 100, min_turns: int = 352,
+             blueprints: dict[str, Callable[[random.Random], list[Turn]]] | None = None
+             ) -> list[Dialogue]:
     """At least `min_dialogues` dialogues and `min_turns` turns, the same for the same seed.
 
-    Blueprints are dealt in seeded rounds (each round uses every blueprint once, shuffled), and
-    each dialogue keeps a seeded prefix of min(len(script), U{2..5}) of its blueprint's turns.
+    Blueprints (v1's by default) are dealt in seeded rounds (each round uses every blueprint
+    once, shuffled), and each dialogue keeps a seeded prefix of min(len(script), U{2..5}) of
+    its blueprint's turns.
     """
+    blueprints = BLUEPRINTS if blueprints is None else blueprints
     rng = random.Random(seed)
     dialogues: list[Dialogue] = []
     turns = 0
     while len(dialogues) < min_dialogues or turns < min_turns:
-        order = sorted(BLUEPRINTS)
+        order = sorted(blueprints)
         rng.shuffle(order)
         for name in order:
-            script = BLUEPRINTS[name](rng)
+            script = blueprints[name](rng)
             keep = min(len(script), rng.randint(2, 5))
             kept = tuple(script[:keep])
             dialogues.append(Dialogue(f"d{len(dialogues):04d}", name, kept))

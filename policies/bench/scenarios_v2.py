@@ -31,6 +31,7 @@ from policies.bench.scenarios import (
     _photo,
     _sim,
     _speech,
+    generate,
 )
 
 SCENARIO_VERSION_V2 = "2"
@@ -138,16 +139,4 @@ BLUEPRINTS_V2: dict[str, Callable[[random.Random], list[Turn]]] = {
 
 def generate_v2(seed: int = 0, min_dialogues: int = 150, min_turns: int = 500) -> list[Dialogue]:
     """v1's dealing (seeded rounds over every blueprint, a U{2..5} prefix of each script)."""
-    rng = random.Random(seed)
-    dialogues: list[Dialogue] = []
-    turns = 0
-    while len(dialogues) < min_dialogues or turns < min_turns:
-        order = sorted(BLUEPRINTS_V2)
-        rng.shuffle(order)
-        for name in order:
-            script = BLUEPRINTS_V2[name](rng)
-            keep = min(len(script), rng.randint(2, 5))
-            kept = tuple(script[:keep])
-            dialogues.append(Dialogue(f"d{len(dialogues):04d}", name, kept))
-            turns += len(kept)
-    return dialogues
+    return generate(seed, min_dialogues, min_turns, BLUEPRINTS_V2)
