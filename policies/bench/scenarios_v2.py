@@ -22,17 +22,8 @@ from collections.abc import Callable
 from policies.bench.facts import FACTS, SIGNS
 from policies.bench.facts_v2 import GREETINGS, ITEMS, NAMES, THANKS, TRANSLATIONS, YES_NO_WORDS
 from policies.bench.media import MediaSpec
-from policies.bench.scenarios import (
-    BLUEPRINTS,
-    Dialogue,
-    Turn,
-    _kw,
-    _num,
-    _photo,
-    _sim,
-    _speech,
-    generate,
-)
+from policies.bench.scenario_parts import _kw, _num, _photo, _sim, _speech
+from policies.bench.scenarios import BLUEPRINTS, Dialogue, Turn, generate
 
 SCENARIO_VERSION_V2 = "2"
 
