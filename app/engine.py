@@ -109,6 +109,7 @@ class TurnRecord:
     held: Cost = field(default_factory=Cost)  # worst case reserved in the ledger while running
     submitted_at: float = field(default_factory=time.perf_counter)
     decided_at: float | None = None
+    decide_ms: tuple[float, float] = (0.0, 0.0)  # the policy's decision: wall clock, thread CPU
     overrule: dict[str, Any] = field(default_factory=dict)  # what the person forced, if anything
     preferences: Preferences | None = None  # the weights and rating offsets it was decided with
 
@@ -266,8 +267,10 @@ class Engine:
                 "was sent. Start a new session with a larger budget, or send less (shorter "
                 "audio, fewer or smaller images)."))
             return
-        decision = policy.decide_with(observation, mask.copy(),
-                                      self._preferences(session, policy, observation, record))
+        preferences = self._preferences(session, policy, observation, record)
+        wall, cpu = time.perf_counter(), time.thread_time()
+        decision = policy.decide_with(observation, mask.copy(), preferences)
+        record.decide_ms = ((time.perf_counter() - wall) * 1e3, (time.thread_time() - cpu) * 1e3)
         if not mask[decision.action]:  # never trust a policy to respect the mask
             decision = _forced(space, mask, "the policy chose a masked action")
         if overrule is not None and (overrule.location or overrule.drop):
@@ -517,6 +520,7 @@ class Engine:
             "attachments_used": [a.sha256 for a in record.used],
             "probability": d.probability if d else None,
             "decision": {"estimates": d.estimates, "multipliers": d.multipliers,
+                         "decide_ms": record.decide_ms[0], "decide_cpu_ms": record.decide_ms[1],
                          "reason": d.reason, "masked": {str(k): v for k, v in record.masked.items()},
                          "expected_source": record.expected_source,
                          **({"expected_range": record.expected_range.as_dict()}

@@ -6,6 +6,7 @@
 Each session is its own `gradio_client.Client` (so its own server-side session) and sends
 `--turns` prompts one after another; the sessions run at the same time. Every prompt
 carries a marker unique to this run, session and turn. Printed: turns answered / failed,
+the policy's decision time per turn from the log (wall clock and CPU, p50 / p99),
 where they were answered, p50 / p95 latency per turn as the client saw it, and isolation:
 
 - each reply belongs to its session: turn numbers count 1..T within the session, and no
@@ -21,6 +22,7 @@ answered.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import sqlite3
@@ -141,6 +143,22 @@ def log_problems(log_path: Path, run: str, replies: list[Reply]) -> list[str]:
     return problems
 
 
+def decision_times(log_path: Path, run: str) -> tuple[list[float], list[float]]:
+    """The policy's decision time (wall clock, thread CPU; ms) of this run's logged turns."""
+    db = sqlite3.connect(f"file:{log_path}?mode=ro", uri=True, timeout=30)
+    try:
+        rows = db.execute("SELECT decision FROM turns WHERE prompt LIKE ?", (f"%{run}%",)).fetchall()
+    finally:
+        db.close()
+    wall, cpu = [], []
+    for (raw,) in rows:
+        decision = json.loads(raw or "{}") or {}
+        if "decide_ms" in decision:
+            wall.append(float(decision["decide_ms"]))
+            cpu.append(float(decision["decide_cpu_ms"]))
+    return wall, cpu
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -187,6 +205,10 @@ def main(argv: list[str] | None = None) -> int:
     if log_path is not None and log_path.exists():
         problems += log_problems(log_path, run, replies)
         checked = f"replies and log {log_path}"
+        wall_ms, cpu_ms = decision_times(log_path, run)
+        print(f"policy decision while serving ({len(wall_ms)} turns): wall p50 "
+              f"{percentile(wall_ms, 50):.3f} ms p99 {percentile(wall_ms, 99):.3f} ms; CPU p50 "
+              f"{percentile(cpu_ms, 50):.3f} ms p99 {percentile(cpu_ms, 99):.3f} ms")
     else:
         checked = "replies only (no log given)"
     print(f"isolation ({checked}): " + ("OK" if not problems else f"{len(problems)} problem(s)"))

@@ -105,6 +105,8 @@ def test_the_engine_decides_with_the_sessions_weights(tmp_path: Path, shipped, p
         assert not record.masked, "the guard allowed every action: the weights decided"
         (row,) = engine.store.rows()
         assert row["location"] == record.location and json.loads(row["weights"]) == weights.as_dict()
+        decided = row["decision"] if isinstance(row["decision"], dict) else json.loads(row["decision"])
+        assert decided["decide_ms"] > 0 and decided["decide_cpu_ms"] >= 0  # timed for the loadtest
         return record.location
 
     assert where(RewardWeights()) == "cloud"
