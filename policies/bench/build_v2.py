@@ -1,7 +1,8 @@
 """Build LCIO-Bench v2: every action of every turn answered with the stronger stand-in, resumably.
 
     python -m policies.bench.build_v2 [--out assets/bench/lcio-bench-v2.jsonl] [--limit N]
-                                      [--batch 16] [--timing-sample 12]
+                                      [--batch 16]                   # 1: every answer, batched
+    python -m policies.bench.build_v2 --retime [--timing-sample 12]  # 2: time them (quiet machine)
 
 Same file format as v1 (`policies.bench.build`: header, turn and outcome rows, keyed and
 resumable), with three differences:
@@ -9,8 +10,9 @@ resumable), with three differences:
 - the dialogues are `scenarios_v2.generate_v2` (tasks where the choice of model matters);
 - answers are at the app's own answer length (`Settings.max_new_tokens`, 256), so the costs and
   latencies a policy learns are the ones the app pays;
-- answers are computed in batches (`policies.bench.batched`), and each side's time is fitted on
-  a sample answered one at a time through the real path (`policies.bench.timing`): one
+- answers are computed in batches (`policies.bench.batched`; cloud dollars priced from the
+  stand-in's usage then), and in a second step (`--retime`) each side's time is fitted on a
+  sample answered one at a time through the real path (`policies.bench.timing`): one
   ``timing`` row records the fit; each outcome's ``measured.timing`` says "measured" (a sample
   answer, whose row keeps its real timings and answer) or "modelled". ``measured.batched_same``
   on sampled rows says whether the batched answer was word for word the single one.
