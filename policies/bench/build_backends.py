@@ -42,6 +42,21 @@ class CloudJudge:
         return min(10, int(match.group())) / 10 if match else 0.0
 
 
+def local_label(settings: Any, name: str) -> dict[str, Any]:
+    """What a bench header says about the local model."""
+    return {"model": name, "quantization": "nf4", "device": settings.local_device}
+
+
+def standin_label(settings: Any) -> dict[str, Any]:
+    """What a bench header says about the stand-in cloud (the model it serves, its delay)."""
+    from backends.standin_model import choose_standin
+
+    choice = choose_standin(settings)
+    return {"kind": "standin", "model": settings.cloud_model, "endpoint": "127.0.0.1",
+            "served_model": f"{choice.name} ({'nf4' if choice.quantize else 'bf16'})",
+            "delay_s": settings.standin_delay_s}
+
+
 def real_backends(max_new_tokens: int) -> Backends:
     """The local nf4 backend and the cloud: the stand-in on 127.0.0.1 unless one is configured."""
     import backends.cloud  # noqa: F401  (registers "cloud")
@@ -53,15 +68,11 @@ def real_backends(max_new_tokens: int) -> Backends:
     close = None
     if settings.uses_standin:
         from backends.standin import ensure_standin, stop_standin
-        from backends.standin_model import choose_standin
 
         url = ensure_standin(settings)  # started before timing anything
         close = stop_standin
-        choice = choose_standin(settings)
-        cloud_label: dict[str, Any] = {
-            "kind": "standin", "model": settings.cloud_model, "endpoint": "127.0.0.1",
-            "served_model": f"{choice.name} ({'nf4' if choice.quantize else 'bf16'})",
-            "delay_s": settings.standin_delay_s, "url_port": url.rsplit(":", 1)[-1].split("/")[0]}
+        cloud_label: dict[str, Any] = {**standin_label(settings),
+                                       "url_port": url.rsplit(":", 1)[-1].split("/")[0]}
     else:
         from backends.redact import redact_url
 
@@ -73,7 +84,6 @@ def real_backends(max_new_tokens: int) -> Backends:
     cloud = BACKENDS["cloud"](settings)
     local.load()
     judge = None if settings.uses_standin else CloudJudge(cloud)
-    models = {"local": {"model": local.model_name, "quantization": "nf4",
-                        "device": settings.local_device},
+    models = {"local": local_label(settings, local.model_name),
               "cloud": {k: v for k, v in cloud_label.items() if k != "url_port"}}
     return Backends(local, cloud, models, judge, close)

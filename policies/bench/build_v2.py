@@ -39,6 +39,7 @@ from policies.bench.build import (
     PreparedTurn,
     RowWriter,
     check_header,
+    cold_perception_s,
     make_header,
     outcome_key,
     outcome_record,
@@ -52,6 +53,7 @@ from policies.bench.build import (
     turn_record,
     valid_actions,
 )
+from policies.bench.build_backends import local_label, standin_label
 from policies.bench.scenarios_v2 import SCENARIO_VERSION_V2, generate_v2
 from policies.bench.scoring import minilm_embed
 from policies.bench.timing import Sample, TimingModel
@@ -87,8 +89,6 @@ class ColdPerception:
         self.seen: dict[str, float] = {}
 
     def __call__(self, attachments: tuple[Any, ...]) -> list[float] | None:
-        from policies.bench.build import cold_perception_s
-
         for a in attachments:
             if a.sha256 not in self.seen:
                 self.seen[a.sha256] = (cold_perception_s((a,)) or [0.0])[0]
@@ -127,14 +127,9 @@ def measure_timing(jobs: list[Job], backends: Any, max_new: int,
 def models_label(settings: Any) -> dict[str, Any]:
     """What the header says about the two models (as `build.real_backends` does, unstarted)."""
     from backends.local import LocalBackend
-    from backends.standin_model import choose_standin
 
-    choice = choose_standin(settings)
-    return {"local": {"model": LocalBackend(settings).model_name, "quantization": "nf4",
-                      "device": settings.local_device},
-            "cloud": {"kind": "standin", "model": settings.cloud_model, "endpoint": "127.0.0.1",
-                      "served_model": f"{choice.name} ({'nf4' if choice.quantize else 'bf16'})",
-                      "delay_s": settings.standin_delay_s}}
+    return {"local": local_label(settings, LocalBackend(settings).model_name),
+            "cloud": standin_label(settings)}
 
 
 def build_v2(out: Path, *, seed: int = 0, limit: int | None = None, batch: int = 16,
@@ -222,13 +217,14 @@ def retime(out: Path, *, per_side: int = 12, seed: int = 0, media_dir: Path = DE
     Run it on a quiet machine: the fit is only as good as the sample's conditions.
     """
     from backends.config import get_settings
+    from backends.energy import energy_cost_usd
 
     settings = get_settings()
     rows = list(read_rows(out))
     header = rows[0]
     by_key = {r["key"]: r for r in rows[1:] if r["type"] == "outcome"}
-    names = sorted({r["dialogue"] for r in by_key.values()})
-    dialogues = [d for d in generate_v2(int(header["seed"])) if d.id in set(names)]
+    names = {r["dialogue"] for r in by_key.values()}
+    dialogues = [d for d in generate_v2(int(header["seed"])) if d.id in names]
     prepared = [prepare(d, media_dir) for d in dialogues]
     jobs = [j for j in jobs_for(prepared) if j.key in by_key]
     backends = real_backends(int(header["max_new_tokens"]))
@@ -240,7 +236,6 @@ def retime(out: Path, *, per_side: int = 12, seed: int = 0, media_dir: Path = DE
     samples = [Sample(by_key[k]["location"], c.prompt_tokens, c.completion_tokens, c.ttft_s,
                       c.latency_s, c.energy_j) for k, c in singles.items()]
     timing = TimingModel.fit(samples)
-    usd_per_j = settings.electricity_usd_per_kwh / 3.6e6
     same = []
     for key, row in by_key.items():
         m = row["measured"]
@@ -257,7 +252,7 @@ def retime(out: Path, *, per_side: int = 12, seed: int = 0, media_dir: Path = DE
         m.update(ttft_s=round(t["ttft_s"], 4), latency_s=round(t["latency_s"], 4),
                  energy_j=round(energy, 4), timing="modelled")
         if row["location"] == "local":
-            m["cost_usd"] = energy * usd_per_j
+            m["cost_usd"] = energy_cost_usd(energy, settings.electricity_usd_per_kwh)
     timing_row = {"type": "timing", "key": "timing", "fit": timing.to_json(),
                   "batched_same": f"{sum(same)}/{len(same)}",
                   "measured": {"created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}}
