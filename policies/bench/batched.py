@@ -53,13 +53,16 @@ class Side:
         self.wire = wire  # request -> (request as the server parses it, images, audio seconds)
 
     def prompt(self, request: Any) -> Prompt:
-        images, audio_s = 0, 0.0
-        with tempfile.TemporaryDirectory(prefix="lcio-batch-") as tmp:
-            if self.wire is not None:
-                request, images, audio_s = self.wire(request, Path(tmp))
-            chat = self.backend._perceive_messages(request.messages)
-            max_new = request.max_new_tokens or self.backend.settings.max_new_tokens
-            _, ids, max_new, _ = self.backend.fit_to_window(chat, max_new)
+        if self.wire is None:
+            return self._read(request, 0, 0.0)
+        with tempfile.TemporaryDirectory(prefix="lcio-batch-") as tmp:  # the files cross the wire
+            return self._read(*self.wire(request, Path(tmp)))
+
+    def _read(self, request: Any, images: int, audio_s: float) -> Prompt:
+        """The prompt ids as the backend builds them (perception, window, chat template)."""
+        chat = self.backend._perceive_messages(request.messages)
+        max_new = request.max_new_tokens or self.backend.settings.max_new_tokens
+        _, ids, max_new, _ = self.backend.fit_to_window(chat, max_new)
         return Prompt(list(ids), max_new, images, audio_s)
 
     def answer(self, prompts: Sequence[Prompt]) -> list[Answer]:

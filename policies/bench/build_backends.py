@@ -57,8 +57,10 @@ def standin_label(settings: Any) -> dict[str, Any]:
             "delay_s": settings.standin_delay_s}
 
 
-def real_backends(max_new_tokens: int) -> Backends:
-    """The local nf4 backend and the cloud: the stand-in on 127.0.0.1 unless one is configured."""
+def real_backends(max_new_tokens: int, load_local: bool = True) -> Backends:
+    """The local nf4 backend and the cloud: the stand-in on 127.0.0.1 unless one is configured.
+    `load_local=False` leaves the local model unloaded (it loads on first use), for callers
+    that only ask the cloud."""
     import backends.cloud  # noqa: F401  (registers "cloud")
     import backends.local  # noqa: F401  (registers "local")
     from backends.base import BACKENDS
@@ -82,7 +84,8 @@ def real_backends(max_new_tokens: int) -> Backends:
                                               "https://api.openai.com/v1")}
     local = BACKENDS["local"](settings)
     cloud = BACKENDS["cloud"](settings)
-    local.load()
+    if load_local:
+        local.load()
     judge = None if settings.uses_standin else CloudJudge(cloud)
     models = {"local": local_label(settings, local.model_name),
               "cloud": {k: v for k, v in cloud_label.items() if k != "url_port"}}

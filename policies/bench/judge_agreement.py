@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     keys = sorted(turns)
     random.Random(args.seed).shuffle(keys)
     chosen = set(keys[: args.sample])
-    backends = real_backends(8)
+    backends = real_backends(8, load_local=False)  # only the cloud judges
     judge = CloudJudge(backends.cloud)
     pairs = []
     try:
