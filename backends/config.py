@@ -7,11 +7,22 @@ real OpenAI-compatible provider. The key is a SecretStr so it never prints.
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# What every process the project starts runs with: no analytics, no model hub.
+OFFLINE_ENV = {"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1",
+               "HF_HUB_DISABLE_TELEMETRY": "1"}
+
+
+def default_offline_env() -> None:
+    """Set `OFFLINE_ENV` in this process where the caller has not (a command's first step)."""
+    for key, value in OFFLINE_ENV.items():
+        os.environ.setdefault(key, value)
 
 STANDIN_MODEL = "lcio-standin"
 OPENAI_DEFAULT_MODEL = "gpt-4o-mini"

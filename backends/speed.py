@@ -24,16 +24,15 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import os
 import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-for _name, _value in {"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1",
-                      "HF_HUB_DISABLE_TELEMETRY": "1"}.items():
-    os.environ.setdefault(_name, _value)
+from backends.config import default_offline_env
+
+default_offline_env()
 
 PROMPT = "Explain in a few sentences why the sky is blue."
 

@@ -35,15 +35,13 @@ from pathlib import Path
 from typing import Any, Literal, Self
 
 from backends.base import Backend
-from backends.config import Settings, get_settings
+from backends.config import OFFLINE_ENV, Settings, get_settings
 from backends.errors import CloudUnavailable
 from backends.lifeline import PARENT_ENV
 
 log = logging.getLogger(__name__)
 
 Mode = Literal["thread", "subprocess"]
-OFFLINE_ENV = {"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1",
-               "HF_HUB_DISABLE_TELEMETRY": "1"}
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 

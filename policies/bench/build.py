@@ -33,7 +33,6 @@ header that disagrees with this run (seed, versions, models, max_new_tokens, ...
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections.abc import Mapping
@@ -41,6 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from backends.config import default_offline_env
 from policies.base import Action, ActionSpace
 from policies.bench.build_backends import Backends, CloudJudge, real_backends  # noqa: F401 (re-exported)
 from policies.bench.build_rows import (  # noqa: F401 (re-exported: the builders' shared file handling)
@@ -347,9 +347,7 @@ def build(
 
 
 def main(argv: list[str] | None = None) -> int:
-    for key, value in {"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1",
-                       "HF_HUB_DISABLE_TELEMETRY": "1"}.items():
-        os.environ.setdefault(key, value)
+    default_offline_env()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--seed", type=int, default=0)

@@ -32,6 +32,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from backends.config import default_offline_env
 from policies.bench.batched import Side, cloud_wire
 from policies.bench.build import (
     ACTION_SPACE,
@@ -268,9 +269,7 @@ def retime(out: Path, *, per_side: int = 12, seed: int = 0, media_dir: Path = DE
 
 
 def main(argv: list[str] | None = None) -> int:
-    for key, value in {"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1",
-                       "HF_HUB_DISABLE_TELEMETRY": "1"}.items():
-        os.environ.setdefault(key, value)
+    default_offline_env()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT_V2)
     parser.add_argument("--seed", type=int, default=0)

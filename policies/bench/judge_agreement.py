@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from backends.config import default_offline_env
 from policies.bench.build import CloudJudge, read_rows, real_backends
 
 
@@ -54,9 +54,7 @@ def agreement(pairs: list[tuple[str, float, float]]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    for key, value in {"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1",
-                       "HF_HUB_DISABLE_TELEMETRY": "1"}.items():
-        os.environ.setdefault(key, value)
+    default_offline_env()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("dataset", type=Path)
     parser.add_argument("--sample", type=int, default=60, help="free-text turns to judge")

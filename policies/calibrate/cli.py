@@ -15,12 +15,13 @@ from there; 2 when nothing can be done (no cloud configured, bad arguments).
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import shutil
 import time
 from pathlib import Path
 from typing import Any
+
+from backends.config import default_offline_env
 
 EXIT_EARLY = 3
 
@@ -91,9 +92,7 @@ def report_table(source: Any, measured: dict[str, dict]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    for key, value in {"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1",
-                       "HF_HUB_DISABLE_TELEMETRY": "1"}.items():
-        os.environ.setdefault(key, value)
+    default_offline_env()
     args = parse(argv)
     from backends.config import Settings
 
