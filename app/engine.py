@@ -9,15 +9,7 @@ failing falls back to the local model (if the budget left can pay for it) with t
 the record; a turn that no action can pay for is refused with the reason, and nothing runs:
 no turn makes a budget go negative.
 
-Slots: the policy's action space has `slots` attachment slots. The shipped policy is trained
-on LCIO-Bench (`ActionSpace(3, local_subsets=True)`), where audio is an attachment like an
-image: it takes a slot and the policy chooses whether to use it, on either path (transcribed
-through perception locally, sent as audio to the cloud). So, as the bench lays them out,
-images fill the slots first in upload order and audio follows them; if there are more files
-than slots, audio keeps its slots (it usually carries the question) and the images that do
-not fit are left out, and said so. For a space without local subsets (M4A1's, one slot per
-camera view) audio keeps the old rule: always used, takes no slot. Earlier turns'
-attachments are not re-sent: the history carries their text only.
+Which files fill the policy's attachment slots, and how audio counts: `app.slots`.
 """
 
 from __future__ import annotations
@@ -31,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from app.deadlines import Deadlines
+from app.defaults import simple_observation, weights_only
 from app.guard import (
     FLOOR_TOKENS,
     PriceFn,
@@ -44,6 +37,7 @@ from app.guard import (
 from app.intake import clean_text, read_input
 from app.predict import CostPredictor, Prediction, TurnShape, turn_shape
 from app.session import Cost, Session
+from app.slots import attachment_prompt, local_index, place_attachments
 from app.store import SessionStore
 from app.turn import (  # noqa: F401 (REJECTED_PROMPT_CHARS, TurnEvent: re-exported for callers)
     REJECTED_PROMPT_CHARS,
@@ -87,21 +81,6 @@ STOP_MARGIN_S = 0.3
 
 Observe = Callable[[Session, TurnRecord, ActionSpace], np.ndarray]
 PreferencesFn = Callable[[Session, Policy, np.ndarray], Preferences]
-
-
-def weights_only(session: Session, policy: Policy, observation: np.ndarray) -> Preferences:
-    """The session's reward weights and nothing learned (an engine without a learner)."""
-    return Preferences(session.weights)
-
-
-def simple_observation(session: Session, record: TurnRecord, space: ActionSpace) -> np.ndarray:
-    """A fallback observation when `policies.features` is unavailable: which slots hold
-    an attachment, audio present, previous action (normalised), turn index, budgets left."""
-    present = [float(i < len(record.slots)) for i in range(space.slots)]
-    prev = session.past_actions[-1] / max(1, space.n - 1) if session.past_actions else 0.0
-    left = session.ledger.remaining_fractions()
-    return np.array(present + [float(bool(record.always)), prev, min(session.turn_index, 20) / 20,
-                               left["usd"], left["latency_s"], left["energy_j"]], dtype=np.float32)
 
 
 def policy_space(policy: Policy) -> ActionSpace:
@@ -170,7 +149,7 @@ class Engine:
 
         policy = self.policy_for(session.policy_name)
         space = policy_space(policy)
-        self._place_attachments(record, space)
+        place_attachments(record, space)
         drop = overrule.drop if overrule else frozenset()
         present = [i < len(record.slots) and str(record.slots[i].path) not in drop
                    for i in range(space.slots)]
@@ -302,23 +281,10 @@ class Engine:
 
     # -- steps ---------------------------------------------------------------------------
 
-    @staticmethod
-    def _place_attachments(record: TurnRecord, space: ActionSpace) -> None:
-        """Files to slots as the policy's space expects them (see the module docstring)."""
-        if space.local_subsets:  # LCIO-Bench layout: images, then audio, each in a slot
-            audio, record.always = record.always, []
-            n_audio = min(len(audio), space.slots)
-            n_images = space.slots - n_audio
-            record.extra = record.slots[n_images:] + audio[n_audio:]
-            record.slots = record.slots[:n_images] + audio[:n_audio]
-            return
-        record.extra = record.slots[space.slots:]
-        record.slots = record.slots[:space.slots]
-
     def _request(self, session: Session, record: TurnRecord, n_new: int,
                  stop: threading.Event) -> ChatRequest:
         history = session.history[-HISTORY_MESSAGES:]
-        message = Message("user", record.prompt or _attachment_prompt(record.used),
+        message = Message("user", record.prompt or attachment_prompt(record.used),
                           tuple(record.used))
         return ChatRequest(messages=[*history, message], max_new_tokens=n_new, stop=stop,
                            time_left_s=max(0.0, self._seconds_left(session, record) - STOP_MARGIN_S))
@@ -356,7 +322,7 @@ class Engine:
             n_new = held
             record.fallback = f"The cloud failed ({reason}); the local model answers."
             record.action = local
-            record.taken = _local_index(self.policy_for(session.policy_name), record.action)
+            record.taken = local_index(policy_space(self.policy_for(session.policy_name)), record.action)
             yield TurnEvent("fallback", record)
         if stop.is_set():
             record.status = "cancelled"
@@ -415,7 +381,7 @@ class Engine:
                                  "cost_usd": actual.usd, "latency_s": actual.latency_s,
                                  "energy_j": actual.energy_j})
         if record.status in ("answered", "cancelled") and record.answer:
-            session.history.append(Message("user", record.prompt or _attachment_prompt(record.used)))
+            session.history.append(Message("user", record.prompt or attachment_prompt(record.used)))
             session.history.append(Message("assistant", record.answer))
         if self.on_turn:
             self.on_turn(session, record)
@@ -426,18 +392,3 @@ class Engine:
         record.turn_id = self.store.log_turn(log_row(session, record))
         return TurnEvent("rejected", record)
 
-
-def _local_index(policy: Policy, action: Action) -> int:
-    """Index of a local action in the policy's space (the plain local action if the space
-    has no local subsets)."""
-    actions = policy_space(policy).actions
-    if action in actions:
-        return actions.index(action)
-    return actions.index(Action("local", ()))
-
-
-def _attachment_prompt(used: list[Attachment]) -> str:
-    kinds = sorted({a.kind for a in used})
-    if kinds == ["audio"]:
-        return "Answer the question asked in the audio."
-    return "Describe what is attached." if kinds else "Hello."

@@ -11,7 +11,9 @@ Later turns refer to earlier ones ("that number", "the chart I sent") and to ear
 attachments; `Turn.refers_to` lists the turns they depend on. Some turns carry attachments
 that are not needed (`Turn.relevant` is False for them), so choosing a subset matters.
 
-Tasks (`TASKS`): image_qa, ocr, speech, factual, summarise, rewrite, recommend, arithmetic.
+Tasks (`TASKS`, in `turns.py` with the `Turn` and `Dialogue` types): v1's blueprints here ask
+image_qa, ocr, speech, factual, summarise, rewrite, recommend and arithmetic; v2 adds five
+(`scenarios_v2.py`).
 The same seed always gives the same dialogues (only `random.Random(seed)` is used).
 """
 
@@ -19,8 +21,6 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Literal
 
 from policies.bench.facts import (
     EMAILS,
@@ -47,50 +47,15 @@ from policies.bench.scenario_parts import (
     _speech,
 )
 from policies.bench.scoring import Rule
-
-SCENARIO_VERSION = "1"
-MAX_ATTACHMENTS = 3
-
-Task = Literal[
-    "image_qa", "ocr", "speech", "factual", "summarise", "rewrite", "recommend", "arithmetic",
-    "chat", "transcribe", "yes_no", "translate", "reasoning",
-]
-# v1's eight tasks, then the five v2 adds (scenarios_v2.py); v1 files use the first eight.
-TASKS: tuple[str, ...] = (
-    "image_qa", "ocr", "speech", "factual", "summarise", "rewrite", "recommend", "arithmetic",
-    "chat", "transcribe", "yes_no", "translate", "reasoning",
+from policies.bench.turns import (  # noqa: F401 (re-exported: the bench's callers import them here)
+    MAX_ATTACHMENTS,
+    TASKS,
+    Dialogue,
+    Task,
+    Turn,
 )
 
-
-@dataclass(frozen=True)
-class Turn:
-    """One person's message, what it needs, and how its answer is scored."""
-
-    task: str
-    prompt: str
-    reference: str
-    rule: Rule
-    attachments: tuple[MediaSpec, ...] = ()
-    relevant: tuple[bool, ...] = ()
-    question: str = ""  # the question as asked (for spoken turns: the words in the audio)
-    refers_to: tuple[int, ...] = ()  # earlier turns this one depends on
-
-    def __post_init__(self) -> None:
-        if len(self.attachments) > MAX_ATTACHMENTS:
-            raise ValueError(f"at most {MAX_ATTACHMENTS} attachments per turn")
-        if not self.relevant and self.attachments:
-            object.__setattr__(self, "relevant", tuple(True for _ in self.attachments))
-        if not self.question:
-            object.__setattr__(self, "question", self.prompt)
-
-
-@dataclass(frozen=True)
-class Dialogue:
-    id: str
-    blueprint: str
-    turns: tuple[Turn, ...] = field(default_factory=tuple)
-
-
+SCENARIO_VERSION = "1"
 
 # ---------------------------------------------------------------- blueprints
 # Each returns a full script (2-5 turns); `generate` keeps a seeded prefix of it.
