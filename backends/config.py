@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     # Context window the dialogue history is trimmed to (tokens), and the answer length.
     local_context_tokens: int = 2048
     max_new_tokens: int = 256
+    # How much lower (nice) the CPU priority of answer generation is than the app's own work
+    # (decisions, the page), for the local model's threads and the stand-in cloud's process:
+    # a real cloud computes elsewhere, and a decision must not queue behind generation.
+    # 0 keeps one priority for all; an idle machine generates as fast either way.
+    generation_nice: int = 10
     # Energy and money of local work: measured compute time x configured power.
     cpu_power_w: float = 15.0
     gpu_power_w: float = 300.0

@@ -38,6 +38,7 @@ from backends.base import Backend
 from backends.config import OFFLINE_ENV, Settings, get_settings
 from backends.errors import CloudUnavailable
 from backends.lifeline import PARENT_ENV
+from backends.priority import lower_priority
 
 log = logging.getLogger(__name__)
 
@@ -192,6 +193,7 @@ class StandinServer:
         # Its own process group: `stop()` ends it and anything it started, and a Ctrl-C in
         # the terminal reaches only the app, which then stops it in order.
         self._process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, start_new_session=True)
+        lower_priority(self._process.pid, self.settings.generation_nice)  # while one thread
 
     def _wait_healthy(self) -> None:
         deadline = time.monotonic() + self.startup_timeout_s

@@ -8,9 +8,11 @@ through the command line).
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import openai
@@ -308,5 +310,10 @@ def test_cli_subprocess_serves_the_configured_model_in_full_precision() -> None:
             messages=[{"role": "user", "content": "What is the capital of France?"}])
         assert "paris" in (reply.choices[0].message.content or "").lower()
         assert reply.usage is not None and reply.usage.prompt_tokens > 5
+        # It generates at a lower CPU priority than the app, every thread of it (torch's too).
+        want = min(19, os.getpriority(os.PRIO_PROCESS, 0) + settings.generation_nice)
+        tasks = Path(f"/proc/{running._process.pid}/task")
+        nices = {os.getpriority(os.PRIO_PROCESS, int(t.name)) for t in tasks.iterdir()}
+        assert len(list(tasks.iterdir())) > 1 and nices == {want}
         process = running._process
     assert process.poll() is not None  # stopped with the context
