@@ -30,6 +30,7 @@ from app.guard import (
     SpeedModel,
     admission,
     local_power_w,
+    pacing_lengths,
     run_bound,
     worst_case,
     worst_cases,
@@ -107,6 +108,7 @@ class Engine:
         self.speed = SpeedModel()
         self.predictor = CostPredictor(self.settings, price_usd)  # what the person is told
         self.guard_quantile = guard_quantile()  # the budget guard admits by this quantile
+        self.dialogue_lengths = pacing_lengths(store.session_lengths())  # read once, at start
         self.on_turn = on_turn
         self._stops: dict[str, threading.Event] = {}
         self._stops_lock = threading.Lock()
@@ -234,7 +236,8 @@ class Engine:
         bounds = self.predictor.bounds([self._shape(session, record, a, n_new) for a in actions],
                                        self.guard_quantile)
         admitted = admission(record.worst, floors, [b[1] for b in bounds], [b[0] for b in bounds],
-                             session.ledger, session.turn_index, allowed)
+                             session.ledger, session.turn_index, allowed,
+                             lengths=self.dialogue_lengths)
         return admitted.mask, admitted.why
 
     def _hold(self, session: Session, record: TurnRecord, action: Action, n_new: int) -> int | None:

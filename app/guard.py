@@ -2,10 +2,11 @@
 
 What may start (`admission`): an action whose `LCIO_GUARD_QUANTILE` (default 0.8) upper
 quantile of predicted cost (`app.predict.CostPredictor.upper`, never above the worst case
-below), plus a pacing reserve (the dialogue's expected remaining turns, `LCIO_GUARD_TURNS`
-in all, default 10, × its cheapest action's predicted cost), fits what is left, and whose
-floor (the worst case of a `FLOOR_TOKENS` answer: what it costs however early it is stopped)
-fits outright. Runs before the policy sees the mask.
+below), plus a pacing reserve (the dialogue's expected remaining turns × its cheapest action's
+predicted cost; the turns from the lengths of the sessions in the app's log once it holds 20,
+before that from `LCIO_GUARD_TURNS`, default 10), fits what is left, and whose floor (the
+worst case of a `FLOOR_TOKENS` answer: what it costs however early it is stopped) fits
+outright. Runs before the policy sees the mask.
 
 What keeps the promise (`run_bound`): a started turn reserves its worst case in the ledger,
 its answer capped at the most tokens whose worst-case dollars fit what is left (a cloud
@@ -64,7 +65,8 @@ PERCEPTION_S_PER_AUDIO_S = 0.25
 PROMPT_STANDIN_TOKENS = 16  # "Describe what is attached." when a turn has no text
 FLOOR_TOKENS = 16  # the shortest answer worth starting: its worst case must fit outright
 TURNS_ENV = "LCIO_GUARD_TURNS"
-DEFAULT_TURNS = 10  # turns a dialogue is expected to have, for the pacing reserve
+DEFAULT_TURNS = 10  # turns a dialogue is expected to have, for the pacing reserve (a prior)
+MIN_LOGGED_SESSIONS = 20  # logged sessions before their lengths replace DEFAULT_TURNS
 
 
 @dataclass
@@ -196,12 +198,22 @@ def budget_mask(actions: list[Action], costs: list[Cost], ledger: BudgetLedger
 
 
 def expected_turns() -> float:
-    """`LCIO_GUARD_TURNS` (a positive number), else `DEFAULT_TURNS`."""
+    """`LCIO_GUARD_TURNS` (a positive number), else `DEFAULT_TURNS`: the dialogue length the
+    pacing assumes until the log has `MIN_LOGGED_SESSIONS` sessions (`pacing_lengths`)."""
     raw = os.environ.get(TURNS_ENV, "") or DEFAULT_TURNS
     turns = float(raw)
     if not turns > 0:
         raise ValueError(f"{TURNS_ENV} must be a positive number, got {raw!r}")
     return turns
+
+
+def pacing_lengths(logged: dict[int, int]) -> dict[int, int] | None:
+    """The dialogue lengths pacing reads: those of the sessions in the app's log once it holds
+    `MIN_LOGGED_SESSIONS` (how long people here really talk), else None (`expected_turns`).
+    An operator's `LCIO_GUARD_TURNS` always wins."""
+    if os.environ.get(TURNS_ENV) or sum(logged.values()) < MIN_LOGGED_SESSIONS:
+        return None
+    return dict(logged)
 
 
 def _array(costs: Sequence[Cost]) -> np.ndarray:
@@ -225,14 +237,16 @@ class Admission:
 
 def admission(worst: Sequence[Cost], floors: Sequence[Cost], upper: Sequence[Cost],
               expected: Sequence[Cost], ledger: BudgetLedger, turn: int,
-              allowed: np.ndarray | None = None, turns: float | None = None) -> Admission:
+              allowed: np.ndarray | None = None, turns: float | None = None,
+              lengths: dict[int, int] | None = None) -> Admission:
     """The actions allowed to start (`policies.guard.admit`): `upper` (the predicted quantile,
     capped at `worst`) plus the pacing reserve fits what is left and `floors` fit outright;
-    `expected` (the predicted costs) picks the cheapest action the reserve is made of."""
+    `expected` (the predicted costs) picks the cheapest action the reserve is made of; the
+    reserve covers the turns left by `lengths` (logged dialogue lengths), else by `turns`."""
     left = _array([ledger.remaining])[0]
     bound = np.minimum(_array(upper), _array(worst))
     allowed = np.ones(len(bound), dtype=bool) if allowed is None else np.asarray(allowed, dtype=bool)
-    rest = rule.turns_left(turn, None, expected_turns() if turns is None else turns)
+    rest = rule.turns_left(turn, lengths, expected_turns() if turns is None else turns)
     cheap = rule.cheapest(_array(expected), left, allowed)
     reserve = rule.pacing_reserve(rest, _array(expected)[cheap], bound[cheap]) if cheap >= 0 else np.zeros(3)
     ok, paced = rule.admit(left, bound, _array(floors), reserve, allowed)

@@ -111,6 +111,9 @@ class MemoryLog:
     def log_turn(self, row: dict[str, Any]) -> int:
         return next(self._ids)
 
+    def session_lengths(self) -> dict[int, int]:
+        return {}  # no earlier sessions: pacing uses LCIO_GUARD_TURNS
+
 
 def random_text(rng: random.Random, limit: int) -> str:
     n = rng.choice([0, rng.randint(1, 80), rng.randint(1, limit)])

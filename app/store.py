@@ -114,6 +114,14 @@ class SessionStore:
         with self.engine.begin() as db:
             return [dict(r._mapping) for r in db.execute(sa.text(q + " ORDER BY t.id"), args)]
 
+    def session_lengths(self) -> dict[int, int]:
+        """How many logged sessions reached each number of turns (rejected turns not counted,
+        as `Session.turn_index` does not count them): the pacing's dialogue lengths."""
+        q = ("SELECT n, COUNT(*) AS c FROM (SELECT session_id, COUNT(*) AS n FROM turns "
+             "WHERE status IS NULL OR status != 'rejected' GROUP BY session_id) AS s GROUP BY n")
+        with self.engine.begin() as db:
+            return {int(n): int(c) for n, c in db.execute(sa.text(q))}
+
     def ratings(self) -> list[dict[str, Any]]:
         with self.engine.begin() as db:
             return [dict(r._mapping) for r in

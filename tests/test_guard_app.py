@@ -6,15 +6,25 @@ past the predictions; random budgets) makes the ledger overspend.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.guard import FLOOR_TOKENS, admission, expected_turns, run_bound
+from app.engine import Engine
+from app.guard import (
+    FLOOR_TOKENS,
+    MIN_LOGGED_SESSIONS,
+    admission,
+    expected_turns,
+    pacing_lengths,
+    run_bound,
+)
 from app.predict import CostPredictor, PathModel, TurnShape
 from app.session import BudgetLedger, Cost
+from app.store import SessionStore
 from backends.config import Settings
 from backends.types import Completion
 
@@ -104,6 +114,43 @@ def test_pacing_is_configurable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LCIO_GUARD_TURNS", "0")
     with pytest.raises(ValueError):
         expected_turns()
+
+
+def _log_sessions(store: SessionStore, lengths: dict[str, int], rejected: str = "") -> None:
+    for sid, n in lengths.items():
+        for i in range(n):
+            store.log_turn({"session_id": sid, "turn_index": i, "status": "answered"})
+    if rejected:
+        store.log_turn({"session_id": rejected, "turn_index": 99, "status": "rejected"})
+
+
+def test_pacing_reads_how_long_sessions_in_the_log_really_were(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LCIO_GUARD_TURNS", raising=False)
+    store = SessionStore(tmp_path / "log.sqlite")
+    _log_sessions(store, {"a": 3, "b": 1}, rejected="a")  # a rejected turn is not a turn
+    assert store.session_lengths() == {3: 1, 1: 1}
+    assert pacing_lengths(store.session_lengths()) is None  # too few sessions: the prior
+    _log_sessions(store, {f"s{i}": 2 for i in range(MIN_LOGGED_SESSIONS)})
+    assert pacing_lengths(store.session_lengths()) == {3: 1, 1: 1, 2: MIN_LOGGED_SESSIONS}
+    engine = Engine(store, policy_for=lambda name: None, backend_for=lambda name: None)
+    assert engine.dialogue_lengths == {3: 1, 1: 1, 2: MIN_LOGGED_SESSIONS}  # read at start
+    monkeypatch.setenv("LCIO_GUARD_TURNS", "6")  # the operator's word wins
+    assert pacing_lengths(store.session_lengths()) is None
+
+
+def test_logged_short_sessions_keep_nothing_back_where_the_prior_would() -> None:
+    cloud, local = Cost(usd=0.01, latency_s=5.0), Cost(latency_s=1.0, energy_j=1.0)
+    costs, floors = [cloud, local], [Cost(), Cost()]
+    ledger = BudgetLedger(Cost(usd=0.015, latency_s=12.0, energy_j=100.0))
+    # Turn 0: the 10-turn prior keeps 9 local turns' seconds back, so the cloud must wait;
+    # where every logged session had one turn, nothing is kept and the cloud may answer.
+    prior = admission(costs, floors, costs, costs, ledger, 0, turns=10)
+    logged = admission(costs, floors, costs, costs, ledger, 0, turns=10, lengths={1: 30})
+    assert list(prior.mask) == [False, True] and prior.reserve.latency_s == pytest.approx(9.0)
+    assert list(logged.mask) == [True, True] and logged.reserve == Cost()
+    three = admission(costs, floors, costs, costs, ledger, 0, turns=1, lengths={3: 30})
+    assert three.reserve.latency_s == pytest.approx(2.0)  # two more turns are paced for
 
 
 def _affine(base: Cost, per_token: Cost):
