@@ -40,11 +40,6 @@ class Settings(BaseSettings):
     # Context window the dialogue history is trimmed to (tokens), and the answer length.
     local_context_tokens: int = 2048
     max_new_tokens: int = 256
-    # How much lower (nice) the CPU priority of answer generation is than the app's own work
-    # (decisions, the page), for the local model's threads and the stand-in cloud's process:
-    # a real cloud computes elsewhere, and a decision must not queue behind generation.
-    # 0 keeps one priority for all; an idle machine generates as fast either way.
-    generation_nice: int = 10
     # Energy and money of local work: measured compute time x configured power.
     cpu_power_w: float = 15.0
     gpu_power_w: float = 300.0
@@ -79,6 +74,10 @@ class Settings(BaseSettings):
     # Qwen2.5-Coder-0.5B-Instruct from its weight packages, else SmolLM2 bf16 with a note.
     standin_model: str = ""
     standin_delay_s: float = 0.3
+    # A real cloud computes elsewhere; the stand-in shares this machine's cores, so its
+    # process runs this much lower in CPU priority (nice) than the app: the app's decisions
+    # and page events do not queue behind its generation. 0: the same priority.
+    standin_nice: int = 10
 
     # Uploads larger than this are refused with a clear message.
     max_attachment_mb: float = 25.0

@@ -28,7 +28,6 @@ from backends.decoding import Decoding, StopTrimmer, decoding_for
 from backends.energy import EnergyMeter, ThreadGroupClock
 from backends.errors import BackendError, PromptTooLong
 from backends.models import load_model, model_name, pick_device
-from backends.priority import lower_this_thread
 from backends.types import Attachment, ChatRequest, Completion, Message
 
 # Below this many tokens left for the answer, a turn is refused rather than cut to nothing.
@@ -266,10 +265,7 @@ class LocalBackend(Backend):
         gen_kwargs.update(decoding.generate_kwargs(input_ids.shape[1], tokenizer))
         trimmer = StopTrimmer(decoding.stop)
 
-        nice = self.settings.generation_nice
-
         def run() -> None:
-            lower_this_thread(nice)  # before its OpenMP team exists, so the team inherits it
             clock = ThreadGroupClock()  # this thread and its OpenMP team: the turn's own work
             try:
                 with clock, torch.inference_mode():

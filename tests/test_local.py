@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -326,33 +322,3 @@ def test_failure_in_generation_is_a_backend_error(
     assert "/secret/path" not in info.value.message
     assert tiny_backend.load().lock.acquire(timeout=5)  # the model is free again
     tiny_backend.load().lock.release()
-
-
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
-def test_generation_threads_run_below_the_app_and_the_caller_keeps_its_priority(
-        tiny_model: tuple[Any, Any]) -> None:
-    """The generating thread and the OpenMP team it starts run `generation_nice` lower, so a
-    decision on another thread is not kept waiting (backends/priority.py)."""
-    model, tokenizer = tiny_model
-    backend = LocalBackend(Settings(generation_nice=7), model=model, tokenizer=tokenizer)
-    base = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-    seen: dict[int, int] = {}
-    done = threading.Event()
-
-    def watch() -> None:  # the generation group's threads carry ThreadGroupClock's "lcio-e" name
-        while not done.is_set():
-            for task in Path("/proc/self/task").iterdir():
-                with contextlib.suppress(OSError):
-                    if (task / "comm").read_text().startswith("lcio-e"):
-                        seen[int(task.name)] = os.getpriority(os.PRIO_PROCESS, int(task.name))
-            time.sleep(0.005)
-
-    watcher = threading.Thread(target=watch)
-    watcher.start()
-    try:
-        run(backend, ask("Count from one to fifty.", max_new_tokens=48))
-    finally:
-        done.set()
-        watcher.join()
-    assert seen and set(seen.values()) == {min(19, base + 7)}
-    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == base

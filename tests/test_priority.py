@@ -1,42 +1,20 @@
-"""Answer generation runs below the app's CPU priority (backends/priority.py)."""
+"""The stand-in cloud runs below the app's CPU priority (backends/priority.py)."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-import threading
 
 import pytest
 
-from backends.priority import lower_priority, lower_this_thread
+from backends.priority import lower_priority
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux's setpriority")
 
 
 def _nice(tid: int) -> int:
     return os.getpriority(os.PRIO_PROCESS, tid)
-
-
-def test_a_lowered_thread_and_the_threads_it_starts_run_lower_while_the_caller_does_not() -> None:
-    base = _nice(threading.get_native_id())
-    seen: dict[str, int] = {}
-
-    def child() -> None:
-        seen["child"] = _nice(threading.get_native_id())
-
-    def worker() -> None:
-        lower_this_thread(4)
-        seen["worker"] = _nice(threading.get_native_id())
-        helper = threading.Thread(target=child)  # as an OpenMP team is started, later
-        helper.start()
-        helper.join()
-
-    thread = threading.Thread(target=worker)
-    thread.start()
-    thread.join()
-    assert seen == {"worker": min(19, base + 4), "child": min(19, base + 4)}
-    assert _nice(threading.get_native_id()) == base  # the process's other threads keep theirs
 
 
 def test_a_process_is_lowered_and_capped_at_19_and_zero_changes_nothing() -> None:

@@ -311,7 +311,7 @@ def test_cli_subprocess_serves_the_configured_model_in_full_precision() -> None:
         assert "paris" in (reply.choices[0].message.content or "").lower()
         assert reply.usage is not None and reply.usage.prompt_tokens > 5
         # It generates at a lower CPU priority than the app, every thread of it (torch's too).
-        want = min(19, os.getpriority(os.PRIO_PROCESS, 0) + settings.generation_nice)
+        want = min(19, os.getpriority(os.PRIO_PROCESS, 0) + settings.standin_nice)
         tasks = Path(f"/proc/{running._process.pid}/task")
         nices = {os.getpriority(os.PRIO_PROCESS, int(t.name)) for t in tasks.iterdir()}
         assert len(list(tasks.iterdir())) > 1 and nices == {want}
