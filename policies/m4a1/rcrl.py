@@ -26,11 +26,12 @@ from pathlib import Path
 import numpy as np
 
 from policies.base import ActionSpace, Decision, Policy, RatingLearner
-from policies.guard import affordable_mask
+from policies.guard import fits
 from policies.lagrange import LagrangeTable
 from policies.m4a1.data import TASKS, Dialogue
 from policies.m4a1.features import ASSOC, HIST, REMAIN, TURN
-from policies.m4a1.simulator import EPS, K_NEIGHBOURS, QualityModel, RewardWeights, tie_mean
+from policies.m4a1.lookahead import LookaheadKNN
+from policies.m4a1.simulator import QualityModel, RewardWeights
 from policies.profiles import RESOURCES, CostTable, cost_table
 
 ARTIFACT_VERSION = 1
@@ -88,16 +89,22 @@ class RCRLPolicy(Policy, RatingLearner):
         self.stats = stats
         self.weights, self.config = weights or RewardWeights(), config or RCRLConfig()
         self.space: ActionSpace = costs.space
+        self._actions = self.space.actions  # the property builds a new list on every call
         self.action_costs = costs.per_action()
+        self._worst = np.stack([np.asarray(self.action_costs[r], dtype=np.float64) for r in RESOURCES], 1)
         norm = costs.normalised()
         self._cost_term = self.weights.latency * norm["latency_s"] + self.weights.usage * norm["usd"]
         self._cost_units = np.stack([self.action_costs[r] / u for r, u
                                      in zip(table.resources, table.units, strict=False)])
         self._attach = np.array([[float(a.location == "cloud" and i in a.attachments)
-                                  for i in range(self.space.slots)] for a in self.space.actions])
+                                  for i in range(self.space.slots)] for a in self._actions])
+        self._units = np.asarray(table.units, dtype=np.float64)
+        self._edges = np.asarray(table.edges, dtype=np.float64)
+        self._res_ids = np.arange(len(table.resources))
         self.offsets = np.zeros((len(TASKS), self.space.n)) if offsets is None else np.asarray(offsets)
         self._q_cache: dict[bytes, np.ndarray] = {}
         self._look_cache: dict[bytes, np.ndarray] = {}
+        self._state_of: dict[bytes, tuple[int, int]] = {}  # filled by `_prepare_lookahead`
         from policies.m4a1.features import STEP_DIM, step_state
         self._step_dim = STEP_DIM
         # next per-turn state for (action, next task): [cloud?, views sent, task]
@@ -134,16 +141,18 @@ class RCRLPolicy(Policy, RatingLearner):
     # --- decision ---------------------------------------------------------------------------
     def estimates(self, observation: np.ndarray, reference: bool = False) -> dict[str, np.ndarray]:
         """Per-action quality, reward, budget price, look-ahead value and score (`reference`:
-        compute the look-ahead the slow, obvious way; for tests)."""
+        no caches, every k-NN query asked the slow, obvious way; for tests)."""
         task = int(round(float(observation[HIST][-1])))
-        q = self._current_quality(observation[HIST]) + self.offsets[task]
+        q = (self.quality.predict_actions(observation[HIST]) if reference
+             else self._current_quality(observation[HIST])) + self.offsets[task]
         raw = self._attach @ np.asarray(observation[ASSOC], dtype=np.float64)
         lo, hi = raw.min(), raw.max()
         na = (raw - lo) / (hi - lo) if hi > lo else np.zeros_like(raw)
         reward = self.weights.quality * q + self.weights.association * na - self._cost_term
         turn = int(observation[TURN])
         remaining = np.asarray(observation[REMAIN][: len(self.table.resources)], dtype=np.float64)
-        lam = self.table.lookup(turn, remaining)
+        lam = self.table.values[self._res_ids, min(turn, self.table.turn_buckets - 1),
+                                np.searchsorted(self._edges, remaining / self._units, side="right")]
         price = lam @ self._cost_units
         out = {"quality": q, "reward": reward, "price": price, "score": reward - price, "lambda": lam}
         if self.config.lookahead and self.stats is not None:
@@ -159,72 +168,40 @@ class RCRLPolicy(Policy, RatingLearner):
         if q is None:
             if len(self._q_cache) >= CACHE_SIZE:
                 self._q_cache.clear()
-            q = self._q_cache[key] = self.quality.predict_actions(window)
+            q = self._q_cache[key] = self._planned_quality(window)
         return q
 
-    def _prepare_lookahead(self) -> None:
-        """Precompute the distance of every (next per-turn state, next action) tail to every
-        logged point: in a look-ahead query only the first 20 numbers depend on the dialogue.
+    def _planned_quality(self, window: np.ndarray) -> np.ndarray:
+        """This window's row of the previous turn's look-ahead when that is memoised (it asked
+        the same k-NN the same 9 queries: bit-for-bit equal with shared ties), else a query."""
+        w = np.asarray(window, dtype=np.float32)
+        step = self._state_of.get(w[-self._step_dim:].tobytes()) if self.quality.ties else None
+        if step is not None:
+            prev = self._look_cache.get(w[: -self._step_dim].astype(np.float64).tobytes())
+            if prev is not None:
+                return prev[step]
+        return self.quality.predict_actions(window)
 
-        All features are small integers, so squared distances are exact in float64 and the
-        k-NN below is exact: neighbours are ranked by (distance, point index), a stable rule
-        that the fast path and `_lookahead_quality_reference` share."""
-        n, k, sd = self.space.n, len(TASKS), self._step_dim
-        tails = np.concatenate([np.repeat(self._next_state.reshape(n * k, sd), n, 0),
-                                np.tile(self.quality._codes, (n * k, 1))], 1)  # (n*k*n, 9)
-        pts = self.quality.points
-        self._head_pts = pts[:, : pts.shape[1] - tails.shape[1]].astype(np.float64)
-        self._tails = tails
-        tail_pts = pts[:, pts.shape[1] - tails.shape[1]:]
-        self._tail_d2 = ((tails[:, None, :] - tail_pts[None, :, :]) ** 2).sum(2)  # (n*k*n, N)
-        self._tail_d2_max = self._tail_d2.max(0)  # (N,): bounds which points can be neighbours
-        self._units = np.asarray(self.table.units)
+    def _prepare_lookahead(self) -> None:
+        """The look-ahead's exact k-NN (`lookahead.LookaheadKNN`), the budget tables it prices
+        next actions with, and which (first action, next task) each next per-turn state is."""
+        self._knn = LookaheadKNN(self.quality, self._next_state)
+        self._exact_d2 = self._knn.exact
         self._raw_costs = self._cost_units.T * self._units[None, :]
         self._res_index = np.arange(len(self._units))[None, :]
-        n_pts = len(pts)
-        self._idx_scale = float(2 ** max(int(n_pts - 1).bit_length(), 1))
-        exact = np.all(pts == np.round(pts)) and float(np.abs(pts).max()) < 2 ** 10 and n_pts < 2 ** 30
-        self._exact_d2 = bool(exact)  # integer features: keys below are exact
+        n, k = self._next_state.shape[:2]
+        self._state_of = {np.asarray(self._next_state[a, t], np.float32).tobytes(): (a, t)
+                          for a in range(n) for t in range(k)}
 
     def _lookahead_quality(self, head: np.ndarray) -> np.ndarray:
         """Quality (n first actions, k next tasks, n next actions) of every next-turn query
-        whose first 20 numbers are `head`: one broadcasted distance matrix, restricted to the
-        points that can be among any row's 5 nearest, ranked by (distance, index)."""
-        if not self._exact_d2:
-            return self._lookahead_quality_reference(head)
-        n, k = self.space.n, len(TASKS)
-        h = ((self._head_pts - head) ** 2).sum(1)  # (N,)
-        # every row's 5th-nearest distance is at most the 5th smallest of h + max tail distance,
-        # so a point whose head distance alone exceeds that bound is never a neighbour
-        bound = np.partition(h + self._tail_d2_max, K_NEIGHBOURS - 1)[K_NEIGHBOURS - 1]
-        cand = np.flatnonzero(h <= bound)
-        if self.quality.ties:  # every point at the 5th distance is a candidate (h <= d2 <= bound)
-            d2c = self._tail_d2[:, cand] + h[cand][None, :]
-            return tie_mean(d2c, self.quality.quality[cand]).reshape(n, k, n)
-        # key = distance · 2^bits + index: integers below 2^53, exact in float64
-        keys = (self._tail_d2[:, cand] + h[cand][None, :]) * self._idx_scale + cand[None, :]
-        top = np.partition(keys, K_NEIGHBOURS - 1, axis=1)[:, :K_NEIGHBOURS]
-        d2 = np.floor(top / self._idx_scale)
-        idx = (top - d2 * self._idx_scale).astype(np.intp)
-        w = 1.0 / (np.sqrt(d2) + EPS)
-        return ((w * self.quality.quality[idx]).sum(1) / w.sum(1)).reshape(n, k, n)
+        whose first 20 numbers are `head` (exact; `lookahead.LookaheadKNN.quality`)."""
+        return self._knn.quality(head)
 
     def _lookahead_quality_reference(self, head: np.ndarray) -> np.ndarray:
-        """The slow, obvious version of `_lookahead_quality` (full query rows, stable sort),
-        kept as the definition the fast path is tested against."""
-        n, k = self.space.n, len(TASKS)
-        queries = np.hstack([np.broadcast_to(np.asarray(head, np.float64), (len(self._tails), len(head))),
-                             self._tails])
-        out = np.empty(len(queries))
-        for i, x in enumerate(queries):
-            d2 = ((self.quality.points - x) ** 2).sum(1)
-            if self.quality.ties:
-                out[i] = tie_mean(d2[None, :], self.quality.quality)[0]
-                continue
-            idx = np.argsort(d2, kind="stable")[:K_NEIGHBOURS]
-            w = 1.0 / (np.sqrt(d2[idx]) + EPS)
-            out[i] = (w * self.quality.quality[idx]).sum() / w.sum()
-        return out.reshape(n, k, n)
+        """The slow, obvious version of `_lookahead_quality`, kept as the definition the fast
+        path is tested against."""
+        return self._knn.reference(head)
 
     def _future_value(self, window: np.ndarray, task: int, turn: int, remaining: np.ndarray,
                       reference: bool = False) -> np.ndarray:
@@ -247,8 +224,7 @@ class RCRLPolicy(Policy, RatingLearner):
         raw_costs = self._raw_costs  # (n, R) in resource units
         left = remaining[None, :] - raw_costs  # budget left after each first action
         t_b = min(turn + 1, self.table.turn_buckets - 1)
-        bins = np.searchsorted(self.table.edges, (left / self._units[None, :]).ravel(),
-                               side="right").reshape(left.shape)  # (n, R)
+        bins = np.searchsorted(self._edges, left / self._units[None, :], side="right")  # (n, R)
         lam = self.table.values[self._res_index, t_b, bins]  # (n, R)
         next_price = lam @ self._cost_units  # (first action, next action)
         fits = np.all(raw_costs[None, :, :] <= left[:, None, :] + 1e-12, 2)  # (first, next)
@@ -261,10 +237,11 @@ class RCRLPolicy(Policy, RatingLearner):
 
     def decide(self, observation: np.ndarray, mask: np.ndarray, guard: bool = True) -> Decision:
         est = self.estimates(observation)
-        allowed = np.asarray(mask, dtype=bool).copy()
+        allowed = np.array(mask, dtype=bool)
         if guard:  # defence in depth: never trust the caller to have applied the guard
-            remaining = dict(zip(RESOURCES, (float(x) for x in observation[REMAIN]), strict=False))
-            allowed &= affordable_mask(remaining, self.action_costs)
+            remaining = np.asarray(observation[REMAIN], dtype=np.float64)
+            bounded = np.isfinite(remaining)  # `guard.affordable_mask` on every RESOURCES column
+            allowed &= fits(remaining[bounded], self._worst[:, bounded])
         if not allowed.any():
             a = 0
             return Decision(a, "local", (), 0.0, _lists(est, self.action_costs), {},
@@ -272,8 +249,9 @@ class RCRLPolicy(Policy, RatingLearner):
         score = np.where(allowed, est["score"], -np.inf)
         a = int(np.argmax(score))
         z = (score - score[a]) / self.config.temperature
-        p = np.exp(z) / np.exp(z).sum()
-        act = self.space.actions[a]
+        e = np.exp(z)
+        p = e / e.sum()
+        act = self._actions[a]
         lam = dict(zip(self.table.resources, est["lambda"].tolist(), strict=False))
         reason = (f"{act.location} with {len(act.attachments)} attachment(s): expected reward "
                   f"{est['reward'][a]:.2f}, budget price {est['price'][a]:.2f}")
