@@ -15,6 +15,11 @@ setting) and each path (local, cloud) is a small model refitted from every turn 
 - dollars (cloud): the price table at the predicted tokens; local energy: the measured
   joules per second of waiting times the predicted waiting.
 
+Before the first turn, `app.predict_seed` (run by the app's warm-up) seeds each path with
+what it measured on this machine, `CostPredictor.seed`: the first-token intercept and
+prompt-reading slope, one decoding speed, and a typical answer length from LCIO-Bench v2;
+without it (tests, scripts) the hand-set priors below stand.
+
 The interval (80 % by default) comes from the empirical quantiles of the log ratio
 actual / predicted over the last turns of that path, each predicted before the turn counted
 (out of sample); until a path has a few turns, a wide prior band. `upper` gives any one-sided
@@ -258,6 +263,11 @@ class CostPredictor:
                 path.measured_rate = s_per_token
             if answer_tokens is not None and answer_tokens > 0:
                 path.answer_prior = answer_tokens
+
+    def turns(self, location: str) -> int:
+        """Turns `location` has served (and the fits have read)."""
+        with self._lock:
+            return self._paths[location].turns
 
     def predict(self, shape: TurnShape) -> Prediction:
         with self._lock:

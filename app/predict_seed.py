@@ -119,8 +119,9 @@ def served_model(backend: Backend, location: str, settings: Settings) -> str:
 
 def seed_predictor(predictor: CostPredictor, backends: dict[str, Backend], settings: Settings,
                    probe: bool | None = None, bench: Path = BENCH) -> dict[str, dict[str, Any]]:
-    """Measure each path (unless `probe` is False or LCIO_START_PROBE=0) and seed the predictor;
-    what was measured, per path. A path that fails to answer keeps its priors."""
+    """Measure each path (unless `probe` is False, LCIO_START_PROBE=0, or the path has served
+    turns already) and seed the predictor; what was measured, per path. A path that fails to
+    answer keeps its priors."""
     probe = os.environ.get("LCIO_START_PROBE", "1") != "0" if probe is None else probe
     seeded: dict[str, dict[str, Any]] = {}
     for location, backend in backends.items():
@@ -128,7 +129,9 @@ def seed_predictor(predictor: CostPredictor, backends: dict[str, Backend], setti
         try:
             out["answer_tokens"] = bench_answer_tokens(served_model(backend, location, settings),
                                                        location, bench)
-            timing = measure_path(backend) if probe else None
+            # A path that has served turns already taught more than a probe would (and the
+            # probe would make its next turn wait).
+            timing = measure_path(backend) if probe and not predictor.turns(location) else None
         except Exception as exc:  # a path that cannot answer now is reported by its turns
             log.warning("measuring the %s path at start failed: %s", location, exc)
             timing = None

@@ -137,3 +137,7 @@ def test_seed_predictor_times_each_path_and_keeps_priors_for_a_broken_one(tmp_pa
     seed_predictor(CostPredictor(Settings(), price), {"cloud": unprobed}, Settings(), probe=False,
                    bench=tmp_path / "none.jsonl")
     assert unprobed.requests == []
+    served, busy = CostPredictor(Settings(), price), KnownPath()
+    served.observe(TurnShape("cloud", text_bytes=100), truth(100, 20))
+    seed_predictor(served, {"cloud": busy}, Settings(), probe=True, bench=tmp_path / "none.jsonl")
+    assert busy.requests == []  # its own turn taught it already
