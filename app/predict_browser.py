@@ -89,10 +89,20 @@ def _send(page: Any, turn: int, text: str, files: list[Path]) -> None:
             arg=len(files), timeout=60_000)
         page.wait_for_timeout(500)  # the upload's request ends after its thumbnail shows
     page.fill("#msg textarea", text)
+    # The page lists the box's files as ticked checkboxes ("Send these attachments"), updated
+    # when the box changes (typing too); as a person does, send once the list shows this
+    # turn's files (sent earlier, a stale list is refused: "… is not in the list of choices").
+    page.wait_for_function(
+        "n => { const k = document.querySelector('#keep');"
+        " const b = k ? [...k.querySelectorAll('input[type=checkbox]')] : [];"
+        " return b.length === n && b.every(x => x.checked); }", arg=len(files), timeout=60_000)
     page.press("#msg textarea", "Enter")
-    page.wait_for_selector(
-        f'#decision-card .lcio-card[data-turn="{turn}"]:not([data-status="streaming"])',
-        timeout=TURN_MS)
+    page.wait_for_function(
+        "t => document.querySelector("
+        "`#decision-card .lcio-card[data-turn=\"${t}\"]:not([data-status=\"streaming\"])`)"
+        " || document.querySelector('.toast-body.error')", arg=turn, timeout=TURN_MS)
+    if page.locator(".toast-body.error").count():
+        raise RuntimeError(f"turn {turn}: the page says {page.inner_text('.toast-body.error')!r}")
     page.wait_for_function("() => !document.querySelector('#msg textarea')?.disabled",
                            timeout=TURN_MS)
 

@@ -13,8 +13,9 @@ several turns. So `Runtime.warm_up`, once the models are loaded, times each path
   the median of the answers its outcome rows record), used only where the bench's model is
   the one this app serves (the stand-in's served model, or the cloud's model name).
 
-About 8 s of CPU in the warm-up thread on a 2-core machine, after the page is up; set
-`LCIO_START_PROBE=0` to skip the requests (a real cloud bills them: ~100 tokens in all).
+It runs in the warm-up thread after the page is up: about 3 s (local) and 8 s (the stand-in)
+on a quiet 2-core machine, far longer under load (README). `LCIO_START_PROBE=0` skips the
+requests (a real cloud bills them: about 650 prompt and 50 answer tokens in all).
 """
 
 from __future__ import annotations
