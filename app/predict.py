@@ -15,6 +15,11 @@ setting) and each path (local, cloud) is a small model refitted from every turn 
 - dollars (cloud): the price table at the predicted tokens; local energy: the measured
   joules per second of waiting times the predicted waiting.
 
+Before the first turn, `app.predict_seed` (run by the app's warm-up) seeds each path with
+what it measured on this machine, `CostPredictor.seed`: the first-token intercept and
+prompt-reading slope, one decoding speed, and a typical answer length from LCIO-Bench v2;
+without it (tests, scripts) the hand-set priors below stand.
+
 The interval (80 % by default) comes from the empirical quantiles of the log ratio
 actual / predicted over the last turns of that path, each predicted before the turn counted
 (out of sample); until a path has a few turns, a wide prior band. `upper` gives any one-sided
@@ -145,6 +150,11 @@ class RidgeFit:
         self.points: deque[tuple[np.ndarray, float]] = deque(maxlen=window)
         self._coef: np.ndarray | None = self.prior
 
+    def set_prior(self, prior: Sequence[float]) -> None:
+        """New prior coefficients (measured at start-up, `app.predict_seed`); points kept."""
+        self.prior = np.asarray(prior, dtype=float)
+        self._coef = None if self.points else self.prior
+
     def add(self, x: np.ndarray, y: float) -> None:
         self.points.append((x, y))
         self._coef = None
@@ -176,6 +186,9 @@ class PathModel:
     joules_per_s: deque[float] = field(default_factory=lambda: deque(maxlen=WINDOW))
     residuals: dict[str, deque[float]] = field(default_factory=dict)
     turns: int = 0
+    # Measured before the first turn (`CostPredictor.seed`): None until then.
+    answer_prior: float | None = None  # typical answer length of this path's model
+    measured_rate: float | None = None  # seconds per generated token, timed at start-up
 
     @classmethod
     def new(cls, location: str) -> PathModel:
@@ -229,6 +242,32 @@ class CostPredictor:
         self._power_w = power_w or (lambda: local_power_w(settings))
         self._paths = {where: PathModel.new(where) for where in ("local", "cloud")}
         self._lock = threading.Lock()
+
+    def seed(self, location: str, *, ttft_s: float | None = None, prompt_tokens: float = 0.0,
+             s_per_prompt_token: float | None = None, s_per_token: float | None = None,
+             answer_tokens: float | None = None) -> None:
+        """Priors for `location` measured before its first turn (`app.predict_seed`): the time
+        to the first token of a short text prompt of `prompt_tokens` and the prompt-reading
+        slope set the first-token fit's intercept and prompt coefficient; the decoding speed
+        counts as one more measured speed until `RATE_WINDOW` turns have been; a typical
+        answer length counts as `PRIOR_WEIGHT` answers until the path has its own."""
+        with self._lock:
+            path = self._paths[location]
+            prior = path.head.prior.copy()
+            if s_per_prompt_token is not None:
+                prior[5] = max(0.0, s_per_prompt_token) * 1000
+            if ttft_s is not None:
+                prior[0] = max(0.0, ttft_s - prior[5] * prompt_tokens / 1000)
+            path.head.set_prior(prior)
+            if s_per_token is not None and s_per_token > 0:
+                path.measured_rate = s_per_token
+            if answer_tokens is not None and answer_tokens > 0:
+                path.answer_prior = answer_tokens
+
+    def turns(self, location: str) -> int:
+        """Turns `location` has served (and the fits have read)."""
+        with self._lock:
+            return self._paths[location].turns
 
     def predict(self, shape: TurnShape) -> Prediction:
         with self._lock:
@@ -289,9 +328,14 @@ class CostPredictor:
         if not answers:  # no similar turn: this kind's, or every answer if too few of this kind yet
             answers = path.answers.get(shape.kind) or ()
             answers = answers if len(answers) >= MIN_ANSWERS else path.answers.get("all") or ()
+            if path.answer_prior is not None:  # the measured typical length, as a few answers
+                answers = [*answers, *[path.answer_prior] * round(PRIOR_WEIGHT)]
         answer = float(min(n_new, statistics.median(answers))) if answers else float(n_new)
         prompt = path.tokens(shape.token_features())
-        rate = statistics.median(path.s_per_token) if path.s_per_token else S_PER_TOKEN_PRIOR[path.location]
+        rates = list(path.s_per_token)
+        if path.measured_rate is not None and len(rates) < RATE_WINDOW:
+            rates.append(path.measured_rate)
+        rate = statistics.median(rates) if rates else S_PER_TOKEN_PRIOR[path.location]
         latency = path.head(shape.head_features(prompt)) + rate * max(0.0, answer - 1)
         if path.location == "cloud":
             audio = shape.billed_audio_tokens

@@ -1,13 +1,18 @@
 """How far the decision card's expectations are from what turns really cost, on a running app.
 
-Drives sessions through the app's `/chat` API (gradio_client), one per policy, mixing text,
-image and audio turns, and prints the median |expected − actual| / actual for latency and
-for dollars (cloud turns only), and how often the actual fell inside the 80 % interval:
+Drives sessions, one per policy, mixing text, image and audio turns, and prints the median
+|expected − actual| / actual for latency and for dollars (cloud turns only), and how often
+the actual fell inside the 80 % interval. In a real browser (chromium through Playwright,
+`app.predict_browser`; figures read from the app's SQLite log, the `LCIO_LOG_PATH` it was
+started with):
 
-    python -m app.predict_check --url http://127.0.0.1:7861 --turns 20
+    python -m app.predict_check --url http://127.0.0.1:7861 --turns 20 --browser --log LOG
 
-The first turns of a fresh app are predicted from priors; the medians over turns 6 and up
-say how it does once it has measured its paths.
+or, without `--browser`, through the page's `/chat` API (gradio_client).
+
+The first turns of a fresh app are predicted from what it measured at start-up
+(`app.predict_seed`); the medians over turns 6 and up say how it does once it has learnt
+from its own turns.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ SPOKEN = ["What is the weather usually like in spring?", "Tell me a fun fact abo
           "Can you recommend a good book?", "How do I make a cup of tea?",
           "What time zone is London in?", "Why do leaves change colour in autumn?",
           "What is two plus two?", "Tell me a short joke."]
+BUDGETS = (1.0, 5000.0, 200000.0)  # $, s, J: large, so that no turn is steered by the budget
 SAMPLES = ("coffee", "astronaut", "chelsea", "rocket", "camera", "coins", "page",
            "immunohistochemistry", "hubble_deep_field")
 
@@ -98,19 +104,24 @@ def run_session(url: str, policy: str, plan: list[tuple[str, list[Path]]]) -> li
     from gradio_client import Client, handle_file
 
     client = Client(url, verbose=False)
-    client.predict(1.0, 5000, 200000, 1.0, 1 / 3, 1 / 3, policy, api_name="/new_session")
+    client.predict(*BUDGETS, 1.0, 1 / 3, 1 / 3, policy, api_name="/new_session")
     rows = []
     for i, (text, files) in enumerate(plan):
         _, decision = client.predict({"text": text, "files": [handle_file(str(f)) for f in files]},
                                      api_name="/chat")
         kind = files[0].suffix if files else "text"
-        rows.append({"turn": i + 1, "kind": kind, **(decision or {})})
-        exp, act = decision.get("expected") or {}, decision.get("actual") or {}
-        print(f"  {policy} turn {i + 1:2d} {kind:5s} {decision.get('location')!s:5s} "
-              f"{decision.get('status')}: expected {exp.get('latency_s', 0):.2f} s "
-              f"${exp.get('cost_usd', 0):.6f}  actual {act.get('latency_s', 0):.2f} s "
-              f"${act.get('cost_usd', 0):.6f}", flush=True)
+        rows.append({**(decision or {}), "turn": i + 1, "kind": kind})
+        print_turn(policy, rows[-1])
     return rows
+
+
+def print_turn(policy: str, row: dict[str, Any]) -> None:
+    """One turn, printed as it ends."""
+    exp, act = row.get("expected") or {}, row.get("actual") or {}
+    print(f"  {policy} turn {row['turn']:2d} {row['kind']:5s} {row.get('location')!s:5s} "
+          f"{row.get('status')}: expected {exp.get('latency_s') or 0:.2f} s "
+          f"${exp.get('cost_usd') or 0:.6f}  actual {act.get('latency_s') or 0:.2f} s "
+          f"${act.get('cost_usd') or 0:.6f}", flush=True)
 
 
 def errors(rows: list[dict[str, Any]], first_turn: int = 1) -> dict[str, float | int]:
@@ -153,14 +164,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--url", required=True)
     parser.add_argument("--turns", type=int, default=20)
     parser.add_argument("--policies", default="cloud-only,lcio-rcrl")
+    parser.add_argument("--browser", action="store_true",
+                        help="drive the chat page in chromium (Playwright) instead of /chat")
+    parser.add_argument("--log", type=Path, help="the app's SQLite session log (with --browser)")
     args = parser.parse_args(argv)
+    if args.browser and not (args.log and args.log.is_file()):
+        parser.error("--browser reads each turn from the app's log: pass --log PATH (LCIO_LOG_PATH)")
     with tempfile.TemporaryDirectory() as tmp:
         images, audio = make_media(Path(tmp))
         every: list[dict[str, Any]] = []
         results = {}
         for n, policy in enumerate(args.policies.split(",")):
             plan = turn_plan(args.turns, images, audio, start=n * args.turns)
-            results[policy] = run_session(args.url, policy, plan)
+            if args.browser:
+                from app.predict_browser import run_browser_session
+
+                results[policy] = run_browser_session(args.url, policy, plan, args.log, BUDGETS)
+            else:
+                results[policy] = run_session(args.url, policy, plan)
             every += results[policy]
     print()
     for policy, rows in results.items():

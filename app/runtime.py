@@ -133,7 +133,8 @@ class Runtime:
         return calibration_notice(policy_calibration(), here)
 
     def warm_up(self, wait: bool = False) -> threading.Thread:
-        """Load the local model and start the stand-in cloud in the background."""
+        """Load the local model and start the stand-in cloud in the background, then time both
+        paths for the turn predictor (`app.predict_seed`)."""
 
         def run() -> None:
             try:
@@ -145,6 +146,11 @@ class Runtime:
                     cloud.load()  # builds the client; starts the stand-in when it is the cloud
             except Exception as exc:  # turns will report it in the chat
                 log.warning("warm-up failed: %s", exc)
+                return
+            from app.predict_seed import seed_predictor
+
+            # Each path timed on this machine, so the first turns' expectations are measured.
+            seed_predictor(self.engine.predictor, {"local": local, "cloud": cloud}, self.settings)
 
         thread = threading.Thread(target=run, name="lcio-warm-up", daemon=True)
         thread.start()
