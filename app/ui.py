@@ -148,13 +148,13 @@ class ChatUI:
                        per_turn_chart(session.per_turn), session)
 
     @staticmethod
-    def offer(message: dict | str | None, offered: list[str] | None) -> tuple[Any, Any]:
-        """List the files in the box as ticked checkboxes (only when the files change, so a
-        person's unticking survives their typing)."""
+    def offer(message: dict | str | None, offered: list[str] | None) -> tuple[Any, Any, Any]:
+        """The box's files as ticked checkboxes, the labels offered and kept (only when the
+        files change, so a person's unticking survives their typing)."""
         names = attachment_labels(_files_of(message)[1])
         if names == list(offered or []):
-            return gr.skip(), gr.skip()
-        return gr.CheckboxGroup(choices=names, value=names, visible=bool(names)), names
+            return gr.skip(), gr.skip(), gr.skip()
+        return gr.CheckboxGroup(choices=names, value=names, visible=bool(names)), names, names
 
     def chat_api(self, message: dict | str | None, session: Session | None
                  ) -> Iterator[tuple[str, dict, Session]]:
@@ -232,6 +232,7 @@ class ChatUI:
         with gr.Blocks(title="LCIO — local–cloud offloading chat") as demo:
             session = gr.State(self.default_session)
             offered = gr.State([])
+            kept = gr.State([])  # the labels ticked in `keep`, as the turn reads them
             gr.Markdown("### LCIO — a chat that decides, turn by turn, where each answer is computed")
             gr.Markdown(self._models_line(), elem_id="models-in-use")
             with gr.Row(equal_height=False):
@@ -281,9 +282,13 @@ class ChatUI:
                     export_btn = gr.Button("Export this session's log")
                     export_file = gr.File(label="Log", elem_id="export-file")
 
-            box.change(self.offer, [box, offered], [keep, offered], queue=False,
+            # A turn reads the ticks from a State: sent right after a turn with files, stale
+            # ticks are "not in the list of choices" to Gradio, which refused the turn.
+            box.change(self.offer, [box, offered], [keep, offered, kept], queue=False,
                        api_visibility="private", show_progress="hidden")
-            turn = box.submit(self.respond, [box, chatbot, session, where, keep, offered],
+            keep.input(lambda ticked: list(ticked or []), [keep], [kept], queue=False,
+                       api_visibility="private", show_progress="hidden")
+            turn = box.submit(self.respond, [box, chatbot, session, where, kept, offered],
                               [chatbot, box, card, gauges, totals, chart, session],
                               api_name="respond", concurrency_id="turns",
                               concurrency_limit=TURN_CONCURRENCY, show_progress="hidden")

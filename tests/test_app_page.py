@@ -113,8 +113,8 @@ def test_two_uploads_of_one_name_are_unticked_separately(page: ChatUI, tmp_path:
         copies.append(tmp_path / folder / "image.png")
         copies[-1].write_bytes(image.read_bytes())
     files = [str(p) for p in copies]
-    _, offered = ChatUI.offer({"text": "a", "files": files}, [])
-    assert offered == ["1. image.png", "2. image.png"]
+    _, offered, kept = ChatUI.offer({"text": "a", "files": files}, [])
+    assert offered == kept == ["1. image.png", "2. image.png"]
     over = overrule_of("auto", ["1. image.png"], offered, files)
     assert over is not None and over.drop == frozenset({files[1]})
     session = Session(policy_name="rule")
@@ -123,10 +123,24 @@ def test_two_uploads_of_one_name_are_unticked_separately(page: ChatUI, tmp_path:
 
 
 def test_offer_keeps_unticks_while_typing(image: Path) -> None:
-    keep, offered = ChatUI.offer({"text": "a", "files": [str(image)]}, [])
-    assert offered == ["1. cat.png"]
-    assert ChatUI.offer({"text": "ab", "files": [str(image)]}, offered) == (
-        __import__("gradio").skip(), __import__("gradio").skip())
+    keep, offered, kept = ChatUI.offer({"text": "a", "files": [str(image)]}, [])
+    assert offered == kept == ["1. cat.png"]
+    skip = __import__("gradio").skip()
+    assert ChatUI.offer({"text": "ab", "files": [str(image)]}, offered) == (skip, skip, skip)
+
+
+def test_a_turn_never_reads_the_checkboxes_themselves(page: ChatUI) -> None:
+    """Sent right after a turn with files, the page may still hold the old ticks while the
+    server lists the new files; a turn that took the checkboxes as input was then refused by
+    Gradio ("not in the list of choices") and never ran. It reads a State instead."""
+    import gradio as gr
+
+    demo = page.build()
+    respond = next(d for d in demo.fns.values() if d.api_name == "respond")
+    assert respond.inputs and not any(isinstance(c, gr.CheckboxGroup) for c in respond.inputs)
+    ticks = next(d for d in demo.fns.values()
+                 if any(isinstance(c, gr.CheckboxGroup) for c in d.inputs))
+    assert any(isinstance(c, gr.State) for c in ticks.outputs)  # unticking reaches the State
 
 
 def test_budget_projection_and_warning() -> None:
