@@ -14,8 +14,10 @@ several turns. So `Runtime.warm_up`, once the models are loaded, times each path
   the one this app serves (the stand-in's served model, or the cloud's model name).
 
 It runs in the warm-up thread after the page is up: about 3 s (local) and 8 s (the stand-in)
-on a quiet 2-core machine, far longer under load (README). `LCIO_START_PROBE=0` skips the
-requests (a real cloud bills them: about 650 prompt and 50 answer tokens in all).
+on a quiet 2-core machine, far longer under load (README). A cloud that bills (anything but
+the stand-in) is not probed unless asked: `LCIO_START_PROBE=auto` (default) probes the local
+model and the stand-in, `1` every path (a real cloud then bills about 650 prompt and 50 answer
+tokens per start), `0` none; an unprobed path keeps its priors until its first turns.
 """
 
 from __future__ import annotations
@@ -118,12 +120,19 @@ def served_model(backend: Backend, location: str, settings: Settings) -> str:
     return str(getattr(backend, "model", "") or settings.cloud_model)
 
 
+def probed(location: str, settings: Settings, mode: str | None = None) -> bool:
+    """Whether `location` is timed at start (`LCIO_START_PROBE`: auto, 1 or 0; module doc)."""
+    mode = (os.environ.get("LCIO_START_PROBE") or "auto") if mode is None else mode
+    if mode in ("0", "1"):
+        return mode == "1"
+    return location == "local" or settings.uses_standin  # never bill a real cloud unasked
+
+
 def seed_predictor(predictor: CostPredictor, backends: dict[str, Backend], settings: Settings,
                    probe: bool | None = None, bench: Path = BENCH) -> dict[str, dict[str, Any]]:
-    """Measure each path (unless `probe` is False, LCIO_START_PROBE=0, or the path has served
+    """Measure each path (where `probe`, else `probed`, says so, and the path has not served
     turns already) and seed the predictor; what was measured, per path. A path that fails to
     answer keeps its priors."""
-    probe = os.environ.get("LCIO_START_PROBE", "1") != "0" if probe is None else probe
     seeded: dict[str, dict[str, Any]] = {}
     for location, backend in backends.items():
         out: dict[str, Any] = {}
@@ -132,7 +141,8 @@ def seed_predictor(predictor: CostPredictor, backends: dict[str, Backend], setti
                                                        location, bench)
             # A path that has served turns already taught more than a probe would (and the
             # probe would make its next turn wait).
-            timing = measure_path(backend) if probe and not predictor.turns(location) else None
+            wanted = probed(location, settings) if probe is None else probe
+            timing = measure_path(backend) if wanted and not predictor.turns(location) else None
         except Exception as exc:  # a path that cannot answer now is reported by its turns
             log.warning("measuring the %s path at start failed: %s", location, exc)
             timing = None

@@ -141,3 +141,16 @@ def test_seed_predictor_times_each_path_and_keeps_priors_for_a_broken_one(tmp_pa
     served.observe(TurnShape("cloud", text_bytes=100), truth(100, 20))
     seed_predictor(served, {"cloud": busy}, Settings(), probe=True, bench=tmp_path / "none.jsonl")
     assert busy.requests == []  # its own turn taught it already
+
+
+def test_a_billed_cloud_is_probed_only_when_asked(monkeypatch) -> None:
+    from app.predict_seed import probed
+
+    standin, billed = Settings(), Settings(openai_base_url="https://api.example.com/v1")
+    assert standin.uses_standin and not billed.uses_standin
+    monkeypatch.delenv("LCIO_START_PROBE", raising=False)
+    assert probed("local", billed) and probed("cloud", standin) and not probed("cloud", billed)
+    monkeypatch.setenv("LCIO_START_PROBE", "1")
+    assert probed("cloud", billed)
+    monkeypatch.setenv("LCIO_START_PROBE", "0")
+    assert not probed("local", standin) and not probed("cloud", standin)
