@@ -18,7 +18,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import numpy as np
 
@@ -49,28 +48,13 @@ from app.turn import (  # noqa: F401 (REJECTED_PROMPT_CHARS, TurnEvent: re-expor
     forced_decision,
     log_row,
 )
+from app.zerogpu import local_stream
 from backends.base import Backend
 from backends.config import Settings, get_settings
 from backends.errors import BackendError
 from backends.types import Attachment, ChatRequest, Completion, Message
 from policies.base import Action, ActionSpace, Policy, Preferences
 from policies.guard import guard_quantile
-
-try:  # ZeroGPU on Hugging Face Spaces; a no-op everywhere else.
-    import spaces  # type: ignore[import-not-found]
-
-    _gpu = spaces.GPU
-except ImportError:  # pragma: no cover - the normal case off Spaces
-
-    def _gpu(fn: Callable[..., Any]) -> Callable[..., Any]:
-        return fn
-
-
-@_gpu
-def _local_stream(backend: Backend, request: ChatRequest) -> Iterator[str | Completion]:
-    """Local generation, the one part that wants the GPU when Spaces lends one."""
-    yield from backend.stream(request)
-
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +149,7 @@ class Engine:
         actions = space.actions
         n_new = max_new_tokens or self.settings.max_new_tokens
         record.worst = worst_cases(actions, record.slots, record.always, record.prompt,
-                                   session.history[-HISTORY_MESSAGES:], self.settings, self.speed,
+                                   self._history(session), self.settings, self.speed,
                                    self.price_usd, n_new)
         mask = space.mask_for(present)
         mask, record.masked = self._admit(session, record, actions, mask, n_new)
@@ -215,6 +199,12 @@ class Engine:
             record.error = "Stopped where the session's waiting-time or energy budget ran out."
         yield self._finish(session, record)
 
+    def _history(self, session: Session) -> list[Message]:
+        """The system prompt (LCIO-Bench's, `LCIO_SYSTEM_PROMPT`) and the last turns: the guard,
+        the predictor and the request all read it, so every word sent is bounded and priced."""
+        system = [Message("system", self.settings.system_prompt)] if self.settings.system_prompt else []
+        return [*system, *session.history[-HISTORY_MESSAGES:]]
+
     def _preferences(self, session: Session, policy: Policy, observation: np.ndarray,
                      record: TurnRecord) -> Preferences:
         """The session's preferences; its weights alone if the learner fails (never the turn)."""
@@ -230,7 +220,7 @@ class Engine:
     def _admit(self, session: Session, record: TurnRecord, actions: list[Action], allowed: np.ndarray,
                n_new: int) -> tuple[np.ndarray, dict[int, str]]:
         """The guard's mask (`app.guard.admission`): quantile of the predicted cost + pacing."""
-        history = session.history[-HISTORY_MESSAGES:]
+        history = self._history(session)
         floors = worst_cases(actions, record.slots, record.always, record.prompt, history,
                              self.settings, self.speed, self.price_usd, min(FLOOR_TOKENS, n_new))
         bounds = self.predictor.bounds([self._shape(session, record, a, n_new) for a in actions],
@@ -260,13 +250,13 @@ class Engine:
 
     def _worst(self, session: Session, record: TurnRecord, action: Action, n_new: int) -> Cost:
         return worst_case(action, record.slots, record.always, record.prompt,
-                          session.history[-HISTORY_MESSAGES:], self.settings, self.speed,
+                          self._history(session), self.settings, self.speed,
                           self.price_usd, n_new)
 
     def _shape(self, session: Session, record: TurnRecord, action: Action, n_new: int) -> TurnShape:
         # The history as it stands before this turn's answer joins it (the request's own).
         return turn_shape(action, record.slots, record.always, record.prompt,
-                          session.history[-HISTORY_MESSAGES:], self.settings, n_new)
+                          self._history(session), self.settings, n_new)
 
     def _expected(self, session: Session, record: TurnRecord, action: Action, n_new: int) -> Prediction:
         """What the person is told to expect for `action` (the guard keeps its worst case)."""
@@ -286,7 +276,7 @@ class Engine:
 
     def _request(self, session: Session, record: TurnRecord, n_new: int,
                  stop: threading.Event) -> ChatRequest:
-        history = session.history[-HISTORY_MESSAGES:]
+        history = self._history(session)
         message = Message("user", record.prompt or attachment_prompt(record.used),
                           tuple(record.used))
         return ChatRequest(messages=[*history, message], max_new_tokens=n_new, stop=stop,
@@ -351,7 +341,7 @@ class Engine:
         deadline = self._deadlines.add(max(0.0, self._seconds_left(session, record) - STOP_MARGIN_S),
                                        ran_out, stop)
         try:
-            items = _local_stream(backend, request) if location == "local" else backend.stream(request)
+            items = local_stream(backend, request) if location == "local" else backend.stream(request)
             for item in items:
                 if isinstance(item, Completion):
                     record.completion = item

@@ -28,6 +28,9 @@ STANDIN_MODEL = "lcio-standin"
 OPENAI_DEFAULT_MODEL = "gpt-4o-mini"
 
 
+DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant. Answer briefly and directly."
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LCIO_", extra="ignore")
 
@@ -40,6 +43,9 @@ class Settings(BaseSettings):
     # Context window the dialogue history is trimmed to (tokens), and the answer length.
     local_context_tokens: int = 2048
     max_new_tokens: int = 256
+    # Sent first in every request; the policy and the turn predictor learnt from LCIO-Bench
+    # answers asked with it. Empty sends none.
+    system_prompt: str = DEFAULT_SYSTEM_PROMPT
     # Energy and money of local work: measured compute time x configured power.
     cpu_power_w: float = 15.0
     gpu_power_w: float = 300.0

@@ -214,3 +214,24 @@ def test_bench_space_puts_audio_in_a_slot_after_the_images(tmp_path: Path, media
     # the rule policy took local with every slot: the audio is used on the local path too
     assert rec.action.location == "local" and rec.action.attachments == (0, 1, 2)
     assert {a.kind for a in local.requests[0].messages[-1].attachments} == {"image", "audio"}
+
+
+def test_every_request_starts_with_the_system_prompt_the_guard_also_counts(tmp_path: Path) -> None:
+    """The app asks as LCIO-Bench asked (its policy and predictor learnt from those answers),
+    and the words of the system prompt are in the guard's worst case like any other."""
+    engine, _, local, cloud, _ = make(tmp_path)
+    session = Session()
+    first = list(engine.run(session, "hello"))[-1].record
+    list(engine.run(session, "and again"))
+    for request in (local.requests + cloud.requests):
+        assert request.messages[0].role == "system"
+        assert request.messages[0].text == engine.settings.system_prompt != ""
+        assert [m.role for m in request.messages[1:]].count("system") == 0
+    long_prompt = engine.settings.model_copy(update={"system_prompt": "Be brief. " * 200})
+    none = engine.settings.model_copy(update={"system_prompt": ""})
+    engine.settings = long_prompt
+    longer = list(engine.run(Session(), "hello"))[-1].record
+    engine.settings = none
+    bare = list(engine.run(Session(), "hello"))[-1].record
+    assert longer.worst[0].latency_s > first.worst[0].latency_s > bare.worst[0].latency_s
+    assert (local.requests + cloud.requests)[-1].messages[0].role == "user"  # none sent

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from backends.config import default_offline_env
+from backends.config import DEFAULT_SYSTEM_PROMPT, default_offline_env
 from policies.base import Action, ActionSpace
 from policies.bench.build_backends import Backends, CloudJudge, real_backends  # noqa: F401 (re-exported)
 from policies.bench.build_rows import (  # noqa: F401 (re-exported: the builders' shared file handling)
@@ -66,7 +66,7 @@ FORMAT = "lcio-bench"
 FORMAT_VERSION = 1
 DEFAULT_OUT = Path("assets/bench/lcio-bench-v1.jsonl")
 DEFAULT_MEDIA = Path("assets/bench/media")
-SYSTEM_PROMPT = "You are a helpful assistant. Answer briefly and directly."
+SYSTEM_PROMPT = DEFAULT_SYSTEM_PROMPT  # the app sends the same (backends.config)
 ACTION_SPACE = ActionSpace(slots=MAX_ATTACHMENTS, local_subsets=True)
 # Header fields that must match for a resume to append to an existing file.
 COMPAT_FIELDS = ("format", "version", "seed", "scenario_version", "scoring_version",
