@@ -25,29 +25,25 @@ from pathlib import Path
 
 import numpy as np
 
+from policies.base import ActionSpace
 from policies.bench.dataset import BenchTurn
+from policies.bench.routers import fullest
 from policies.bench_eval import complete_dialogues, split
 
 QUALITY_SHARE = 0.95
 PRICES = np.concatenate([[0.0], np.geomspace(10.0, 1e6, 241)])  # λ, quality per dollar
 
 
-def _cloud_every_file(t: BenchTurn, actions: list) -> int:
-    present = tuple(i for i, p in enumerate(t.present) if p)
-    return next(a for a, act in enumerate(actions)
-                if act.location == "cloud" and tuple(act.attachments) == present)
-
-
 def _values(t: BenchTurn) -> tuple[np.ndarray, np.ndarray]:
     return np.nan_to_num(t.quality), np.nan_to_num(t.usd)
 
 
-def _shares(test: list[BenchTurn], actions: list, pick) -> tuple[float, float]:
+def _shares(test: list[BenchTurn], space: ActionSpace, pick) -> tuple[float, float]:
     """(quality, dollars) of `pick(turn)` on `test`, as shares of cloud-only with every file."""
     q = d = q0 = d0 = 0.0
     for t in test:
         quality, usd = _values(t)
-        base, a = _cloud_every_file(t, actions), pick(t)
+        base, a = fullest(space, t.kinds, "cloud"), pick(t)
         q, d, q0, d0 = q + quality[a], d + usd[a], q0 + quality[base], d0 + usd[base]
     return q / q0, d / d0
 
@@ -59,7 +55,7 @@ def _hindsight(lam: float):
     return pick
 
 
-def _per_task(train: list[BenchTurn], actions: list, lam: float):
+def _per_task(train: list[BenchTurn], space: ActionSpace, lam: float):
     groups: dict[tuple, list[np.ndarray]] = defaultdict(list)
     for t in train:
         quality, usd = _values(t)
@@ -68,7 +64,7 @@ def _per_task(train: list[BenchTurn], actions: list, lam: float):
 
     def pick(t: BenchTurn) -> int:
         a = choice.get((t.task, t.kinds), -1)
-        return a if a >= 0 and t.valid[a] else _cloud_every_file(t, actions)
+        return a if a >= 0 and t.valid[a] else fullest(space, t.kinds, "cloud")
     return pick
 
 
@@ -82,7 +78,7 @@ def least_dollars(points: list[tuple[float, float]], share: float = QUALITY_SHAR
 def frontier(path: str | Path, seeds: int = 3) -> dict[str, list[tuple[float, float]]]:
     from policies.bench.dataset import load_bench
 
-    actions = list(load_bench(path).space.actions)
+    space = load_bench(path).space
     dialogues = complete_dialogues(path)
     out: dict[str, list[tuple[float, float]]] = {"hindsight, per turn": [],
                                                  "learned, per (task, files)": []}
@@ -91,9 +87,9 @@ def frontier(path: str | Path, seeds: int = 3) -> dict[str, list[tuple[float, fl
         train_turns = [t for d in train for t in d]
         test_turns = [t for d in test for t in d]
         out["hindsight, per turn"].append(least_dollars(
-            [_shares(test_turns, actions, _hindsight(lam)) for lam in PRICES]))
+            [_shares(test_turns, space, _hindsight(lam)) for lam in PRICES]))
         out["learned, per (task, files)"].append(least_dollars(
-            [_shares(test_turns, actions, _per_task(train_turns, actions, lam)) for lam in PRICES]))
+            [_shares(test_turns, space, _per_task(train_turns, space, lam)) for lam in PRICES]))
     return out
 
 

@@ -28,17 +28,12 @@ import numpy as np
 
 from policies.bench.dataset import BenchTurn, load_bench
 from policies.bench.observation import BenchWeights
+from policies.bench.routers import fullest
 
 
 def _best(t: BenchTurn, location: str, values: np.ndarray, space: Any) -> int:
     idx = [a for a in range(space.n) if t.valid[a] and space.actions[a].location == location]
     return max(idx, key=lambda a: values[a]) if idx else -1
-
-
-def _all_files_cloud(t: BenchTurn, space: Any) -> int:
-    present = tuple(i for i, p in enumerate(t.present) if p)
-    return next(a for a in range(space.n)
-                if space.actions[a].location == "cloud" and space.actions[a].attachments == present)
 
 
 def _rewards(t: BenchTurn, w: BenchWeights) -> np.ndarray:
@@ -57,8 +52,8 @@ def _routing_gain(train: list[BenchTurn], test: list[BenchTurn], space: Any,
     gains = []
     for t in test:
         r = _rewards(t, w)
-        base = r[_all_files_cloud(t, space)]
-        a = choice.get((t.task, t.kinds), _all_files_cloud(t, space))
+        base = r[fullest(space, t.kinds, "cloud")]
+        a = choice.get((t.task, t.kinds), fullest(space, t.kinds, "cloud"))
         gains.append((r[a] if np.isfinite(r[a]) else base) - base)
     return float(np.mean(gains))
 
