@@ -22,7 +22,7 @@ from app.predict_check import print_turn
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-dev-shm-usage"]  # the flags tests/browser_support.py runs Debian's chromium with
+        "--disable-dev-shm-usage"]  # Debian's chromium headless on a server; the browser tests use them too
 TURN_MS = 600_000
 ROW_WAIT_S = 30.0  # the log row is written as the turn ends, a moment after the card
 

@@ -18,14 +18,12 @@ from pathlib import Path
 
 import pytest
 
+from app.predict_browser import ARGS, CHROMIUM  # noqa: F401 (the page check's chromium, shared)
+from backends.config import OFFLINE_ENV
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = Path(os.environ.get("LCIO_TEST_OUT", ROOT / "runs" / "test-output"))
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-dev-shm-usage"]
-OFFLINE = {"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1",
-           "HF_HUB_DISABLE_TELEMETRY": "1"}
+OFFLINE = OFFLINE_ENV  # what everything the project starts is given
 
 
 def free_port() -> int:
