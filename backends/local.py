@@ -149,6 +149,11 @@ class LocalBackend(Backend):
         return self._loaded.name if self._loaded else model_name(self._ref)
 
     @property
+    def device(self) -> str:
+        """Where the model computes ("cuda:0", "cpu"); "" before it is loaded."""
+        return str(self._loaded.device) if self._loaded else ""
+
+    @property
     def decoding(self) -> Decoding:
         """This model's decoding settings (repetition control, stop strings)."""
         return self._decoding or decoding_for(self.load().model)

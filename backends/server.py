@@ -109,6 +109,11 @@ class StandinState:
         name = getattr(backend, "model_name", None) if backend is not None else None
         return str(name or self.settings.standin_model or "SmolLM2-135M-Instruct")
 
+    @property
+    def device(self) -> str:
+        """Where the served model computes ("cuda:0", "cpu"); "" until it is loaded."""
+        return str(getattr(self.backend, "device", "") or "")
+
 
 def default_backend(settings: Settings) -> Backend:
     """The local-model backend over the stand-in's model (`backends.standin_model` picks it)."""
@@ -184,7 +189,8 @@ def create_app(
     @app.get("/health")
     async def health() -> dict[str, Any]:
         return {"status": "ok", "model": state.model_id, "root": state.root_model,
-                "ready": state.backend is not None, "instance": instance, "note": state.note}
+                "ready": state.backend is not None, "instance": instance, "note": state.note,
+                "device": state.device}
 
     @app.get("/v1/models", response_model=None)
     async def models(request: Request) -> JSONResponse | dict[str, Any]:

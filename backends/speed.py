@@ -1,6 +1,7 @@
 """Speed benchmark of the backends: figures measured side by side in one run, printed and saved.
 
-    python -m backends.speed [--tokens 64] [--repeats 3] [--model REF|standin] [--json PATH]
+    python -m backends.speed [--tokens 64] [--repeats 3] [--model REF|standin] [--device auto]
+                             [--json PATH]
 
 (LCIO-Bench, the routing benchmark, is `policies.bench`; this one times the backends.)
 It measures, on this machine:
@@ -41,7 +42,9 @@ def _median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
-def bench_local(tokens: int, repeats: int, ref: str = "", quality_tokens: int = 0) -> dict[str, Any]:
+def bench_local(
+    tokens: int, repeats: int, ref: str = "", quality_tokens: int = 0, device: str = "cpu"
+) -> dict[str, Any]:
     """nf4 vs bf16 of the same model: load, footprint, TTFT and tokens/s, interleaved.
 
     `quality_tokens` > 0 also scores each variant on the fixed question set (with the model
@@ -63,7 +66,7 @@ def bench_local(tokens: int, repeats: int, ref: str = "", quality_tokens: int = 
     backends: dict[str, LocalBackend] = {}
     for label, quantize in (("nf4", True), ("bf16", False)):
         started = time.perf_counter()
-        model, tokenizer = load_model(ref, quantize=quantize, device="cpu", dtype=torch.bfloat16)
+        model, tokenizer = load_model(ref, quantize=quantize, device=device, dtype=torch.bfloat16)
         variants[label] = {
             "load_s": time.perf_counter() - started,
             "footprint_mib": model.get_memory_footprint() / 2**20,
@@ -223,7 +226,8 @@ def bench_perception() -> dict[str, float]:
 def _print(results: dict[str, Any]) -> None:
     local, cloud = results.get("local"), results.get("cloud")
     if local:
-        print(f"{'local model':<14}{'load s':>9}{'MiB':>9}{'TTFT s':>9}{'tok/s':>9}")
+        print(f"local model on {results['device']}")
+        print(f"{'variant':<14}{'load s':>9}{'MiB':>9}{'TTFT s':>9}{'tok/s':>9}")
         for label in ("nf4", "bf16"):
             v = local[label]
             print(f"{label:<14}{v['load_s']:>9.2f}{v['footprint_mib']:>9.1f}"
@@ -268,6 +272,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                         help="also score the nf4 and bf16 variants on the question set")
     parser.add_argument("--skip", choices=["local", "perception", "cloud", "quality"], action="append",
                         default=[])
+    parser.add_argument("--device", default="auto",
+                        help="where the local model runs: auto (CUDA when present), cpu or cuda")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args(argv)
 
@@ -275,11 +281,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
-    results: dict[str, Any] = {"torch_threads": torch.get_num_threads(),
+    from backends.models import pick_device
+
+    device = pick_device(args.device)
+    results: dict[str, Any] = {"torch_threads": torch.get_num_threads(), "device": device,
                                "tokens": args.tokens, "repeats": args.repeats}
     if "local" not in args.skip:
         results["local"] = bench_local(args.tokens, args.repeats, args.model,
-                                       args.quality_tokens if args.variant_quality else 0)
+                                       args.quality_tokens if args.variant_quality else 0, device)
     if "perception" not in args.skip:
         results["perception"] = bench_perception()
     if "cloud" not in args.skip:
