@@ -18,6 +18,7 @@ from policies.bench.observation import (
 )
 from policies.bench.outcome import OutcomeModel
 from policies.bench.scenarios import TASKS
+from policies.holdgil import argmax
 
 
 def _decision(space: ActionSpace, a: int, p: float, reason: str, **est: list[float]) -> Decision:
@@ -90,7 +91,7 @@ class _Estimates:
 
     def __call__(self, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(quality, mean costs, worst costs, expected plain reward) per action."""
-        key = (int(np.argmax(obs[TASK])), kinds_from_obs(obs), bool(obs[HEARD] > 0.5))
+        key = (argmax(obs[TASK]), kinds_from_obs(obs), bool(obs[HEARD] > 0.5))
         if key not in self._cache:
             q, mean, worst = self.outcomes.predict(*key, space=self.space)
             r = self.weights.reward(q, mean[:, 0], mean[:, 1], mean[:, 2])

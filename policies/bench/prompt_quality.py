@@ -12,6 +12,7 @@ Fitted on training dialogues only; a prediction is a few small matrix products (
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -81,6 +82,25 @@ def context_features(observations: np.ndarray, idf: np.ndarray) -> np.ndarray:
     return tfidf(counts, idf)
 
 
+def sparse_context(observation: np.ndarray, idf: list[float]) -> list[tuple[int, float]]:
+    """`context_features` of one observation as (index, value) pairs of its non-zero
+    entries, in plain Python: the same numbers, without a numpy call that lets the GIL go."""
+    obs = np.asarray(observation).ravel().tolist()  # floats, exact; no 500-element cast loop
+    n_prompt, n_kinds = PROMPT.stop - PROMPT.start, len(ALL_KINDS)
+    counts = [(i, c) for i, c in enumerate(obs[PROMPT]) if c != 0.0]
+    base = n_prompt
+    counts.append((base + ALL_KINDS.index(kinds_from_obs(obs)), 1.0))
+    base += n_kinds
+    counts += [(base + k, obs[i]) for k, i in enumerate((HEARD, SEEN)) if obs[i] != 0.0]
+    base += 2
+    counts.append((base + min(max(int(obs[TURN]), 0), 3), 1.0))
+    base += 4
+    counts += [(base + k, c) for k, c in enumerate(obs[TASK]) if c != 0.0]
+    weighted = [(j, c * idf[j]) for j, c in counts]
+    norm = math.sqrt(sum(v * v for _, v in weighted))
+    return [(j, v / norm) for j, v in weighted if v != 0.0] if norm > 0 else []
+
+
 def shape_features(shape: tuple) -> tuple[np.ndarray, np.ndarray]:
     """(crossed with the context: [1, images sent, audio sent, images left out, audio left
     out]; alone: whether each of those is non-zero)."""
@@ -104,7 +124,10 @@ class PromptQualityModel:
         self._crossed = np.stack([np.asarray(self.crossed[loc], dtype=np.float64) for loc in LOCATIONS])
         self._alone = np.stack([np.asarray(self.alone[loc], dtype=np.float64) for loc in LOCATIONS])
         self._mean = np.array([self.mean[loc] for loc in LOCATIONS])
+        self._idf_list = [float(v) for v in self.idf]
+        self._crossed_by_feature = np.ascontiguousarray(np.moveaxis(self._crossed, 2, 0))  # [D', 2, 5]
         self._shapes: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._actions: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
     @staticmethod
     def design(ctx: np.ndarray, turns: list, space: ActionSpace = BENCH_SPACE
@@ -168,12 +191,29 @@ class PromptQualityModel:
         return self._shapes[kinds]
 
     def predict(self, observation: np.ndarray, space: ActionSpace = BENCH_SPACE) -> np.ndarray:
-        """[n] predicted quality of every action for this observation, clipped to [0, 1]."""
-        x = context_features(observation, self._idf)[0]
-        loc, cross, flags = self._shape_table(kinds_from_obs(observation), space)
-        per_loc = self._crossed @ x  # [locations, 5]
-        q = self._mean[loc] + (cross * per_loc[loc]).sum(1) + (flags * self._alone[loc]).sum(1)
-        return np.clip(q, 0.0, 1.0)
+        """[n] predicted quality of every action for this observation, clipped to [0, 1].
+
+        The context is a handful of non-zero features out of several hundred, so it is read
+        sparsely in plain Python (`sparse_context`). Why not `self._crossed @ x`: BLAS and
+        numpy loops over 500+ elements release the GIL, and in the app, where a local answer
+        is generating on another thread, each release costs the decision up to a 5 ms
+        switch interval to win the GIL back (`README`, "Decision time under load").
+        """
+        per_loc = np.zeros((len(LOCATIONS), 5))
+        for j, xj in sparse_context(observation, self._idf_list):
+            per_loc += self._crossed_by_feature[j] * xj
+        base, cross, located = self._action_table(kinds_from_obs(observation), space)
+        return np.clip(base + ((cross @ per_loc.T) * located).sum(1), 0.0, 1.0)
+
+    def _action_table(self, kinds: tuple[str, ...], space: ActionSpace) -> tuple[np.ndarray, ...]:
+        """(the context-free part of each action's quality [n], its crossed shape features
+        [n, 5], its location one-hot [n, locations]), cached per file kinds. The one-hot
+        picks each action's location without fancy indexing, which also lets the GIL go."""
+        if kinds not in self._actions:
+            loc, cross, flags = self._shape_table(kinds, space)
+            located = np.eye(len(LOCATIONS))[loc]
+            self._actions[kinds] = (self._mean[loc] + (flags * self._alone[loc]).sum(1), cross, located)
+        return self._actions[kinds]
 
     def to_dict(self) -> dict:
         return {"idf": self.idf, "crossed": self.crossed, "alone": self.alone, "mean": self.mean,

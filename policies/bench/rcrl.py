@@ -40,6 +40,7 @@ from policies.bench.outcome import OutcomeModel, affordable
 from policies.bench.prompt_quality import PromptQualityModel, turn_observations
 from policies.bench.scenarios import TASKS
 from policies.bench.steer import steered
+from policies.holdgil import argmax
 from policies.lagrange import LagrangeTable
 from policies.profiles import RESOURCES
 
@@ -110,7 +111,7 @@ class BenchRCRLPolicy(Policy, RatingLearner):
         """`decide` under one person's reward weights (`policies.bench.steer`) and the quality
         offsets their ratings and the shared prior taught (scaled by the quality weight)."""
         q, mean, worst, r = self.predicted(observation)
-        task = int(np.argmax(observation[TASK]))
+        task = argmax(observation[TASK])
         offset = self.offsets[task]
         if preferences is not None and preferences.quality_offsets is not None:
             offset = offset + np.asarray(preferences.quality_offsets, dtype=np.float64)
@@ -133,7 +134,7 @@ class BenchRCRLPolicy(Policy, RatingLearner):
         if not allowed.any():
             return Decision(0, "local", (), 0.0, {}, {}, "no action is affordable: refuse the turn")
         score = np.where(allowed, r - price, -np.inf)
-        a = int(np.argmax(score))
+        a = argmax(score)
         z = np.exp((score - score[a]) / self.config.temperature)
         act = self.space.actions[a]
         return Decision(a, act.location, act.attachments, float(z[a] / z.sum()),
@@ -167,7 +168,7 @@ class BenchRCRLPolicy(Policy, RatingLearner):
     @staticmethod
     def task_of(observation: np.ndarray) -> int:
         """The predicted task the observation carries (index into the bench's TASKS)."""
-        return int(np.argmax(np.asarray(observation)[TASK]))
+        return argmax(np.asarray(observation)[TASK])
 
     rating_scale = 0.5  # the app rates on 0..2 (M4A1's scale); bench quality is 0..1
 
