@@ -39,6 +39,7 @@ from app.predict import CostPredictor, Prediction, TurnShape, turn_shape
 from app.session import Cost, Session
 from app.slots import attachment_prompt, local_index, place_attachments
 from app.store import SessionStore
+from app.switches import thread_switches
 from app.turn import (  # noqa: F401 (REJECTED_PROMPT_CHARS, TurnEvent: re-exported for callers)
     REJECTED_PROMPT_CHARS,
     Overrule,
@@ -163,9 +164,11 @@ class Engine:
                 "audio, fewer or smaller images)."))
             return
         preferences = self._preferences(session, policy, observation, record)
+        switches = thread_switches()
         wall, cpu = time.perf_counter(), time.thread_time()
         decision = policy.decide_with(observation, mask.copy(), preferences)
         record.decide_ms = ((time.perf_counter() - wall) * 1e3, (time.thread_time() - cpu) * 1e3)
+        record.decide_switches = tuple(b - a for a, b in zip(switches, thread_switches(), strict=True))
         if not mask[decision.action]:  # never trust a policy to respect the mask
             decision = forced_decision(space, mask, "the policy chose a masked action")
         if overrule is not None and (overrule.location or overrule.drop):

@@ -143,20 +143,44 @@ def log_problems(log_path: Path, run: str, replies: list[Reply]) -> list[str]:
     return problems
 
 
-def decision_times(log_path: Path, run: str) -> tuple[list[float], list[float]]:
-    """The policy's decision time (wall clock, thread CPU; ms) of this run's logged turns."""
+@dataclass(frozen=True)
+class DecisionTime:
+    """One logged decision: wall clock and thread CPU (ms), and the deciding thread's context
+    switches meanwhile. Voluntary: it waited (for the GIL or a lock). Involuntary: the OS gave
+    its core to another thread or process."""
+
+    wall_ms: float
+    cpu_ms: float
+    voluntary: int = 0
+    involuntary: int = 0
+
+
+def decision_times(log_path: Path, run: str) -> list[DecisionTime]:
+    """The policy's decision times of this run's logged turns."""
     db = sqlite3.connect(f"file:{log_path}?mode=ro", uri=True, timeout=30)
     try:
         rows = db.execute("SELECT decision FROM turns WHERE prompt LIKE ?", (f"%{run}%",)).fetchall()
     finally:
         db.close()
-    wall, cpu = [], []
+    times = []
     for (raw,) in rows:
         decision = json.loads(raw or "{}") or {}
         if "decide_ms" in decision:
-            wall.append(float(decision["decide_ms"]))
-            cpu.append(float(decision["decide_cpu_ms"]))
-    return wall, cpu
+            switches = decision.get("decide_switches") or (0, 0)
+            times.append(DecisionTime(float(decision["decide_ms"]), float(decision["decide_cpu_ms"]),
+                                      int(switches[0]), int(switches[1])))
+    return times
+
+
+def describe_decisions(times: list[DecisionTime], slow_ms: float = 2.0) -> str:
+    """Percentiles, and why the slow ones were slow."""
+    wall, cpu = [t.wall_ms for t in times], [t.cpu_ms for t in times]
+    slow = [t for t in times if t.wall_ms > slow_ms]
+    return (f"policy decision while serving ({len(times)} turns): wall p50 "
+            f"{percentile(wall, 50):.3f} ms p99 {percentile(wall, 99):.3f} ms; CPU p50 "
+            f"{percentile(cpu, 50):.3f} ms p99 {percentile(cpu, 99):.3f} ms; over {slow_ms:g} ms: "
+            f"{len(slow)} (waited: {sum(t.voluntary > 0 for t in slow)}, pre-empted by the OS "
+            f"and never waiting: {sum(t.voluntary == 0 and t.involuntary > 0 for t in slow)})")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -205,10 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     if log_path is not None and log_path.exists():
         problems += log_problems(log_path, run, replies)
         checked = f"replies and log {log_path}"
-        wall_ms, cpu_ms = decision_times(log_path, run)
-        print(f"policy decision while serving ({len(wall_ms)} turns): wall p50 "
-              f"{percentile(wall_ms, 50):.3f} ms p99 {percentile(wall_ms, 99):.3f} ms; CPU p50 "
-              f"{percentile(cpu_ms, 50):.3f} ms p99 {percentile(cpu_ms, 99):.3f} ms")
+        print(describe_decisions(decision_times(log_path, run)))
     else:
         checked = "replies only (no log given)"
     print(f"isolation ({checked}): " + ("OK" if not problems else f"{len(problems)} problem(s)"))

@@ -50,6 +50,8 @@ class TurnRecord:
     submitted_at: float = field(default_factory=time.perf_counter)
     decided_at: float | None = None
     decide_ms: tuple[float, float] = (0.0, 0.0)  # the policy's decision: wall clock, thread CPU
+    # Context switches of the deciding thread during the decision: (voluntary, involuntary).
+    decide_switches: tuple[int, int] = (0, 0)
     overrule: dict[str, Any] = field(default_factory=dict)  # what the person forced, if anything
     preferences: Preferences | None = None  # the weights and rating offsets it was decided with
 
@@ -121,6 +123,7 @@ def log_row(session: Session, record: TurnRecord) -> dict[str, Any]:
         "probability": d.probability if d else None,
         "decision": {"estimates": d.estimates, "multipliers": d.multipliers,
                      "decide_ms": record.decide_ms[0], "decide_cpu_ms": record.decide_ms[1],
+                     "decide_switches": list(record.decide_switches),
                      "reason": d.reason, "masked": {str(k): v for k, v in record.masked.items()},
                      "expected_source": record.expected_source,
                      **({"expected_range": record.expected_range.as_dict()}

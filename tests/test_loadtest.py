@@ -9,8 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from app.loadtest import Reply, log_problems, marker, reply_problems
+from app.loadtest import (
+    DecisionTime,
+    Reply,
+    decision_times,
+    describe_decisions,
+    log_problems,
+    marker,
+    reply_problems,
+)
 from app.store import SessionStore
+from app.switches import thread_switches
 from tests.browser_support import ROOT
 
 
@@ -31,6 +40,31 @@ def test_isolation_check_finds_cross_talk_in_the_log(tmp_path: Path) -> None:
     assert reply_problems(clean, run) == []
     mixed = [Reply(1, 1, "", 1.0, f"x {marker(run, 2, 1)}", {"turn": 2})]
     assert len(reply_problems(mixed, run)) == 2
+
+
+def test_slow_decisions_are_told_apart_by_their_context_switches(tmp_path: Path) -> None:
+    store = SessionStore(tmp_path / "log.sqlite")
+    run = "r1"
+    for i, (wall, switches) in enumerate([(0.3, [0, 0]), (5.0, [1, 0]), (4.0, [0, 2]), (0.4, [0, 1])]):
+        store.log_turn({"session_id": "A", "turn_index": i, "prompt": f"{marker(run, 1, i)} hi",
+                        "decision": {"decide_ms": wall, "decide_cpu_ms": 0.3, "decide_switches": switches}})
+    times = decision_times(tmp_path / "log.sqlite", run)
+    assert sorted(t.wall_ms for t in times) == [0.3, 0.4, 4.0, 5.0]
+    line = describe_decisions(times)
+    assert "over 2 ms: 2 (waited: 1, pre-empted by the OS and never waiting: 1)" in line
+    assert "over 2 ms: 0" in describe_decisions([DecisionTime(0.5, 0.5)])
+
+
+def test_a_sleeping_thread_counts_a_voluntary_switch() -> None:
+    import time
+
+    before = thread_switches()
+    time.sleep(0.01)
+    after = thread_switches()
+    if sys.platform.startswith("linux"):
+        assert after[0] > before[0] and after[1] >= before[1]
+    else:
+        assert after == before == (0, 0)
 
 
 @pytest.mark.slow

@@ -107,6 +107,7 @@ def test_the_engine_decides_with_the_sessions_weights(tmp_path: Path, shipped, p
         assert row["location"] == record.location and json.loads(row["weights"]) == weights.as_dict()
         decided = row["decision"] if isinstance(row["decision"], dict) else json.loads(row["decision"])
         assert decided["decide_ms"] > 0 and decided["decide_cpu_ms"] >= 0  # timed for the loadtest
+        assert len(decided["decide_switches"]) == 2 and min(decided["decide_switches"]) >= 0
         return record.location
 
     assert where(RewardWeights()) == "cloud"
