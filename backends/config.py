@@ -84,10 +84,6 @@ class Settings(BaseSettings):
     # process runs this much lower in CPU priority (nice) than the app: the app's decisions
     # and page events do not queue behind its generation. 0: the same priority.
     standin_nice: int = 10
-    # Linux SCHED_IDLE on top: the stand-in gets a core only when the app leaves one free
-    # (decisions stay sub-ms under load; but beside local generation it starves; see
-    # backends/priority.py). For one person at a time, or a load test of the app alone.
-    standin_idle: bool = False
 
     # Uploads larger than this are refused with a clear message.
     max_attachment_mb: float = 25.0

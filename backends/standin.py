@@ -193,8 +193,7 @@ class StandinServer:
         # Its own process group: `stop()` ends it and anything it started, and a Ctrl-C in
         # the terminal reaches only the app, which then stops it in order.
         self._process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, start_new_session=True)
-        lower_priority(self._process.pid, self.settings.standin_nice,  # while one thread
-                       self.settings.standin_idle)
+        lower_priority(self._process.pid, self.settings.standin_nice)  # while one thread
 
     def _wait_healthy(self) -> None:
         deadline = time.monotonic() + self.startup_timeout_s
