@@ -1,10 +1,10 @@
 """Array helpers for the decision path that never let the GIL go.
 
-In the app a decision runs while another thread generates a local answer. Some numpy calls
-release the GIL even on a 16-element array (`np.argmax`, `np.searchsorted`, casts and loops
-over 500+ elements); each release can hand the GIL to the generating thread, and winning it
-back costs the decision up to a switch interval (5 ms). `tests/test_decide_keeps_the_gil.py`
-checks that a whole decision keeps it.
+In the app a decision runs while other threads stream and generate answers. Some numpy
+calls release the GIL even on a 16-element array (`np.argmax`, `np.searchsorted`, 2-D fancy
+indexing), as do casts and loops over 500+ elements; each release can hand the GIL to another
+thread, and winning it back costs the decision up to a switch interval (5 ms).
+`tests/test_decide_keeps_the_gil.py` checks that a whole decision keeps it.
 """
 
 from __future__ import annotations
