@@ -84,6 +84,11 @@ class Settings(BaseSettings):
     # process runs this much lower in CPU priority (nice) than the app: the app's decisions
     # and page events do not queue behind its generation. 0: the same priority.
     standin_nice: int = 10
+    # Torch threads of the stand-in process (0: torch's default, one per core). On a small
+    # machine serving several people, 1 keeps a cloud turn that overlaps a local answer from
+    # stalling: Qwen's 48 tokens took 13-15 s beside local generation on 2 cores with 1
+    # thread, 155-175 s with 2 (alone: 4.8-5.0 s against 3.0 s; README, Configuration).
+    standin_threads: int = 0
 
     # Uploads larger than this are refused with a clear message.
     max_attachment_mb: float = 25.0

@@ -114,6 +114,13 @@ class StandinState:
         """Where the served model computes ("cuda:0", "cpu"); "" until it is loaded."""
         return str(getattr(self.backend, "device", "") or "")
 
+    @property
+    def threads(self) -> int:
+        """Torch's CPU threads in this process (`Settings.standin_threads`)."""
+        import torch
+
+        return torch.get_num_threads()
+
 
 def default_backend(settings: Settings) -> Backend:
     """The local-model backend over the stand-in's model (`backends.standin_model` picks it)."""
@@ -190,7 +197,7 @@ def create_app(
     async def health() -> dict[str, Any]:
         return {"status": "ok", "model": state.model_id, "root": state.root_model,
                 "ready": state.backend is not None, "instance": instance, "note": state.note,
-                "device": state.device}
+                "device": state.device, "threads": state.threads}
 
     @app.get("/v1/models", response_model=None)
     async def models(request: Request) -> JSONResponse | dict[str, Any]:
@@ -300,6 +307,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.model is not None:
         settings = settings.model_copy(update={"standin_model": args.model})
     logging.basicConfig(level=args.log_level.upper())
+    if settings.standin_threads > 0:  # its own process: the app's threads are not touched
+        import torch
+
+        torch.set_num_threads(settings.standin_threads)
     watch_parent()  # started by the app: end with it, even if it is killed with SIGKILL
     app = create_app(settings=settings, delay_s=args.delay, fault=args.fault)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)

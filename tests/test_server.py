@@ -290,12 +290,17 @@ def test_start_refuses_a_foreign_server_answering_on_its_port() -> None:
 
 
 @pytest.mark.slow
-def test_cli_subprocess_serves_the_configured_model_in_full_precision() -> None:
-    """`python -m backends.server --model X` (started by StandinServer) serves X in bf16.
+def test_cli_subprocess_serves_the_configured_model_in_full_precision(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`python -m backends.server --model X` (started by StandinServer) serves X in bf16, with
+    the configured number of torch threads.
 
     (The default model, Qwen from its parts, is tested in tests/test_standin_model.py.)
     """
     from backends.models import embedded_gguf_path
+
+    monkeypatch.setenv("LCIO_STANDIN_THREADS", "1")
 
     settings = Settings(standin_model=str(embedded_gguf_path()))
     with StandinServer(settings, mode="subprocess", port=0, delay_s=0.0,
@@ -303,6 +308,7 @@ def test_cli_subprocess_serves_the_configured_model_in_full_precision() -> None:
         assert running.port > 0 and running._process is not None
         health = probe(running.root_url)
         assert health is not None and "bf16" in health["root"] and "SmolLM2" in health["root"]
+        assert health["threads"] == 1 and health["device"] == "cpu"
         client = openai.OpenAI(api_key="standin", base_url=running.base_url, max_retries=0,
                                timeout=120)
         reply = client.chat.completions.create(
