@@ -61,14 +61,8 @@ class PathTiming:
 
 def answer(backend: Backend, text: str, tokens: int) -> Completion:
     """One request to `backend`, streamed to the end; its Completion."""
-    request = ChatRequest([Message("user", text)], max_new_tokens=tokens, time_left_s=PROBE_TIME_S)
-    done = None
-    for item in backend.stream(request):
-        if isinstance(item, Completion):
-            done = item
-    if done is None:
-        raise RuntimeError("the backend returned no completion")
-    return done
+    return backend.generate(ChatRequest([Message("user", text)], max_new_tokens=tokens,
+                                        time_left_s=PROBE_TIME_S))
 
 
 def measure_path(backend: Backend) -> PathTiming:

@@ -17,6 +17,7 @@ from app.predict_seed import (
     seed_predictor,
     timing_from,
 )
+from backends.base import Backend
 from backends.config import Settings
 from backends.types import ChatRequest, Completion
 
@@ -31,7 +32,7 @@ def truth(prompt_tokens: int, answer_tokens: int) -> Completion:
                       prompt_tokens=prompt_tokens, completion_tokens=answer_tokens)
 
 
-class KnownPath:
+class KnownPath(Backend):
     """A backend answering at the truth's speed; its first request pays a cold start."""
 
     def __init__(self, cold_s: float = 8.0) -> None:
@@ -49,7 +50,7 @@ class KnownPath:
         yield done
 
 
-class Broken:
+class Broken(Backend):
     def stream(self, request: ChatRequest) -> Iterator[str | Completion]:
         raise ConnectionError("down")
         yield ""  # pragma: no cover
