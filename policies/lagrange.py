@@ -51,20 +51,19 @@ class LagrangeTable:
             self.values = np.zeros((len(self.resources), self.turn_buckets, len(self.edges) + 1))
         self.values = np.asarray(self.values, dtype=np.float64)
 
-    def cell(self, turn: int, remaining: np.ndarray) -> tuple[int, np.ndarray]:
-        units = np.asarray(remaining, dtype=np.float64) / np.asarray(self.units)
-        return min(int(turn), self.turn_buckets - 1), np.searchsorted(self.edges, units, side="right")
+    def cell(self, turn: int, remaining: np.ndarray) -> tuple[int, list[int]]:
+        """(turn bucket, budget bucket per resource) of a decision at `turn` with `remaining`.
+
+        Found with `bisect` in plain Python: `np.searchsorted` lets the GIL go, which costs a
+        decision in the busy app up to a switch interval (`policies/holdgil.py`)."""
+        left = np.asarray(remaining, dtype=np.float64).tolist()
+        return (min(int(turn), self.turn_buckets - 1),
+                [bisect.bisect_right(self.edges, r / u) for r, u in zip(left, self.units, strict=True)])
 
     def lookup(self, turn: int, remaining: np.ndarray) -> np.ndarray:
-        """λ per resource for a decision at `turn` with `remaining` budget (resource units).
-
-        The same cells as `cell`, found with `bisect` in plain Python: `np.searchsorted`
-        lets the GIL go, which costs a decision in the busy app up to a switch interval.
-        """
-        t = min(int(turn), self.turn_buckets - 1)
-        left = np.asarray(remaining, dtype=np.float64).tolist()
-        return np.array([self.values[k, t, bisect.bisect_right(self.edges, r / u)]
-                         for k, (r, u) in enumerate(zip(left, self.units, strict=True))])
+        """λ per resource for a decision at `turn` with `remaining` budget (resource units)."""
+        t, b = self.cell(turn, remaining)
+        return np.array([self.values[k, t, bk] for k, bk in enumerate(b)])
 
     def dual_step(self, samples: list[tuple[int, int, int, float]], lr: float | None = None) -> None:
         """One dual-ascent step. Each sample is (resource, turn bucket, budget bucket,

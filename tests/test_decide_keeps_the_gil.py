@@ -1,7 +1,7 @@
 """The decision's GIL-free rewrites give the numbers of the numpy formulas they replace.
 
 `PromptQualityModel.predict` reads the context sparsely in plain Python and
-`LagrangeTable.lookup` bisects in plain Python, so that a decision in the busy app never
+`LagrangeTable.cell` bisects in plain Python, so that a decision in the busy app never
 hands the GIL to the thread generating a local answer (README, "The policy on LCIO-Bench v2").
 Here each is checked against the dense computation it replaced, on LCIO-Bench v2's own turns
 with the shipped policy, and on random and boundary budgets.
@@ -58,6 +58,7 @@ def test_sparse_quality_equals_the_dense_formula_on_bench_turns(shipped) -> None
 
 
 def test_bisect_lookup_equals_the_searchsorted_cells() -> None:
+    """`cell` and `lookup` against the numpy formula they replaced."""
     rng = np.random.default_rng(0)
     table = LagrangeTable(("latency_s", "usd", "energy_j"), (2.0, 1e-4, 30.0),
                           values=rng.random((3, 5, len(BUDGET_EDGES) + 1)))
@@ -65,9 +66,10 @@ def test_bisect_lookup_equals_the_searchsorted_cells() -> None:
     edges_exactly = [np.asarray(table.units) * e for e in BUDGET_EDGES]
     for remaining in [*edges_exactly, *rng.random((300, 3)) * units * 9, np.zeros(3)]:
         for turn in (0, 3, 4, 9):
-            t, b = table.cell(turn, remaining)
-            expected = table.values[np.arange(3), t, b]
-            assert np.array_equal(table.lookup(turn, remaining), expected)
+            t = min(turn, table.turn_buckets - 1)
+            b = np.searchsorted(table.edges, remaining / units, side="right")
+            assert table.cell(turn, remaining) == (t, b.tolist())
+            assert np.array_equal(table.lookup(turn, remaining), table.values[np.arange(3), t, b])
 
 
 @pytest.mark.skipif(not getattr(sys, "_is_gil_enabled", lambda: True)(), reason="no GIL")

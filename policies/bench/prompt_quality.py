@@ -126,7 +126,6 @@ class PromptQualityModel:
         self._mean = np.array([self.mean[loc] for loc in LOCATIONS])
         self._idf_list = [float(v) for v in self.idf]
         self._crossed_by_feature = np.ascontiguousarray(np.moveaxis(self._crossed, 2, 0))  # [D', 2, 5]
-        self._shapes: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._actions: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
     @staticmethod
@@ -182,13 +181,12 @@ class PromptQualityModel:
                     sq[k] += float(((np.clip(mu + feats[held] @ w, 0.0, 1.0) - y[held]) ** 2).sum())
         return cls.fit(obs, turns, space, alphas[int(np.argmin(sq))])
 
-    def _shape_table(self, kinds: tuple[str, ...], space: ActionSpace) -> tuple[np.ndarray, ...]:
-        """(location index [n], crossed shape features [n, 5], shape flags [n, 4]), cached."""
-        if kinds not in self._shapes:
-            feats = [shape_features(action_shape(a, kinds)) for a in space.actions]
-            self._shapes[kinds] = (np.array([LOCATIONS.index(a.location) for a in space.actions]),
-                                   np.array([f[0] for f in feats]), np.array([f[1] for f in feats]))
-        return self._shapes[kinds]
+    @staticmethod
+    def _shape_table(kinds: tuple[str, ...], space: ActionSpace) -> tuple[np.ndarray, ...]:
+        """(location index [n], crossed shape features [n, 5], shape flags [n, 4])."""
+        feats = [shape_features(action_shape(a, kinds)) for a in space.actions]
+        return (np.array([LOCATIONS.index(a.location) for a in space.actions]),
+                np.array([f[0] for f in feats]), np.array([f[1] for f in feats]))
 
     def predict(self, observation: np.ndarray, space: ActionSpace = BENCH_SPACE) -> np.ndarray:
         """[n] predicted quality of every action for this observation, clipped to [0, 1].
