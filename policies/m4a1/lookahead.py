@@ -1,4 +1,4 @@
-"""The exact k-NN behind LCIO's one-turn look-ahead, fast enough for a sub-millisecond decision.
+"""The exact k-NN behind LCIO's look-ahead, fast enough for a sub-millisecond decision.
 
 A look-ahead from a window needs the k-NN quality of 324 next-turn queries (n first actions ×
 k next tasks × n next actions). Each query is [head, tail]: the head (the window's newest 4

@@ -1,4 +1,4 @@
-"""LCIO's M4A1 policy: a budget-masked one-turn look-ahead planner, with Lagrange multipliers.
+"""LCIO's M4A1 policy: a budget-masked look-ahead planner, with Lagrange multipliers.
 
 What it is, plainly (measured in the paper's protocol, `policies.m4a1.runner`):
 - Reward model: a k-NN quality model fitted on the training dialogues' logged turns by our own
@@ -6,7 +6,12 @@ What it is, plainly (measured in the paper's protocol, `policies.m4a1.runner`):
   the last slots, so no storage order decides a prediction), plus the paper's
   association and cost terms. Ratings from the app shift it per (task, action).
 - Decision: argmax over the actions the mask and the budget guard allow of
-  r̂(s, a) − Σ_k λ_k · c_k(a)/unit_k + P(next turn) · E_next task[best next r̂ − price].
+  r̂(s, a) − Σ_k λ_k · c_k(a)/unit_k + P(next turn) · E_next task[best next r̂ − price
+  + the same for the turn after], an expectimax over the unknown next tasks. It plans two
+  turns ahead at turns 0 and 1, whose next two turns' k-NN rows the warm caches hold, and one
+  turn ahead after that (`RCRLConfig.two_turns_until`): chosen on the training split only
+  (`policies.m4a1.crossval --planner`), where the second turn is worth +0.02 reward and
+  planning it at later turns adds nothing (held out it is flat: `policies/README.md`).
 - Multipliers: λ_k is a table over (turn, remaining budget of k in units of its most expensive
   call), learned by stochastic dual ascent on rollouts of the training dialogues with budgets
   drawn from a wide range. On M4A1 they change no decision: with λ = 0 the rewards are
@@ -37,11 +42,12 @@ from policies.profiles import RESOURCES, CostTable, cost_table
 ARTIFACT_VERSION = 1
 WARM_TURNS = 2  # caches are filled ahead for windows up to this turn (5,332 windows)
 CACHE_SIZE = 50_000  # memoised k-NN rows per cache (a few KB each); cleared when full
+SECOND_CACHE_SIZE = 1_000  # memoised second-turn rows (93 KB each): turns 0-1 have 148 heads
 
 
 @dataclass
 class DialogueStats:
-    """What the training dialogues say about the unknown future, for the one-turn look-ahead:
+    """What the training dialogues say about the unknown future, for the look-ahead:
     P(another turn follows turn t), P(next task | task), mean normalised association per action."""
 
     cont_prob: list[float]
@@ -75,6 +81,7 @@ class RCRLConfig:
     temperature: float = 0.1  # only for the reported probability; decisions are argmax
     rating_lr: float = 0.2  # step of the online quality correction from user ratings
     lookahead: bool = True  # add the expected best next turn (unknown task) to each action
+    two_turns_until: int = 1  # up to this turn, the look-ahead also plans the turn after next
     knn_ties: bool = True  # equidistant neighbours share the k-NN's last slots (simulator.tie_shares)
 
 
@@ -105,6 +112,8 @@ class RCRLPolicy(Policy, RatingLearner):
         self._q_cache: dict[bytes, np.ndarray] = {}
         self._look_cache: dict[bytes, np.ndarray] = {}
         self._state_of: dict[bytes, tuple[int, int]] = {}  # filled by `_prepare_lookahead`
+        self._second: dict[bytes, np.ndarray] = {}  # head -> its 36 next heads' look-ahead rows
+        self._second_free: dict[tuple[bytes, int], np.ndarray] = {}  # budget-free second turn
         from policies.m4a1.features import STEP_DIM, step_state
         self._step_dim = STEP_DIM
         # next per-turn state for (action, next task): [cloud?, views sent, task]
@@ -126,8 +135,10 @@ class RCRLPolicy(Policy, RatingLearner):
         steps = self._next_state.reshape(-1, STEP_DIM)  # every (action, task) step state
         layer = [[step_state(None, k)] for k in range(len(TASKS))]
         windows: list[np.ndarray] = []
+        turns: list[int] = []
         for t in range(max_turn + 1):
             windows += [np.asarray([pad] * (SPAN - len(w)) + w, dtype=np.float32).reshape(-1) for w in layer]
+            turns += [t] * len(layer)
             if t < max_turn:
                 layer = [w + [list(st)] for w in layer for st in steps]
         rows = np.repeat(np.stack(windows).astype(np.float64), self.space.n, 0)
@@ -137,6 +148,10 @@ class RCRLPolicy(Policy, RatingLearner):
             if self.config.lookahead:
                 head = w[self._step_dim:].astype(np.float64)
                 self._look_cache.setdefault(head.tobytes(), self._lookahead_quality(head))
+        if self.config.lookahead:  # from the rows just cached: no k-NN query
+            for t, w in zip(turns, windows, strict=True):
+                if t <= min(self.config.two_turns_until, max_turn - 1):
+                    self._second_rows(w[self._step_dim:].astype(np.float64))
 
     # --- decision ---------------------------------------------------------------------------
     def estimates(self, observation: np.ndarray, reference: bool = False) -> dict[str, np.ndarray]:
@@ -188,6 +203,7 @@ class RCRLPolicy(Policy, RatingLearner):
         self._knn = LookaheadKNN(self.quality, self._next_state)
         self._exact_d2 = self._knn.exact
         self._raw_costs = self._cost_units.T * self._units[None, :]
+        self._max_raw = self._raw_costs.max(0)  # (R,): the dearest action per resource
         self._res_index = np.arange(len(self._units))[None, :]
         n, k = self._next_state.shape[:2]
         self._state_of = {np.asarray(self._next_state[a, t], np.float32).tobytes(): (a, t)
@@ -205,21 +221,17 @@ class RCRLPolicy(Policy, RatingLearner):
 
     def _future_value(self, window: np.ndarray, task: int, turn: int, remaining: np.ndarray,
                       reference: bool = False) -> np.ndarray:
-        """Per action: P(next turn) · E_next task[max_a' r̂(s', a') − price(a')], where s' is the
-        state after the action. Next actions are limited to what the budget would still allow."""
+        """Per action: P(next turn) · E_next task[max_a' r̂(s', a') − price(a') (+ the turn
+        after: `_second_turn_value`)], where s' is the state after the action. Next actions are
+        limited to what the budget would still allow."""
         cont = self._cont[min(turn, len(self._cont) - 1)]
         if cont <= 0:
             return np.zeros(self.space.n)
         head = np.asarray(window[self._step_dim:], dtype=np.float64)
         if reference:
             q = self._lookahead_quality_reference(head)
-        else:  # memoised by the head's bytes: exact, the head is discrete
-            key = head.tobytes()
-            q = self._look_cache.get(key)
-            if q is None:
-                if len(self._look_cache) >= CACHE_SIZE:
-                    self._look_cache.clear()
-                q = self._look_cache[key] = self._lookahead_quality(head)
+        else:
+            q = self._lookahead_rows(head)
         q = q + self.offsets[None, :, :]
         raw_costs = self._raw_costs  # (n, R) in resource units
         left = remaining[None, :] - raw_costs  # budget left after each first action
@@ -230,10 +242,74 @@ class RCRLPolicy(Policy, RatingLearner):
         fits = np.all(raw_costs[None, :, :] <= left[:, None, :] + 1e-12, 2)  # (first, next)
         r = (self.weights.quality * q + self._future_reward_base[None, None, :]
              - next_price[:, None, :])
+        if turn <= self.config.two_turns_until:
+            r = r + self._second_turn_value(head, turn, left, reference)
         r = np.where(fits[:, None, :], r, -np.inf)
         best = r.max(2)
         value = np.where(np.isfinite(best), best, 0.0)  # nothing fits: no further reward
         return cont * (value @ self._trans[task])
+
+    def _second_turn_value(self, head: np.ndarray, turn: int, left: np.ndarray,
+                           reference: bool = False) -> np.ndarray:
+        """(first action a, next task k, next action a'): P(a turn after next) · E_k2[max_a''
+        r̂(s'', a'')] over the actions the budget left after a and a' still allows, where s''
+        follows a, k, a', k2. Its k-NN rows are the look-ahead rows of the 36 heads one turn on
+        (cached for turns ≤ `WARM_TURNS`). Rating offsets enter it; multipliers do not (they
+        change no M4A1 decision). With no offsets and room for any two more actions (the usual
+        case at turns 0-1) it is the same for every budget, so it is memoised per head."""
+        cont = self._cont[min(turn + 1, len(self._cont) - 1)]
+        n, k = self._next_state.shape[:2]
+        if cont <= 0:
+            return np.zeros((n, k, n))
+        raw = self._raw_costs
+        free = (not reference and not self.offsets.any()
+                and bool(np.all(self._max_raw <= (left.min(0) - self._max_raw) + 1e-12)))
+        if free:
+            key = (head.tobytes(), turn)
+            value = self._second_free.get(key)
+            if value is None:
+                if len(self._second_free) >= SECOND_CACHE_SIZE:
+                    self._second_free.clear()
+                value = self._second_free[key] = self._second_value(
+                    self._second_rows(head), np.ones((n, n, n), dtype=bool), cont)
+            return value
+        left2 = left[:, None, :] - raw[None, :, :]  # (a, a', R) after the first two actions
+        fits2 = np.all(raw[None, None, :, :] <= left2[:, :, None, :] + 1e-12, 3)  # (a, a', a'')
+        return self._second_value(self._second_rows(head, reference), fits2, cont)
+
+    def _second_value(self, q2: np.ndarray, fits2: np.ndarray, cont: float) -> np.ndarray:
+        """`_second_turn_value` from the rows (a, k, a', k2, a'') and what fits (a, a', a'')."""
+        r = self.weights.quality * (q2 + self.offsets) + self._future_reward_base
+        r = np.where(fits2[:, None, :, None, :], r, -np.inf)
+        best = r.max(4)
+        best = np.where(np.isfinite(best), best, 0.0)  # nothing fits: no further reward
+        return cont * np.einsum("akbj,kj->akb", best, self._trans)
+
+    def _second_rows(self, head: np.ndarray, reference: bool = False) -> np.ndarray:
+        """(a, k, a', k2, a''): the look-ahead rows of the 36 heads one turn on from `head`,
+        memoised by its bytes (`reference`: every k-NN query asked afresh, for tests)."""
+        q2 = None if reference else self._second.get(head.tobytes())
+        if q2 is None:
+            n, k, width = self._next_state.shape
+            heads = np.concatenate([np.broadcast_to(head[self._step_dim:], (n, k, len(head) - width)),
+                                    self._next_state], 2).reshape(n * k, -1)
+            q2 = np.stack([self._knn.reference(h) if reference else self._lookahead_rows(h)
+                           for h in heads]).reshape(n, k, n, k, n)
+            if not reference:
+                if len(self._second) >= SECOND_CACHE_SIZE:
+                    self._second.clear()
+                self._second[head.tobytes()] = q2
+        return q2
+
+    def _lookahead_rows(self, head: np.ndarray) -> np.ndarray:
+        """`_lookahead_quality(head)`, memoised by the head's bytes (exact: the head is discrete)."""
+        key = head.tobytes()
+        q = self._look_cache.get(key)
+        if q is None:
+            if len(self._look_cache) >= CACHE_SIZE:
+                self._look_cache.clear()
+            q = self._look_cache[key] = self._lookahead_quality(head)
+        return q
 
     def decide(self, observation: np.ndarray, mask: np.ndarray, guard: bool = True) -> Decision:
         est = self.estimates(observation)
