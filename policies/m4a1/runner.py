@@ -8,9 +8,9 @@ fits its own quality model and multipliers on the training split through its own
 row, on a bootstrap resample of the training dialogues. The paper's recipe is trained with A2C
 and with PPO. Every policy then plays the held-out dialogues at each budget scale.
 
-Ablations of LCIO's constrained part, same planner and model: "λ = 0" drops the learned
-multipliers (look-ahead and guard kept); "mask only" also drops the look-ahead (best immediate
-reward among affordable actions).
+Ablations of LCIO, same model: "one turn ahead" never plans the turn after next; "λ = 0"
+drops the learned multipliers (look-ahead and guard kept); "mask only" also drops the
+look-ahead (best immediate reward among affordable actions).
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ ORACLE = "oracle (hindsight)"
 LCIO = "lcio"
 LCIO_NO_LAMBDA = "lcio, λ = 0"
 LCIO_MASK_ONLY = "lcio, mask only"
+LCIO_ONE_TURN = "lcio, one turn ahead"
 LCIO_BOOTSTRAP = "lcio (bootstrap model)"
 SWEEP = (0.25, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
 COLUMNS = ["reward", "quality", "association", "latency_s", "usd", "over_budget_share",
@@ -84,13 +85,16 @@ def _fork(rng: random.Random) -> random.Random:
 
 
 def ablations(lcio: RCRLPolicy) -> dict[str, RCRLPolicy]:
-    """LCIO without its multipliers, and without multipliers or look-ahead."""
+    """LCIO planning one turn ahead only, without its multipliers, and without multipliers or
+    look-ahead."""
+    one_turn = copy.copy(lcio)
+    one_turn.config = dataclasses.replace(lcio.config, two_turns_until=-1)
     no_lambda = copy.copy(lcio)
     no_lambda.table = copy.deepcopy(lcio.table)
     no_lambda.table.values[:] = 0.0
     mask_only = copy.copy(no_lambda)
     mask_only.config = dataclasses.replace(lcio.config, lookahead=False)
-    return {LCIO_NO_LAMBDA: no_lambda, LCIO_MASK_ONLY: mask_only}
+    return {LCIO_ONE_TURN: one_turn, LCIO_NO_LAMBDA: no_lambda, LCIO_MASK_ONLY: mask_only}
 
 
 def bootstrap(train: list[Dialogue], seed: int) -> list[Dialogue]:
@@ -100,8 +104,9 @@ def bootstrap(train: list[Dialogue], seed: int) -> list[Dialogue]:
 
 
 def lcio_path(cache: Path, seed: int, epochs: int, variant: str = "") -> Path:
-    """Where LCIO for a seed is cached (v2: its k-NN shares ties; a v1 file is never reused)."""
-    return cache / f"paper_lcio_v2{variant}_seed{seed}_{epochs}.json"
+    """Where LCIO for a seed is cached (v3: it plans two turns ahead at turns 0-1, and its
+    multipliers were learned so; an earlier file is never reused)."""
+    return cache / f"paper_lcio_v3{variant}_seed{seed}_{epochs}.json"
 
 
 def lcio_policy(train: list[Dialogue], seed: int, epochs: int, path: Path) -> RCRLPolicy:
