@@ -92,3 +92,16 @@ def test_second_turn_rows_are_warm_for_turns_zero_and_one(trained):
     assert len(policy._second) == 4 + 4 * 36
     assert all(q.shape == (9, 4, 9, 4, 9) for q in policy._second.values())
 
+
+
+def test_crossval_compares_planners_on_the_same_folds_and_judges():
+    """`crossval --planner` plays each depth on the same folds and judges as the tie-rule
+    comparison: its one-turn row is the tie rule's shared-ties row, cell for cell."""
+    from policies.m4a1.crossval import FOLDS, JUDGES, crossval_seed, planners
+
+    dialogues = synthetic_dialogues(40, seed=9)
+    ties = crossval_seed(dialogues, 1, 1)
+    depth = crossval_seed(dialogues, 1, 1, planners)
+    assert len(depth) == 4 and all(len(v) == FOLDS * JUDGES for v in depth.values())
+    assert depth["two turns ahead until turn -1"] == ties["shared ties"]
+    assert depth["two turns ahead until turn 1"] != depth["two turns ahead until turn -1"]

@@ -28,11 +28,13 @@ FOLDS, JUDGES = 4, 3
 
 
 def variants(base: RCRLPolicy) -> dict[str, RCRLPolicy]:
-    """The same fitted policy with its k-NN breaking ties by storage order, or sharing them."""
+    """The same fitted policy with its k-NN breaking ties by storage order, or sharing them
+    (planning one turn ahead, as when the tie rule was chosen)."""
+    config = dataclasses.replace(base.config, two_turns_until=-1)
     out = {}
     for name, ties in (("order-broken", False), ("shared ties", True)):
         q = dataclasses.replace(base.quality, ties=ties)
-        out[name] = RCRLPolicy(q, base.costs, base.table, base.weights, base.config, None, base.stats)
+        out[name] = RCRLPolicy(q, base.costs, base.table, base.weights, config, None, base.stats)
     return out
 
 
