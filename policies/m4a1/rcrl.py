@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -43,6 +44,17 @@ ARTIFACT_VERSION = 1
 WARM_TURNS = 2  # caches are filled ahead for windows up to this turn (5,332 windows)
 CACHE_SIZE = 50_000  # memoised k-NN rows per cache (a few KB each); cleared when full
 SECOND_CACHE_SIZE = 1_000  # memoised second-turn rows (93 KB each): turns 0-1 have 148 heads
+
+
+def memoised(cache: dict, key: object, make: Callable[[], np.ndarray], size: int = CACHE_SIZE) -> np.ndarray:
+    """`cache[key]`, made by `make()` when absent; a full cache (`size` entries) is emptied
+    first, which bounds memory on long runs (the warm windows are refilled as they recur)."""
+    value = cache.get(key)
+    if value is None:
+        if len(cache) >= size:
+            cache.clear()
+        value = cache[key] = make()
+    return value
 
 
 @dataclass
@@ -179,12 +191,7 @@ class RCRLPolicy(Policy, RatingLearner):
         """k-NN quality of every action from this window, memoised: the window is discrete
         (≤ 5 turns of location, views, task), so a cache keyed by its bytes is exact."""
         key = np.asarray(window, dtype=np.float32).tobytes()
-        q = self._q_cache.get(key)
-        if q is None:
-            if len(self._q_cache) >= CACHE_SIZE:
-                self._q_cache.clear()
-            q = self._q_cache[key] = self._planned_quality(window)
-        return q
+        return memoised(self._q_cache, key, lambda: self._planned_quality(window))
 
     def _planned_quality(self, window: np.ndarray) -> np.ndarray:
         """This window's row of the previous turn's look-ahead when that is memoised (it asked
@@ -265,14 +272,8 @@ class RCRLPolicy(Policy, RatingLearner):
         free = (not reference and not self.offsets.any()
                 and bool(np.all(self._max_raw <= (left.min(0) - self._max_raw) + 1e-12)))
         if free:
-            key = (head.tobytes(), turn)
-            value = self._second_free.get(key)
-            if value is None:
-                if len(self._second_free) >= SECOND_CACHE_SIZE:
-                    self._second_free.clear()
-                value = self._second_free[key] = self._second_value(
-                    self._second_rows(head), np.ones((n, n, n), dtype=bool), cont)
-            return value
+            return memoised(self._second_free, (head.tobytes(), turn), lambda: self._second_value(
+                self._second_rows(head), np.ones((n, n, n), dtype=bool), cont), SECOND_CACHE_SIZE)
         left2 = left[:, None, :] - raw[None, :, :]  # (a, a', R) after the first two actions
         fits2 = np.all(raw[None, None, :, :] <= left2[:, :, None, :] + 1e-12, 3)  # (a, a', a'')
         return self._second_value(self._second_rows(head, reference), fits2, cont)
@@ -288,28 +289,21 @@ class RCRLPolicy(Policy, RatingLearner):
     def _second_rows(self, head: np.ndarray, reference: bool = False) -> np.ndarray:
         """(a, k, a', k2, a''): the look-ahead rows of the 36 heads one turn on from `head`,
         memoised by its bytes (`reference`: every k-NN query asked afresh, for tests)."""
-        q2 = None if reference else self._second.get(head.tobytes())
-        if q2 is None:
-            n, k, width = self._next_state.shape
-            heads = np.concatenate([np.broadcast_to(head[self._step_dim:], (n, k, len(head) - width)),
-                                    self._next_state], 2).reshape(n * k, -1)
-            q2 = np.stack([self._knn.reference(h) if reference else self._lookahead_rows(h)
-                           for h in heads]).reshape(n, k, n, k, n)
-            if not reference:
-                if len(self._second) >= SECOND_CACHE_SIZE:
-                    self._second.clear()
-                self._second[head.tobytes()] = q2
-        return q2
+        if reference:
+            return self._next_heads_rows(head, self._knn.reference)
+        return memoised(self._second, head.tobytes(),
+                        lambda: self._next_heads_rows(head, self._lookahead_rows), SECOND_CACHE_SIZE)
+
+    def _next_heads_rows(self, head: np.ndarray, rows: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+        """`rows` of each head one turn on from `head` (after first action a, next task k)."""
+        n, k, width = self._next_state.shape
+        heads = np.concatenate([np.broadcast_to(head[self._step_dim:], (n, k, len(head) - width)),
+                                self._next_state], 2).reshape(n * k, -1)
+        return np.stack([rows(h) for h in heads]).reshape(n, k, n, k, n)
 
     def _lookahead_rows(self, head: np.ndarray) -> np.ndarray:
         """`_lookahead_quality(head)`, memoised by the head's bytes (exact: the head is discrete)."""
-        key = head.tobytes()
-        q = self._look_cache.get(key)
-        if q is None:
-            if len(self._look_cache) >= CACHE_SIZE:
-                self._look_cache.clear()
-            q = self._look_cache[key] = self._lookahead_quality(head)
-        return q
+        return memoised(self._look_cache, head.tobytes(), lambda: self._lookahead_quality(head))
 
     def decide(self, observation: np.ndarray, mask: np.ndarray, guard: bool = True) -> Decision:
         est = self.estimates(observation)
