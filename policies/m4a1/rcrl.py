@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from policies.base import ActionSpace, Decision, Policy, RatingLearner
-from policies.guard import fits
+from policies.guard import TOL, fits
 from policies.lagrange import LagrangeTable
 from policies.m4a1.data import TASKS, Dialogue
 from policies.m4a1.features import ASSOC, HIST, REMAIN, TURN
@@ -246,12 +246,12 @@ class RCRLPolicy(Policy, RatingLearner):
         bins = np.searchsorted(self._edges, left / self._units[None, :], side="right")  # (n, R)
         lam = self.table.values[self._res_index, t_b, bins]  # (n, R)
         next_price = lam @ self._cost_units  # (first action, next action)
-        fits = np.all(raw_costs[None, :, :] <= left[:, None, :] + 1e-12, 2)  # (first, next)
+        next_fits = np.all(raw_costs[None, :, :] <= left[:, None, :] + TOL, 2)  # (first, next)
         r = (self.weights.quality * q + self._future_reward_base[None, None, :]
              - next_price[:, None, :])
         if turn <= self.config.two_turns_until:
             r = r + self._second_turn_value(head, turn, left, reference)
-        r = np.where(fits[:, None, :], r, -np.inf)
+        r = np.where(next_fits[:, None, :], r, -np.inf)
         best = r.max(2)
         value = np.where(np.isfinite(best), best, 0.0)  # nothing fits: no further reward
         return cont * (value @ self._trans[task])
@@ -270,12 +270,12 @@ class RCRLPolicy(Policy, RatingLearner):
             return np.zeros((n, k, n))
         raw = self._raw_costs
         free = (not reference and not self.offsets.any()
-                and bool(np.all(self._max_raw <= (left.min(0) - self._max_raw) + 1e-12)))
+                and bool(np.all(self._max_raw <= (left.min(0) - self._max_raw) + TOL)))
         if free:
             return memoised(self._second_free, (head.tobytes(), turn), lambda: self._second_value(
                 self._second_rows(head), np.ones((n, n, n), dtype=bool), cont), SECOND_CACHE_SIZE)
         left2 = left[:, None, :] - raw[None, :, :]  # (a, a', R) after the first two actions
-        fits2 = np.all(raw[None, None, :, :] <= left2[:, :, None, :] + 1e-12, 3)  # (a, a', a'')
+        fits2 = np.all(raw[None, None, :, :] <= left2[:, :, None, :] + TOL, 3)  # (a, a', a'')
         return self._second_value(self._second_rows(head, reference), fits2, cont)
 
     def _second_value(self, q2: np.ndarray, fits2: np.ndarray, cont: float) -> np.ndarray:
