@@ -67,4 +67,4 @@ def calibration_notice(calibrated: Mapping[str, Any] | None, configured: Mapping
         return f"Policy calibrated for this cloud: {what}."
     return (f"⚠️ Policy calibrated for {what}, but the configured cloud is "
             f"{describe(configured)}: its cloud quality and cost estimates may be wrong. "
-            f"Run `{COMMAND}` to fit it to this cloud (README: Calibrate to your cloud).")
+            f"Run `{COMMAND}` to fit it to this cloud (docs/calibration.md).")

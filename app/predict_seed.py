@@ -14,7 +14,7 @@ several turns. So `Runtime.warm_up`, once the models are loaded, times each path
   the one this app serves (the stand-in's served model, or the cloud's model name).
 
 It runs in the warm-up thread after the page is up: about 3 s (local) and 8 s (the stand-in)
-on a quiet 2-core machine, far longer under load (README). A cloud that bills (anything but
+on a quiet 2-core machine, far longer under load (docs/results.md). A cloud that bills (anything but
 the stand-in) is not probed unless asked: `LCIO_START_PROBE=auto` (default) probes the local
 model and the stand-in, `1` every path (a real cloud then bills about 650 prompt and 50 answer
 tokens per start), `0` none; an unprobed path keeps its priors until its first turns.

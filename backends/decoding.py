@@ -12,7 +12,7 @@ France?" with "The capital of France is Paris, capital of France is Paris, Franc
 - `answer_tokens`: a sensible answer length per task kind, for callers that know the task.
 
 `loops(text)` detects an answer stuck in a loop; the speed benchmark reports the share of
-looping answers with and without these settings (README, "Answer quality").
+looping answers with and without these settings (docs/results.md, "Answer quality").
 """
 
 from __future__ import annotations

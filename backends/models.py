@@ -206,7 +206,7 @@ def avoid_cudnn_attention() -> None:
     Why: generation runs on a worker thread per turn, and every decoding step has a new
     key length. cuDNN's attention builds a graph per shape, cached per thread, so each turn
     rebuilt them: on an H200, SmolLM2 decoded 17.6 tokens/s on a worker thread against 57.6
-    on the main thread (`README`, "On a GPU"). Flash and memory-efficient kernels need no build.
+    on the main thread (`docs/gpu.md`). Flash and memory-efficient kernels need no build.
     """
     torch.backends.cuda.enable_cudnn_sdp(False)
 

@@ -106,7 +106,7 @@ def markdown(columns: dict[str, dict[str, Any]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """`python -m backends.quality runs/speed/backends.json`: the README's quality table."""
+    """`python -m backends.quality runs/speed/backends.json`: the quality table of docs/results.md."""
     import argparse
     import json
     from pathlib import Path

@@ -35,7 +35,7 @@ QWEN_ARCHITECTURE = "qwen2"
 QWEN_FILE = "Qwen2.5-Coder-0.5B-Instruct.Q4_K_M.gguf"
 FALLBACK_NAME = "SmolLM2-135M-Instruct"
 # Served in nf4: on 2 CPU cores it decodes about twice as fast as bf16 with the same answers
-# on the fixed question set (README, "Stand-in model").
+# on the fixed question set (docs/results.md, "The stand-in's model").
 QWEN_QUANTIZE = True
 
 

@@ -1,4 +1,4 @@
-"""The quality-vs-cost figure as a small static SVG for the README (plotly needs kaleido to
+"""The quality-vs-cost figure as a small static SVG for the results page (plotly needs kaleido to
 write images, which is not installed here): drawn from results.json by `bench_readme --write`.
 Labels are policy and curve names only (ours), escaped all the same."""
 

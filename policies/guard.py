@@ -29,7 +29,7 @@ import numpy as np
 
 TOL = 1e-12
 QUANTILE_ENV = "LCIO_GUARD_QUANTILE"
-DEFAULT_QUANTILE = 0.8  # LCIO-Bench v1: the highest tried with <= 5 % refused turns at 0.5x (README)
+DEFAULT_QUANTILE = 0.8  # LCIO-Bench v1: the highest tried with <= 5 % refused turns at 0.5x (docs/budget.md)
 
 
 def guard_quantile(value: float | str | None = None) -> float:

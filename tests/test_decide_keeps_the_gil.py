@@ -2,7 +2,7 @@
 
 `PromptQualityModel.predict` reads the context sparsely in plain Python and
 `LagrangeTable.cell` bisects in plain Python, so that a decision in the busy app never
-hands the GIL to the thread generating a local answer (README, "The policy on LCIO-Bench v2").
+hands the GIL to the thread generating a local answer (docs/results.md, "The policy on LCIO-Bench v2").
 Here each is checked against the dense computation it replaced, on LCIO-Bench v2's own turns
 with the shipped policy, and on random and boundary budgets.
 """

@@ -1,5 +1,5 @@
 """The overlap benchmark's report (`python -m backends.overlap`); the measuring itself needs the
-real stand-in and local model and is run by hand (README, Configuration)."""
+real stand-in and local model and is run by hand (docs/configuration.md)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The prediction check's arithmetic and its browser mode's reading of the log (app/predict_check.py,
-app/predict_browser.py); the browser run itself is a script (README), not a test."""
+app/predict_browser.py); the browser run itself is a script (docs/page.md), not a test."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """`python -m policies.regret`: simulated raters on an LCIO-Bench file, regret per round for
-per-session learning, the shared prior only and no learning (the README's figure)."""
+per-session learning, the shared prior only and no learning (the figure in docs/results.md)."""
 
 from __future__ import annotations
 

@@ -195,7 +195,7 @@ class PromptQualityModel:
         sparsely in plain Python (`sparse_context`). Why not `self._crossed @ x`: BLAS and
         numpy loops over 500+ elements release the GIL, and in the app, where a local answer
         is generating on another thread, each release costs the decision up to a 5 ms
-        switch interval to win the GIL back (README, "The policy on LCIO-Bench v2").
+        switch interval to win the GIL back (docs/results.md, "The policy on LCIO-Bench v2").
         """
         per_loc = np.zeros((len(LOCATIONS), 5))
         for j, xj in sparse_context(observation, self._idf_list):

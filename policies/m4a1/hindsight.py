@@ -11,7 +11,7 @@ when there are at least `MIN_MATCH`), each future's real tasks, associations, at
 length are planned exhaustively to its end on LCIO's k-NN from the real window and remaining
 budget, and action a is valued by the mean over futures of (best reward sum after taking a) /
 (the future's length), the paper's mean-per-dialogue objective. It is slow (up to seconds per
-decision) and was measured to see whether distilling it was worth doing; it was not (README).
+decision) and was measured to see whether distilling it was worth doing; it was not (policies/README.md).
 """
 
 from __future__ import annotations
