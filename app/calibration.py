@@ -2,8 +2,8 @@
 for (model, endpoint host, date), and a warning when the configured cloud is another one.
 
 The policy's cloud quality and cost estimates were learned on one cloud (its file's
-``calibrated_for``, written by `policies.train` from the dataset's header); pointed at
-another, they are wrong, and `python -m policies.calibrate` refits them.
+``calibrated_for``, written by `lab.train` from the dataset's header); pointed at
+another, they are wrong, and `python -m lab.calibrate` refits them.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from policies.calibrate.identity import describe, same_cloud
+from policies.cloud_identity import describe, same_cloud
 
-COMMAND = "python -m policies.calibrate"
+COMMAND = "python -m lab.calibrate"
 
 
 def active_policy_path() -> Path:

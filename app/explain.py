@@ -42,7 +42,7 @@ def money(x: float) -> str:
 def task_name(record: TurnRecord) -> str | None:
     """The bench task the observation carries (its one-hot head), if it has that layout."""
     try:
-        from policies.bench.scenarios import TASKS
+        from policies.bench.tasks import TASKS
         from policies.bench_policy import TASK
     except ImportError:
         return None

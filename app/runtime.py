@@ -124,7 +124,7 @@ class Runtime:
     def calibration_notice(self, model: str = "") -> str:
         """Which cloud the app's policy was calibrated for; a warning if not this one."""
         from app.calibration import calibration_notice, policy_calibration, standin_served
-        from policies.calibrate.identity import configured
+        from policies.cloud_identity import configured
 
         here = configured(self.settings, model)
         if self.settings.uses_standin:

@@ -1,7 +1,7 @@
 """Context switches of the calling thread, to tell why a decision took longer than its CPU.
 
 A voluntary switch means the thread waited (for the GIL or a lock); an involuntary one means
-the OS gave its core to another thread or process. `app.loadtest` reports slow decisions by
+the OS gave its core to another thread or process. `app.tools.loadtest` reports slow decisions by
 cause from the pair the engine logs. Linux only; elsewhere both counts stay 0.
 """
 

@@ -216,7 +216,7 @@ class ChatUI:
 
         Each export gets its own folder with an unguessable name, readable only by this
         process; Gradio serves the copy it makes of the returned file, and nothing else
-        (everything in the log is `python -m app.export_log`, run where the log lives).
+        (everything in the log is `python -m app.tools.export_log`, run where the log lives).
         """
         if session is None:
             return None

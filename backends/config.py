@@ -87,7 +87,7 @@ class Settings(BaseSettings):
     # Torch threads of the stand-in process (0: torch's default, one per core). On a small
     # machine serving several people, 1 keeps a cloud turn that overlaps a local answer from
     # stalling: Qwen's 48 tokens took 11-14 s beside local generation on 2 cores with 1
-    # thread, 139-142 s with 2 (alone: 4.2-4.4 s against 2.5-2.7 s; `python -m backends.overlap`).
+    # thread, 139-142 s with 2 (alone: 4.2-4.4 s against 2.5-2.7 s; `python -m lab.overlap`).
     standin_threads: int = 0
 
     # Uploads larger than this are refused with a clear message.

@@ -82,7 +82,7 @@ class Decoding:
         return kwargs
 
 
-# Chosen on the benchmark's fixed question set (python -m backends.speed, "Answer quality").
+# Chosen on the benchmark's fixed question set (python -m lab.speed, "Answer quality").
 PLAIN = Decoding("plain")
 SMOLLM2 = Decoding("smollm2", answer_ngram=4, stop=("\nUser:", "\nuser\n"))
 QWEN2 = Decoding("qwen2", answer_ngram=4)

@@ -2,8 +2,8 @@
 
 The code lives in `policies.bench`, one module per concern: `observation` (features and the
 task classifier), `outcome` (the outcome model and its worst case), `env` (the CMDP),
-`baselines`, `rcrl` (LCIO's policy), `oracle` and `recipes` (the paper's RC-A2C). This module
-names them all in one place.
+`baselines`, `rcrl` (LCIO's policy) and `recipes` (the paper's RC-A2C); the hindsight oracle is
+the lab's (`lab.bench.oracle`). This module names the library's parts in one place.
 
 What is different from M4A1 (`policies.m4a1.env`, `policies.m4a1.rcrl`):
 - Action space `BENCH_SPACE` = ActionSpace(slots=3, local_subsets=True): local or cloud, each
@@ -62,7 +62,6 @@ from policies.bench.observation import (
     kinds_from_obs,
     observation_space,
 )
-from policies.bench.oracle import Planned, oracle_plan
 from policies.bench.outcome import OutcomeModel, action_shape, affordable
 from policies.bench.rcrl import BenchRCRLConfig, BenchRCRLPolicy, is_bench_policy_file
 from policies.bench.recipes import BenchRCA2C
@@ -72,7 +71,7 @@ __all__ = [
     "AUDIO", "BENCH_BUDGETS", "BENCH_SPACE", "BIG", "FRAC", "HEARD", "IMAGE", "OBS_DIM", "PREV_LOC", "PROMPT",
     "PREV_SLOTS", "PROMPT_LEN", "REMAIN", "RESOURCES", "SEEN", "SLOTS", "TASK", "TURN",
     "BenchCloudOnly", "BenchEnv", "BenchEnvConfig", "BenchGreedy", "BenchLocalOnly", "BenchRandom",
-    "BenchRCA2C", "BenchRCRLConfig", "BenchRCRLPolicy", "BenchWeights", "OutcomeModel", "Planned",
+    "BenchRCA2C", "BenchRCRLConfig", "BenchRCRLPolicy", "BenchWeights", "OutcomeModel",
     "TaskClassifier", "action_shape", "affordable", "bench_observation", "is_bench_policy_file",
-    "kinds_from_obs", "observation_space", "oracle_plan",
+    "kinds_from_obs", "observation_space",
 ]

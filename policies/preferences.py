@@ -13,7 +13,7 @@ the policy's own estimate, on the app's 0..2 rating scale. For every (task, acti
 - the offset a session decides with is its own mean shrunk toward the prior of the others:
   (n_s·m_s + own_k·S_others) / (n_s + own_k); a session that never rated decides with S.
 
-`mode` switches the parts off for the regret comparison (`policies.regret`): "personal" (the
+`mode` switches the parts off for the regret comparison (`lab.regret`): "personal" (the
 above), "shared" (everyone decides with S), "none" (ratings teach nothing). The book holds no
 I/O: the app persists its lessons (`app/lessons.py`) and replays them with `add` on restart.
 """
@@ -31,7 +31,7 @@ RATING_MAX = 2.0  # the app's rating scale is 0..2
 
 @dataclass(frozen=True)
 class ShrinkConfig:
-    """The learner's bounds, in rating units (0..2). Defaults: `policies.regret` measures them."""
+    """The learner's bounds, in rating units (0..2). Defaults: `lab.regret` measures them."""
 
     bound: float = 0.5  # the most one session contributes to the shared prior
     prior_k: float = 20.0  # pseudo-sessions at zero in the shared prior

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from app.predict_browser import ARGS, CHROMIUM  # noqa: F401 (the page check's chromium, shared)
+from app.tools.predict_browser import ARGS, CHROMIUM  # noqa: F401 (the page check's chromium, shared)
 from backends.config import OFFLINE_ENV
 
 ROOT = Path(__file__).resolve().parent.parent

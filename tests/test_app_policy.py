@@ -96,7 +96,7 @@ def test_app_decides_with_the_bench_policy_over_16_actions(shipped) -> None:
 
 
 def test_app_observation_fits_the_shipped_policy(tmp_path: Path, shipped, media_files) -> None:
-    from policies.bench.scenarios import TASKS
+    from lab.bench.scenarios import TASKS
     from policies.bench_policy import HEARD, OBS_DIM, PREV_LOC, TASK, TURN, kinds_from_obs
 
     engine = _engine(tmp_path, shipped)

@@ -17,8 +17,8 @@ import pytest
 
 from backends.base import Backend
 from backends.types import ChatRequest, Completion
-from policies.bench import build as bench_build
-from policies.bench.build import (
+from lab.bench import build as bench_build
+from lab.bench.build import (
     ACTION_SPACE,
     Backends,
     build,
@@ -26,8 +26,8 @@ from policies.bench.build import (
     outcome_key,
     valid_actions,
 )
+from lab.bench.scenarios import generate
 from policies.bench.dataset import is_bench_file, load_bench
-from policies.bench.scenarios import generate
 
 
 def bag_embed(texts: list[str]) -> list[list[float]]:

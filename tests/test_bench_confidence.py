@@ -1,4 +1,4 @@
-"""The small model's confidence in its recorded bench answers (policies/bench/confidence.py)."""
+"""The small model's confidence in its recorded bench answers (lab/bench/confidence.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from policies.bench.confidence import answer_confidence, report, roc_auc
+from lab.bench.confidence import answer_confidence, report, roc_auc
 
 V2 = Path(__file__).resolve().parent.parent / "assets" / "bench" / "lcio-bench-v2.jsonl"
 

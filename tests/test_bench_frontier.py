@@ -1,10 +1,10 @@
-"""The 95 %-quality frontier on LCIO-Bench v2 (policies/bench/frontier.py)."""
+"""The 95 %-quality frontier on LCIO-Bench v2 (lab/bench/frontier.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from policies.bench.frontier import QUALITY_SHARE, frontier, least_dollars
+from lab.bench.frontier import QUALITY_SHARE, frontier, least_dollars
 
 V2 = Path(__file__).resolve().parent.parent / "assets" / "bench" / "lcio-bench-v2.jsonl"
 

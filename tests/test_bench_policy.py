@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
+from lab.bench.oracle import Planned, oracle_plan
+from lab.bench.scenarios import TASKS
+from lab.bench_eval import complete_dialogues, run_episode, scaled
 from policies.bench.dataset import is_bench_file, load_bench
-from policies.bench.scenarios import TASKS
-from policies.bench_eval import complete_dialogues, run_episode, scaled
 from policies.bench_policy import (
     BENCH_SPACE,
     HEARD,
@@ -25,10 +26,8 @@ from policies.bench_policy import (
     BenchLocalOnly,
     BenchRCRLConfig,
     BenchRCRLPolicy,
-    Planned,
     TaskClassifier,
     kinds_from_obs,
-    oracle_plan,
 )
 
 KINDS = [(), ("image",), ("image", "image"), ("audio",), ("image", "image", "audio")]
@@ -212,7 +211,7 @@ def test_policy_round_trips_and_decides_fast_enough_to_matter(tmp_path: Path, tr
 
 
 def test_evaluate_and_train_clis_accept_the_bench(tmp_path: Path, sample: Path) -> None:
-    from policies import evaluate, train
+    from lab import evaluate, train
 
     res = evaluate.main(["--dataset", str(sample), "--seeds", "1", "--epochs", "2",
                          "--a2c-steps", "0", "--sweep", "0.5,1", "--out", str(tmp_path / "ev")])
@@ -225,7 +224,7 @@ def test_evaluate_and_train_clis_accept_the_bench(tmp_path: Path, sample: Path) 
     out = train.main(["--dataset", str(sample), "--epochs", "2", "--out", str(tmp_path / "p.json")])
     doc = json.loads(Path(out).read_text())
     assert doc["dataset_format"] == "lcio-bench" and doc["action_space"]["local_subsets"]
-    assert "policies.train" in doc["command"]
+    assert "lab.train" in doc["command"]
 
 
 def test_shipped_benchmark_is_complete_and_its_env_passes_check_env() -> None:

@@ -140,7 +140,7 @@ def test_cascade_pays_for_both_calls_only_when_it_escalates(dialogues) -> None:
 
 
 def test_evaluation_writes_baselines_curves_and_the_readme_tables(tmp_path: Path) -> None:
-    from policies import bench_readme, evaluate
+    from lab import bench_readme, evaluate
     from tests.test_bench_policy import write_sample
 
     sample = write_sample(tmp_path / "s.jsonl", n_dialogues=20)

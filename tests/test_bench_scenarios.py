@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from policies.bench.media import PALETTE, render
-from policies.bench.scenarios import MAX_ATTACHMENTS, TASKS, generate
-from policies.bench.scoring import apply_rule
+from lab.bench.media import PALETTE, render
+from lab.bench.scenarios import MAX_ATTACHMENTS, TASKS, generate
+from lab.bench.scoring import apply_rule
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from policies.bench.scoring import (
+from lab.bench.scoring import (
     Rule,
     apply_rule,
     is_refusal,

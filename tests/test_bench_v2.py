@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from policies.bench.build import ACTION_SPACE, prepare, request_for, valid_actions
-from policies.bench.headroom import headroom
-from policies.bench.scenarios import TASKS, generate
-from policies.bench.scenarios_v2 import generate_v2
-from policies.bench.timing import Sample, TimingModel, fit_side
+from lab.bench.build import ACTION_SPACE, prepare, request_for, valid_actions
+from lab.bench.headroom import headroom
+from lab.bench.scenarios import TASKS, generate
+from lab.bench.scenarios_v2 import generate_v2
+from lab.bench.timing import Sample, TimingModel, fit_side
 
 V1 = Path(__file__).resolve().parent.parent / "assets" / "bench" / "lcio-bench-v1.jsonl"
 
@@ -72,7 +72,7 @@ def test_batched_prompts_and_answers_match_the_local_backend(tmp_path: Path) -> 
     tokens can go the other way: the build records how often on its timed sample.)"""
     from backends.config import get_settings
     from backends.local import LocalBackend
-    from policies.bench.batched import Side
+    from lab.bench.batched import Side
 
     settings = get_settings()
     backend = LocalBackend(settings)
@@ -94,7 +94,7 @@ def test_batched_prompts_and_answers_match_the_local_backend(tmp_path: Path) -> 
 
 
 def test_judge_agreement_counts_order_agreement_within_a_turn() -> None:
-    from policies.bench.judge_agreement import agreement
+    from lab.bench.judge_agreement import agreement
 
     pairs = [("a", 0.9, 0.8), ("a", 0.2, 0.1), ("b", 0.5, 0.9), ("b", 0.6, 0.3), ("c", 0.4, 0.4)]
     report = agreement(pairs)

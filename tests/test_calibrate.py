@@ -1,4 +1,4 @@
-"""`python -m policies.calibrate` end to end against the stand-in over real HTTP, posing as
+"""`python -m lab.calibrate` end to end against the stand-in over real HTTP, posing as
 another provider ("acme-mini", its own price table, a key required).
 
 A fake generator behind the server (tests/standin_fakes.py) answers at once, so these tests
@@ -16,10 +16,10 @@ import pytest
 from backends.config import Settings
 from backends.pricing import PriceTable
 from backends.standin import StandinServer
+from lab.calibrate.cli import main
+from lab.calibrate.measure import plan
+from lab.calibrate.sample import SourceFile, select
 from policies.bench.dataset import load_bench
-from policies.calibrate.cli import main
-from policies.calibrate.measure import plan
-from policies.calibrate.sample import SourceFile, select
 from policies.registry import APP_POLICY_PATH, BENCH_PATH
 from tests.calibrate_support import (
     KEY,

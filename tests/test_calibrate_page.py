@@ -11,7 +11,7 @@ import pytest
 from app.calibration import active_policy_path, calibration_notice, policy_calibration
 from app.ui import ChatUI
 from backends.config import Settings
-from policies.calibrate.identity import configured, from_header, same_cloud
+from policies.cloud_identity import configured, from_header, same_cloud
 from policies.registry import APP_POLICY_PATH, BENCH_PATH
 from tests.test_app_engine import FakeBackend, RulePolicy
 
@@ -46,7 +46,7 @@ def test_another_cloud_is_warned_about_with_the_fix() -> None:
     notice = calibration_notice(policy_calibration(), configured(openai))
     assert notice.startswith("⚠️ Policy calibrated for the project's stand-in")
     assert "gpt-4o-mini via api.openai.com" in notice
-    assert "python -m policies.calibrate" in notice
+    assert "python -m lab.calibrate" in notice
 
 
 @pytest.mark.parametrize(("model", "url", "same"), [
@@ -95,7 +95,7 @@ def test_the_page_header_shows_the_runtimes_notice(tmp_path: Path) -> None:
     assert models["calibration"].startswith("⚠️ Policy calibrated for the project's stand-in")
     assert "acme-mini via 127.0.0.1:9" in models["calibration"]
     line = ChatUI(runtime.engine, models, runtime.policy_names)._models_line()
-    assert "Policy calibrated for the project" in line and "python -m policies.calibrate" in line
+    assert "Policy calibrated for the project" in line and "python -m lab.calibrate" in line
 
 
 def test_the_stand_in_names_the_model_it_serves_before_it_runs(tmp_path: Path) -> None:

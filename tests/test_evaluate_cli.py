@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from policies import evaluate
+from lab import evaluate
 
 M4A1 = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "m4a1" / "M4A1.json"
 

@@ -6,7 +6,7 @@
   from a fraction of its prediction to 3x its worst case (stopped at the engine's deadline,
   its dollars bounded by the tokens the guard lets it send; some cloud calls breaking
   midway), never overspend.
-`python -m app.guard_sim` runs the last one 10,000 times.
+`python -m app.tools.guard_sim` runs the last one 10,000 times.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.guard import PERCEPTION_S_PER_AUDIO_S, SpeedModel, image_tokens, worst_case
-from app.guard_sim import simulate
 from app.session import Cost
+from app.tools.guard_sim import simulate
 from backends import units
 from backends.config import Settings
 from backends.media import MediaLimits, audio_duration_s, encode_image, inspect, to_wav16k, wav_duration_s

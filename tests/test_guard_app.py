@@ -1,7 +1,7 @@
 """The app's guard as properties: the predicted quantile grows with q, admission by quantile +
 pacing, and the run-time bound, so no sequence of turns (costs drawn around, up to and far
 past the predictions; random budgets) makes the ledger overspend.
-`tests/test_guard.py` runs the same through the real engine (`app.guard_sim`)."""
+`tests/test_guard.py` runs the same through the real engine (`app.tools.guard_sim`)."""
 
 from __future__ import annotations
 

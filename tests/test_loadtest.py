@@ -1,4 +1,4 @@
-"""The load script (`python -m app.loadtest`): a small smoke run against a served page, and its
+"""The load script (`python -m app.tools.loadtest`): a small smoke run against a served page, and its
 isolation check catching cross-talk in a log."""
 
 from __future__ import annotations
@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from app.loadtest import (
+from app.store import SessionStore
+from app.switches import thread_switches
+from app.tools.loadtest import (
     DecisionTime,
     Reply,
     decision_times,
@@ -18,8 +20,6 @@ from app.loadtest import (
     marker,
     reply_problems,
 )
-from app.store import SessionStore
-from app.switches import thread_switches
 from tests.browser_support import ROOT
 
 
@@ -92,7 +92,7 @@ def test_load_script_smoke_against_a_served_page(tiny_backend, tmp_path: Path) -
         demo.queue().launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
         try:
             result = subprocess.run(
-                [sys.executable, "-m", "app.loadtest", "--url", demo.local_url, "--sessions", "2",
+                [sys.executable, "-m", "app.tools.loadtest", "--url", demo.local_url, "--sessions", "2",
                  "--turns", "1", "--log", str(log)],
                 cwd=ROOT, capture_output=True, text=True, timeout=300)
         finally:

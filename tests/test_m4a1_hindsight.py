@@ -1,11 +1,11 @@
-"""The hindsight-optimisation experiment (`policies.m4a1.hindsight`): given the one true future,
+"""The hindsight-optimisation experiment (`lab.m4a1.hindsight`): given the one true future,
 it must replay the exhaustive hindsight plan on LCIO's own model, within budget."""
 
 import pytest
 
-from policies.m4a1.hindsight import HindsightPolicy
-from policies.m4a1.oracle import best_sequence
-from policies.m4a1.protocol import PaperEvaluator
+from lab.m4a1.hindsight import HindsightPolicy
+from lab.m4a1.oracle import best_sequence
+from lab.m4a1.protocol import PaperEvaluator
 from policies.m4a1.rcrl import RCRLConfig, train_rcrl
 from tests.policy_fixtures import synthetic_dialogues
 

@@ -6,9 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from policies.m4a1.baselines import LocalOnly
-from policies.m4a1.data import load_dialogues
-from policies.m4a1.protocol import (
+from lab.m4a1.protocol import (
     PAPER_BUDGETS,
     PAPER_SEEDS,
     PaperEvaluator,
@@ -16,8 +14,10 @@ from policies.m4a1.protocol import (
     paper_split,
     summarise_paper,
 )
+from lab.m4a1.runner import PaperCloud, _fork, bootstrap
+from policies.m4a1.baselines import LocalOnly
+from policies.m4a1.data import load_dialogues
 from policies.m4a1.rcrl import RCRLConfig, train_rcrl
-from policies.m4a1.runner import PaperCloud, _fork, bootstrap
 from policies.m4a1.simulator import QualityModel
 
 M4A1 = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "m4a1" / "M4A1.json"
@@ -91,9 +91,9 @@ def test_lcio_fits_its_own_model_on_training_data_never_the_judge(dialogues) -> 
 
 
 def test_gap_rows_plan_on_the_judge_or_on_lcios_own_model(dialogues) -> None:
-    """`policies.m4a1.gap`: planning on the judge is the oracle; planning on LCIO's own model
+    """`lab.m4a1.gap`: planning on the judge is the oracle; planning on LCIO's own model
     (knowing the future, not the judge) scores no higher, judged by the same simulator."""
-    from policies.m4a1.gap import planned_on
+    from lab.m4a1.gap import planned_on
 
     train, test, _ = paper_split(dialogues, 1)
     ev = PaperEvaluator(test, PaperSimulator(train))

@@ -97,7 +97,7 @@ def test_second_turn_rows_are_warm_for_turns_zero_and_one(trained):
 def test_crossval_compares_planners_on_the_same_folds_and_judges():
     """`crossval --planner` plays each depth on the same folds and judges as the tie-rule
     comparison: its one-turn row is the tie rule's shared-ties row, cell for cell."""
-    from policies.m4a1.crossval import FOLDS, JUDGES, crossval_seed, planners
+    from lab.m4a1.crossval import FOLDS, JUDGES, crossval_seed, planners
 
     dialogues = synthetic_dialogues(40, seed=9)
     ties = crossval_seed(dialogues, 1, 1)

@@ -1,11 +1,11 @@
-"""The overlap benchmark's report (`python -m backends.overlap`); the measuring itself needs the
+"""The overlap benchmark's report (`python -m lab.overlap`); the measuring itself needs the
 real stand-in and local model and is run by hand (docs/configuration.md)."""
 
 from __future__ import annotations
 
 import pytest
 
-from backends import overlap
+from lab import overlap
 
 
 def test_report_gives_the_slowdown_and_names_a_timeout(monkeypatch: pytest.MonkeyPatch, capsys) -> None:

@@ -91,7 +91,7 @@ def test_a_policy_that_cannot_be_built_is_left_out(monkeypatch: pytest.MonkeyPat
 
 
 def test_no_import_cycle_between_the_evaluators() -> None:
-    code = ("import sys, policies.bench_eval, policies.m4a1.runner; "
-            "print('policies.evaluate' in sys.modules)")
+    code = ("import sys, lab.bench_eval, lab.m4a1.runner; "
+            "print('lab.evaluate' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

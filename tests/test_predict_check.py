@@ -1,5 +1,5 @@
-"""The prediction check's arithmetic and its browser mode's reading of the log (app/predict_check.py,
-app/predict_browser.py); the browser run itself is a script (docs/page.md), not a test."""
+"""The prediction check's arithmetic and its browser mode's reading of the log (app/tools/predict_check.py,
+app/tools/predict_browser.py); the browser run itself is a script (docs/page.md), not a test."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from app.card import decision_data
-from app.predict_browser import decision_from_row, log_row
-from app.predict_check import errors, turn_plan
 from app.session import Session
+from app.tools.predict_browser import decision_from_row, log_row
+from app.tools.predict_check import errors, turn_plan
 
 
 def row(turn: int, exp: float, act: float, location: str = "cloud", usd: tuple[float, float] = (1.0, 1.0),

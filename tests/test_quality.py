@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from backends.base import Backend, StreamItem
-from backends.quality import QUESTIONS, evaluate
 from backends.types import ChatRequest, Completion
+from lab.quality import QUESTIONS, evaluate
 
 RIGHT = {
     "What is the capital of France?": "The capital of France is Paris.",
@@ -50,7 +50,7 @@ def test_scores_are_the_bench_rules_per_task_with_the_loop_share() -> None:
 
 
 def test_the_readme_table_has_a_column_per_setting_and_a_row_per_task() -> None:
-    from backends.quality import markdown
+    from lab.quality import markdown
 
     result = evaluate(Canned(), max_tokens=64, embed=no_embedding)
     table = markdown({"a": result, "b": {**result, "mean": 0.5}}).splitlines()

@@ -1,4 +1,4 @@
-"""`python -m policies.regret`: simulated raters on an LCIO-Bench file, regret per round for
+"""`python -m lab.regret`: simulated raters on an LCIO-Bench file, regret per round for
 per-session learning, the shared prior only and no learning (the figure in docs/results.md)."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ def bench() -> Path:
 
 
 def test_the_command_writes_the_curves_and_a_figure(tmp_path: Path, bench: Path) -> None:
-    from policies.regret import main
+    from lab.regret import main
 
     doc = main(["--dataset", str(bench), "--out", str(tmp_path), "--sessions", "8",
                 "--rounds", "6", "--seeds", "1"])
@@ -32,12 +32,12 @@ def test_the_command_writes_the_curves_and_a_figure(tmp_path: Path, bench: Path)
     first = {m: c["mean"][0] for m, c in saved["curves"].items()}
     assert first["personal"] == first["shared"] == first["none"], "round 1: nothing learned yet"
     assert Path(doc["figure"]).exists() and Path(doc["figure"]).suffix in (".png", ".html")
-    assert saved["command"].startswith("python -m policies.regret --dataset")
+    assert saved["command"].startswith("python -m lab.regret --dataset")
 
 
 def test_a_rater_with_a_strong_taste_is_learned_only_per_session(bench: Path) -> None:
-    from policies.bench_eval import complete_dialogues, split
-    from policies.regret import SimConfig, fit_policy, simulate
+    from lab.bench_eval import complete_dialogues, split
+    from lab.regret import SimConfig, fit_policy, simulate
 
     train, test = split(complete_dialogues(bench), 0)
     config = SimConfig(sessions=20, rounds=30, seeds=1, taste_population=0.0, taste_individual=0.4)

@@ -193,7 +193,7 @@ def test_export_holds_only_the_callers_session(two_sessions: tuple[ChatUI, Sessi
 
 def test_export_log_cli_exports_everything_for_the_operator(
         two_sessions: tuple[ChatUI, Session, Session], tmp_path: Path) -> None:
-    from app.export_log import main
+    from app.tools.export_log import main
 
     ui, mine, theirs = two_sessions
     out = tmp_path / "all.jsonl"

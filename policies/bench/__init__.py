@@ -1,9 +1,2 @@
-"""LCIO-Bench: the app's own turns answered under every action by the real backends.
-
-- `scenarios`: seeded multi-modal, multi-task, multi-turn dialogues with checkable references.
-- `media`: the attachments (Pillow charts/diagrams/text pictures, scikit-image photos,
-  espeak-ng speech), rendered deterministically from their specs.
-- `scoring`: the documented rules that turn an answer into a score in [0, 1].
-- `build`: `python -m policies.bench.build --out assets/bench/lcio-bench-v1.jsonl`, resumable.
-- `dataset`: the built file as per-turn arrays of measured outcomes for every action.
-"""
+"""The LCIO-Bench family: its observation, outcome model, environment, baselines, routers,
+the paper's recipes and LCIO's planner. How the benchmark is built lives in `lab.bench`."""

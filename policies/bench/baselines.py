@@ -17,7 +17,7 @@ from policies.bench.observation import (
     kinds_from_obs,
 )
 from policies.bench.outcome import OutcomeModel
-from policies.bench.scenarios import TASKS
+from policies.bench.tasks import TASKS
 from policies.holdgil import argmax
 
 

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from policies.base import ActionSpace
-from policies.bench.scenarios import TASKS
+from policies.bench.tasks import TASKS
 from policies.profiles import RESOURCES  # noqa: F401 - the one order of resources
 
 

@@ -16,7 +16,7 @@ import numpy as np
 from policies.base import Action, ActionSpace
 from policies.bench.dataset import BenchTurn
 from policies.bench.prompt_features import PROMPT_DIM, prompt_counts
-from policies.bench.scenarios import TASKS
+from policies.bench.tasks import TASKS
 from policies.profiles import RESOURCES
 
 BENCH_SPACE = ActionSpace(slots=3, local_subsets=True)

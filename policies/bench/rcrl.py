@@ -38,8 +38,8 @@ from policies.bench.observation import (
 )
 from policies.bench.outcome import OutcomeModel, affordable
 from policies.bench.prompt_quality import PromptQualityModel, turn_observations
-from policies.bench.scenarios import TASKS
 from policies.bench.steer import steered
+from policies.bench.tasks import TASKS
 from policies.holdgil import argmax
 from policies.lagrange import LagrangeTable
 from policies.profiles import RESOURCES

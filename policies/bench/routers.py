@@ -109,7 +109,7 @@ def answer_features(text: str) -> np.ndarray:
     """What a local answer looks like: hashed words, and the weak signals the app can see
     (empty or short, stuck repeating itself, a refusal)."""
     from backends.decoding import loops
-    from policies.bench.scoring import is_refusal
+    from policies.answer_text import is_refusal
 
     words = len(text.split())
     flags = np.array([words == 0, words < 4, min(words, 80) / 80.0, loops(text), is_refusal(text)],

@@ -1,6 +1,6 @@
 """LCIO's M4A1 policy: a budget-masked look-ahead planner, with Lagrange multipliers.
 
-What it is, plainly (measured in the paper's protocol, `policies.m4a1.runner`):
+What it is, plainly (measured in the paper's protocol, `lab.m4a1.runner`):
 - Reward model: a k-NN quality model fitted on the training dialogues' logged turns by our own
   code (its own object, never the evaluator's simulator; equidistant neighbours share
   the last slots, so no storage order decides a prediction), plus the paper's
@@ -10,7 +10,7 @@ What it is, plainly (measured in the paper's protocol, `policies.m4a1.runner`):
   + the same for the turn after], an expectimax over the unknown next tasks. It plans two
   turns ahead at turns 0 and 1, whose next two turns' k-NN rows the warm caches hold, and one
   turn ahead after that (`RCRLConfig.two_turns_until`): chosen on the training split only
-  (`policies.m4a1.crossval --planner`), where the second turn is worth +0.02 reward and
+  (`lab.m4a1.crossval --planner`), where the second turn is worth +0.02 reward and
   planning it at later turns adds nothing (held out it is flat: `policies/README.md`).
 - Multipliers: λ_k is a table over (turn, remaining budget of k in units of its most expensive
   call), learned by stochastic dual ascent on rollouts of the training dialogues with budgets

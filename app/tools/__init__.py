@@ -1,0 +1,1 @@
+"""The app's own measuring and operator scripts (`python -m app.tools.NAME`); the app never imports them."""

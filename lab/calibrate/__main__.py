@@ -1,0 +1,3 @@
+from lab.calibrate.cli import main
+
+raise SystemExit(main())

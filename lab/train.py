@@ -1,0 +1,56 @@
+"""Train LCIO's RCRL policy and save it with its config: `python -m lab.train`.
+
+    python -m lab.train --dataset ../shared/data/m4a1/M4A1.json --seed 0 \
+        --split all --out assets/policy/rcrl.json
+    python -m lab.train --dataset assets/bench/lcio-bench-v2.jsonl --seed 0 \
+        --split all --out assets/policy/rcrl-bench.json    (the app's policy)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+
+import torch
+
+from policies.m4a1.data import load_dialogues, split_dialogues
+from policies.m4a1.rcrl import RCRLConfig, train_rcrl
+from policies.registry import DEFAULT_DATASET, M4A1_POLICY_PATH
+
+
+def main(argv: list[str] | None = None) -> Path:
+    from lab.evaluate import _bench_dataset
+
+    if _bench_dataset(argv):  # LCIO-Bench: the app's policy, trained with the app's features
+        from lab.bench_eval import train_main
+
+        return train_main(argv)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dataset", default=str(DEFAULT_DATASET), help="M4A1.json or a .jsonl table of turns")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--epochs", type=int, default=RCRLConfig.epochs, help="dual-ascent epochs")
+    ap.add_argument("--split", choices=["all", "train"], default="all",
+                    help="all: every dialogue (the app's policy); train: the seed's 80%% split")
+    ap.add_argument("--device", default="Jetson TX2")
+    ap.add_argument("--network", default="Wired")
+    ap.add_argument("--out", default=str(M4A1_POLICY_PATH))
+    args = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    dialogues = load_dialogues(args.dataset)
+    if args.split == "train":
+        dialogues, _ = split_dialogues(dialogues, args.seed)
+    cfg = RCRLConfig(seed=args.seed, epochs=args.epochs, device=args.device, network=args.network)
+    policy, log = train_rcrl(dialogues, cfg)
+    argv = sys.argv[1:] if argv is None else argv
+    command = "python -m lab.train " + " ".join(shlex.quote(a) for a in argv)
+    out = Path(args.out)
+    policy.save(out, command=command)
+    print(json.dumps({"saved": str(out), "dialogues": len(dialogues), "last_epoch": log[-1]}, indent=1))
+    return out
+
+
+if __name__ == "__main__":
+    main()

@@ -1,3 +1,0 @@
-from policies.calibrate.cli import main
-
-raise SystemExit(main())
