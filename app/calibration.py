@@ -19,8 +19,8 @@ COMMAND = "python -m lab.calibrate"
 
 
 def active_policy_path() -> Path:
-    """The file `policies.registry.load_app_policy()` loads by default."""
-    from policies.registry import APP_POLICY_PATH, M4A1_POLICY_PATH
+    """The file `policies.artifacts.load_app_policy()` loads by default."""
+    from policies.artifacts import APP_POLICY_PATH, M4A1_POLICY_PATH
 
     return APP_POLICY_PATH if APP_POLICY_PATH.exists() else M4A1_POLICY_PATH
 

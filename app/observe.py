@@ -2,8 +2,8 @@
 
 `turn_context` gathers it from the session and the turn (prompt, attachment kinds, earlier
 actions and prompts, budgets); the policy's own `observe(context)` (the contract in
-`policies.base`) turns it into its observation. The layouts and what the app cannot measure
-before the decision card shows (association, the task) are described in `policies.observation`.
+`policies.base`) turns it into its observation: its family's layout (`policies.bench.observation`,
+`policies.m4a1.features`), with the task classifier the app handed it (`app.runtime.app_kit`).
 """
 
 from __future__ import annotations
@@ -11,8 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from app.session import Session
-from policies.base import ActionSpace, Policy, TurnContext
-from policies.observation import observation_for
+from policies.base import Policy, TurnContext
 
 
 def session_budgets(session: Session) -> tuple[dict[str, float], dict[str, float]]:
@@ -33,8 +32,3 @@ def turn_context(session: Session, record: object) -> TurnContext:
 def policy_observation(policy: Policy, session: Session, record: object) -> np.ndarray:
     """The deciding policy's observation of this turn."""
     return policy.observe(turn_context(session, record))
-
-
-def features_observation(session: Session, record: object, space: ActionSpace) -> np.ndarray:
-    """The observation layout that belongs to `space`, for callers that hold no policy."""
-    return observation_for(space, turn_context(session, record))

@@ -11,6 +11,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from app.engine import Engine
@@ -20,24 +21,43 @@ from app.store import SessionStore
 from backends.base import BACKENDS, Backend
 from backends.config import Settings, get_settings
 from backends.redact import redact_logs, redact_url, url_secrets
+from policies import roster
 from policies.base import ActionSpace, Policy
+from policies.bench.observation import BENCH_SPACE, context_observation
+from policies.bench.rcrl import BenchRCRLPolicy
+from policies.roster import Kit
 
 log = logging.getLogger(__name__)
 
 # LCIO-Bench's: local or cloud, each with any subset of the slots (what the shipped policy learned)
-APP_SPACE = ActionSpace(slots=3, local_subsets=True)
+APP_SPACE = BENCH_SPACE
 OPENAI_URL = "https://api.openai.com/v1"  # what the SDK uses when no base URL is set
 
 
-def policy_factories() -> dict[str, Callable[[], Policy]]:
-    """Policies the settings panel offers (`policies.registry.APP_POLICIES`); a policy that
-    cannot be built (a missing or corrupt artifact) is left out instead of stopping the app."""
-    from policies.registry import APP_POLICIES
+def app_kit() -> Kit:
+    """What the app builds its policies from: the shipped LCIO (if it loads) and the bench
+    family's observation with LCIO's own task classifier, handed to every policy."""
+    from policies.artifacts import load_app_policy
 
+    try:
+        lcio = load_app_policy()
+    except Exception as exc:  # its roster entry is then left out, with the reason in the log
+        log.warning("the shipped policy is unavailable: %s", exc)
+        return Kit("bench", APP_SPACE)
+    if not isinstance(lcio, BenchRCRLPolicy):  # the M4A1 fallback: no bench task classifier
+        return Kit("bench", APP_SPACE, lcio=lcio)
+    observer = partial(context_observation, classifier=lcio.classifier, space=APP_SPACE)
+    return Kit("bench", APP_SPACE, observer=observer, lcio=lcio)
+
+
+def policy_factories(kit: Kit | None = None) -> dict[str, Callable[[], Policy]]:
+    """Policies the settings panel offers (the roster's "app" entries, LCIO first); a policy that
+    cannot be built (a missing or corrupt artifact) is left out instead of stopping the app."""
+    kit = kit or app_kit()
     out: dict[str, Callable[[], Policy]] = {}
-    for name, build in APP_POLICIES.items():
+    for name in roster.names("bench", "app"):
         try:
-            policy = build()
+            policy = roster.build(name, kit)
         except Exception as exc:
             log.warning("policy %r unavailable: %s", name, exc)
             continue

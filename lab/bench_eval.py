@@ -34,24 +34,23 @@ from lab.bench.oracle import Planned, oracle_plan
 from lab.bench_curves import cheap_and_good, curves, figure, mean_curves
 from lab.bench_targets import targets
 from lab.report import aggregate, plots, prepare_run, sweep_table, table
+from policies import roster
 from policies.base import Policy
 from policies.bench.dataset import BenchTurn, load_bench
 from policies.bench.prompt_quality import turn_observations
 from policies.bench.recipes import BenchRCPPO
-from policies.bench.routers import BenchCascade, BenchRouter, WeaknessModel, WinRateModel
+from policies.bench.routers import BenchCascade, BenchRouter
 from policies.bench_policy import (
     BENCH_BUDGETS,
+    BENCH_SPACE,
     RESOURCES,
-    BenchCloudOnly,
     BenchEnv,
     BenchEnvConfig,
-    BenchGreedy,
-    BenchLocalOnly,
-    BenchRandom,
     BenchRCA2C,
     BenchRCRLConfig,
     BenchRCRLPolicy,
 )
+from policies.roster import Kit
 
 ORACLE, LCIO, PAPER, PPO = "oracle (hindsight)", "lcio-rcrl", "rc-a2c (paper)", "rc-ppo (paper)"
 ROUTER, CASCADE = BenchRouter.name, BenchCascade.name
@@ -209,18 +208,21 @@ def evaluate_seed(dialogues: list[list[BenchTurn]], seed: int, args: argparse.Na
         rcrl, _ = BenchRCRLPolicy.train(train, BenchRCRLConfig(seed=seed, epochs=args.epochs))
         rcrl.save(path, command=f"python -m lab.evaluate (bench, seed {seed}, train split)")
     env = BenchEnv(test, rcrl.classifier, rcrl.outcomes, BenchEnvConfig())
-    train_obs, train_turns = turn_observations(train, rcrl.classifier)
-    router = BenchRouter(WinRateModel.fit(train_obs, train_turns))
-    cascade = BenchCascade(WeaknessModel.fit(train_turns))
+    kit = Kit("bench", BENCH_SPACE, seed=seed, lcio=rcrl, outcomes=rcrl.outcomes,
+              training=turn_observations(train, rcrl.classifier))
+    # The roster's baselines, rebuilt for each budget scale (a fresh random generator each time).
+    policies: dict[str, Callable[[], Policy]] = {
+        name: (lambda name=name: roster.build(name, kit)) for name in roster.names("bench", "baseline")}
+    router, cascade = roster.build(ROUTER, kit), roster.build(CASCADE, kit)
+    assert isinstance(router, BenchRouter) and isinstance(cascade, BenchCascade)
+    train_obs, train_turns = kit.train_turns()
     lcio_cascade = BenchLCIOCascade(rcrl, CascadeValue.fit(train_obs, train_turns, cascade.weakness),
                                     cascade.weakness)
-    policies: dict[str, Callable[[], Policy]] = {
-        "local-only": BenchLocalOnly, "cloud-only": BenchCloudOnly,
-        "random": lambda: BenchRandom(seed=seed), "greedy": lambda: BenchGreedy(rcrl.outcomes),
-        ROUTER: lambda: router, CASCADE: lambda: cascade, LCIO: lambda: rcrl,
+    policies.update({
+        LCIO: lambda: rcrl,
         LCIO_TABLE: lambda: without_prompt_quality(rcrl), LCIO_NO_LAMBDA: lambda: without_multipliers(rcrl),
         BenchLCIOCascade.name: lambda: lcio_cascade,
-    }
+    })
     if args.a2c_steps > 0:
         for label, recipe in ((PAPER, BenchRCA2C), (PPO, BenchRCPPO)):
             rl_env = BenchEnv(train, rcrl.classifier, rcrl.outcomes,
@@ -302,7 +304,7 @@ def evaluate_main(argv: list[str] | None = None) -> dict:
 
 def train_main(argv: list[str] | None = None) -> Path:
     """`python -m lab.train --dataset BENCH.jsonl`: the app's bench policy."""
-    from policies.registry import APP_POLICY_PATH
+    from policies.artifacts import APP_POLICY_PATH
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dataset", required=True)

@@ -4,9 +4,8 @@ both datasets.
     python -m lab.evaluate --dataset ../shared/data/m4a1/M4A1.json --seeds 3 --out runs/eval
     python -m lab.evaluate --dataset assets/bench/lcio-bench-v2.jsonl --seeds 3 --out runs/eval-bench
 
-M4A1 runs the paper's protocol by default (`lab.m4a1.runner`: its splits with seeds 1–3,
-its kd-tree k-NN judge, its evaluation rules); `--protocol lcio` runs the earlier LCIO protocol
-(`lab.m4a1.legacy`). An LCIO-Bench file (detected by its header) goes to
+M4A1 runs the paper's protocol (`lab.m4a1.runner`: its splits with seeds 1–3, its kd-tree
+k-NN judge, its evaluation rules). An LCIO-Bench file (detected by its header) goes to
 `lab.bench_eval` (every outcome measured, no simulator). Trained models are cached under
 OUT/cache; OUT/results.json and OUT/results.html hold the figures.
 """
@@ -15,8 +14,8 @@ from __future__ import annotations
 
 import argparse
 
+from policies.artifacts import DEFAULT_DATASET
 from policies.m4a1.rcrl import RCRLConfig
-from policies.registry import DEFAULT_DATASET
 
 
 def _bench_dataset(argv: list[str] | None) -> bool:
@@ -36,8 +35,9 @@ def _scales(text: str) -> list[float]:
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dataset", default=str(DEFAULT_DATASET))
-    ap.add_argument("--protocol", choices=["paper", "lcio"], default="paper",
-                    help="M4A1 only: the paper's protocol (default) or LCIO's earlier one")
+    ap.add_argument("--protocol", choices=["paper"], default="paper",
+                    help="M4A1 only: the paper's protocol (LCIO's earlier one, whose planner held "
+                         "its judge's model, is withdrawn)")
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--out", default="runs/eval")
     ap.add_argument("--epochs", type=int, default=RCRLConfig.epochs, help="RCRL dual-ascent epochs")
@@ -53,15 +53,10 @@ def main(argv: list[str] | None = None) -> dict:
 
         return evaluate_main(argv)
     args = parser().parse_args(argv)
-    if args.protocol == "paper":
-        from lab.m4a1 import runner
+    from lab.m4a1 import runner
 
-        args.sweep = args.sweep or list(runner.SWEEP)
-        return runner.main(args)
-    from lab.m4a1 import legacy
-
-    args.sweep = args.sweep or [0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0]
-    return legacy.main(args)
+    args.sweep = args.sweep or list(runner.SWEEP)
+    return runner.main(args)
 
 
 if __name__ == "__main__":

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import torch
 
+from policies.artifacts import DEFAULT_DATASET, M4A1_POLICY_PATH
 from policies.m4a1.data import load_dialogues, split_dialogues
 from policies.m4a1.rcrl import RCRLConfig, train_rcrl
-from policies.registry import DEFAULT_DATASET, M4A1_POLICY_PATH
 
 
 def main(argv: list[str] | None = None) -> Path:

@@ -3,7 +3,8 @@
 Every policy, learned or rule-based, is a `Policy`:
 - `space`: the `ActionSpace` it decides over (actions are indices into `space.actions`);
 - `observe(context)`: its observation, built from a `TurnContext` (what the app knows about a
-  turn before deciding); the default picks the layout that belongs to its space;
+  turn before deciding); by default the `observer` its builder handed it (its family's
+  layout, with the caller's task classifier: `policies.roster`);
 - `decide(observation, mask) -> Decision`: `mask[i]` False means action i must not be taken;
 - `decide_with(observation, mask, preferences) -> Decision`: the same decision for one person
   (`Preferences`: the session's reward weights and what their ratings taught). The default
@@ -17,13 +18,14 @@ A policy that learns from people's ratings is also a `RatingLearner`: it says wh
 observation carries and its own quality estimates; what ratings taught (per session, on top of a
 shared prior, `policies.preferences`) reaches it as `Preferences.quality_offsets`.
 
-Adding a baseline: subclass `Policy`, implement `decide`, and add one line to
-`policies.registry.POLICIES`.
+Adding a baseline: subclass `Policy`, implement `decide`, and add one `register(...)` line to
+`policies.roster`: every evaluator's table, the app's menu and the study's conditions read it.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Literal
@@ -120,6 +122,9 @@ class TurnContext:
     earlier_kinds: tuple[str, ...] = ()  # kinds of the files earlier turns carried
 
 
+Observer = Callable[[TurnContext], np.ndarray]
+
+
 class Policy(ABC):
     """Chooses an action for one turn (the contract in the module docstring)."""
 
@@ -127,6 +132,8 @@ class Policy(ABC):
     space: ActionSpace = ActionSpace()
     uses_guard: bool = True
     steerable: bool = False  # True if `decide_with` honours the weights and offsets
+    # Its family's observation of a turn, handed in by whoever builds it (`policies.roster`).
+    observer: Observer | None = None
 
     @abstractmethod
     def decide(self, observation: np.ndarray, mask: np.ndarray) -> Decision: ...
@@ -138,10 +145,12 @@ class Policy(ABC):
         return self.decide(observation, mask)
 
     def observe(self, context: TurnContext) -> np.ndarray:
-        """This policy's observation of a turn (the layout that belongs to its space)."""
-        from policies.observation import observation_for
-
-        return observation_for(self.space, context)
+        """This policy's observation of a turn: by default its family's layout, through the
+        observer the roster handed it (`policies.roster.build`), so the contract loads nothing."""
+        if self.observer is None:
+            raise TypeError(f"{type(self).__name__} has no observer: build it through "
+                            "policies.roster.build, or give it one")
+        return self.observer(context)
 
     def reset(self) -> None:  # noqa: B027 - optional hook; most policies keep no state
         """Forget per-dialogue state (called at the start of every dialogue)."""

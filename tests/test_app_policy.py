@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from app.engine import Engine
-from app.observe import features_observation
+from app.observe import policy_observation
 from app.online import OnlineLearner
 from app.session import BudgetLedger, Cost, Session
 from app.store import SessionStore
@@ -35,7 +35,8 @@ def _engine(tmp_path: Path, policy) -> Engine:
     backends = {"local": FakeBackend("local", ["ok"]),
                 "cloud": FakeBackend("cloud", ["ok"], cost=0.001)}
     return Engine(SessionStore(tmp_path / "log.sqlite"), lambda n: policy, backends.__getitem__,
-                  observe=features_observation, price_usd=lambda *tokens: 0.0005)
+                  observe=lambda s, r, space: policy_observation(policy, s, r),
+                  price_usd=lambda *tokens: 0.0005)
 
 
 def test_observation_fits_and_history_is_carried(tmp_path: Path, rcrl) -> None:
@@ -78,7 +79,7 @@ def test_ratings_move_the_policy_estimate(tmp_path: Path, rcrl) -> None:
 # --- the shipped policy: trained on LCIO-Bench with the app's own features ----------------
 @pytest.fixture
 def shipped():
-    from policies.registry import APP_POLICY_PATH, load_app_policy
+    from policies.artifacts import APP_POLICY_PATH, load_app_policy
 
     if not APP_POLICY_PATH.exists():
         pytest.skip("assets/policy/rcrl-bench.json is not built")

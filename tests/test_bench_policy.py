@@ -198,7 +198,7 @@ def test_oracle_is_feasible_and_beats_every_policy(sample: Path, trained: BenchR
 
 def test_policy_round_trips_and_decides_fast_enough_to_matter(tmp_path: Path, trained: BenchRCRLPolicy,
                                                                 sample: Path) -> None:
-    from policies.registry import load_policy
+    from policies.artifacts import load_policy
 
     trained.save(tmp_path / "p.json")
     again = load_policy(tmp_path / "p.json")
@@ -228,7 +228,7 @@ def test_evaluate_and_train_clis_accept_the_bench(tmp_path: Path, sample: Path) 
 
 
 def test_shipped_benchmark_is_complete_and_its_env_passes_check_env() -> None:
-    from policies.registry import APP_POLICY_PATH, BENCH_PATH
+    from policies.artifacts import APP_POLICY_PATH, BENCH_PATH
 
     if not (BENCH_PATH.exists() and APP_POLICY_PATH.exists()):
         pytest.skip("the shipped benchmark or policy is not in assets/")

@@ -19,8 +19,8 @@ from backends.standin import StandinServer
 from lab.calibrate.cli import main
 from lab.calibrate.measure import plan
 from lab.calibrate.sample import SourceFile, select
+from policies.artifacts import APP_POLICY_PATH, BENCH_PATH
 from policies.bench.dataset import load_bench
-from policies.registry import APP_POLICY_PATH, BENCH_PATH
 from tests.calibrate_support import (
     KEY,
     MODEL,
@@ -88,11 +88,11 @@ def test_end_to_end_measures_writes_and_trains(env: Path, tmp_path: Path, media:
                                                server: StandinServer,
                                                monkeypatch: pytest.MonkeyPatch,
                                                capsys: pytest.CaptureFixture[str]) -> None:
-    import policies.registry
+    import policies.artifacts
 
     shipped = APP_POLICY_PATH.read_bytes()
     app_policy = tmp_path / "app-policy.json"  # what --install replaces, here a copy
-    monkeypatch.setattr(policies.registry, "APP_POLICY_PATH", app_policy)
+    monkeypatch.setattr(policies.artifacts, "APP_POLICY_PATH", app_policy)
     assert main(args(tmp_path, media, "--limit", "8", "--max-new-tokens", "12", "--install")) == 0
     shown = capsys.readouterr().out
     assert "Expected spend: $" in shown and f"{MODEL} at its own row" in shown

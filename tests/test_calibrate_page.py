@@ -11,8 +11,8 @@ import pytest
 from app.calibration import active_policy_path, calibration_notice, policy_calibration
 from app.ui import ChatUI
 from backends.config import Settings
+from policies.artifacts import APP_POLICY_PATH, BENCH_PATH
 from policies.cloud_identity import configured, from_header, same_cloud
-from policies.registry import APP_POLICY_PATH, BENCH_PATH
 from tests.test_app_engine import FakeBackend, RulePolicy
 
 

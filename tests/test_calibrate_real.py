@@ -12,8 +12,8 @@ import pytest
 from backends.pricing import PriceTable
 from backends.standin import StandinServer
 from lab.calibrate.cli import main
+from policies.artifacts import BENCH_PATH
 from policies.bench.dataset import load_bench
-from policies.registry import BENCH_PATH
 from tests.calibrate_support import MODEL, acme_prices, provider_env, provider_server, read_jsonl
 
 pytestmark = pytest.mark.slow

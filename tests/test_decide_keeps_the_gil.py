@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from policies.artifacts import load_app_policy
 from policies.base import Preferences, RewardWeights
 from policies.bench.dataset import load_bench
 from policies.bench.prompt_quality import LOCATIONS, context_features, turn_observations
 from policies.lagrange import BUDGET_EDGES, LagrangeTable
-from policies.registry import load_app_policy
 
 V2 = Path(__file__).resolve().parent.parent / "assets" / "bench" / "lcio-bench-v2.jsonl"
 

@@ -14,8 +14,8 @@ from lab.m4a1.protocol import (
     paper_split,
     summarise_paper,
 )
-from lab.m4a1.runner import PaperCloud, _fork, bootstrap
-from policies.m4a1.baselines import LocalOnly
+from lab.m4a1.runner import bootstrap
+from policies.m4a1.baselines import LocalOnly, PaperCloud, fork
 from policies.m4a1.data import load_dialogues
 from policies.m4a1.rcrl import RCRLConfig, train_rcrl
 from policies.m4a1.simulator import QualityModel
@@ -52,7 +52,7 @@ def test_reproduces_the_papers_figures_on_seeds_1_to_3(dialogues) -> None:
         oracle.append(summarise_paper(ev.oracle(PAPER_BUDGETS), PAPER_BUDGETS)["reward"])
         local.append(summarise_paper([ev.play(LocalOnly(), d, PAPER_BUDGETS) for d in test],
                                      PAPER_BUDGETS)["reward"])
-        pol = PaperCloud(_fork(rng))
+        pol = PaperCloud(fork(rng))
         cloud.append(summarise_paper([ev.play(pol, d, PAPER_BUDGETS) for d in test], PAPER_BUDGETS)["reward"])
     assert np.mean(oracle) == pytest.approx(1.511, abs=TOL)
     assert np.mean(local) == pytest.approx(0.869, abs=TOL)

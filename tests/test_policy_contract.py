@@ -1,29 +1,66 @@
-"""The policy contract (policies/base.py) and the one registry: what the app relies on."""
+"""The policy contract (policies/base.py) and the one roster (policies/roster.py): what the app
+and every evaluator rely on."""
 
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from policies import roster
 from policies.base import ActionSpace, Decision, Policy, RatingLearner, TurnContext
-from policies.registry import APP_POLICIES, POLICIES
+from policies.roster import Kit
 
 CONTEXT = TurnContext(prompt="What is in this picture?", kinds=("image",), turn_index=1,
                       past_actions=(0,), past_prompts=("hello",),
                       remaining={"latency_s": 20.0, "usd": 0.0004, "energy_j": 80.0},
                       limits={"latency_s": 30.0, "usd": 0.0006, "energy_j": 120.0})
+M4A1 = Path(__file__).resolve().parents[2] / "shared" / "data" / "m4a1" / "M4A1.json"
 
 
-def test_every_registered_policy_is_a_policy_with_the_contracts_attributes() -> None:
-    for name, cls in POLICIES.items():
-        assert issubclass(cls, Policy), name
-        assert isinstance(cls.uses_guard, bool) and isinstance(cls.space, ActionSpace), name
+@pytest.fixture(scope="module")
+def app_policies() -> dict[str, Policy]:
+    from app.runtime import policy_factories
+
+    return {name: make() for name, make in policy_factories().items()}
 
 
-@pytest.mark.parametrize("name", list(APP_POLICIES))
-def test_app_policies_observe_a_turn_context_and_decide_within_the_mask(name: str) -> None:
-    policy = APP_POLICIES[name]()
+@pytest.fixture(scope="module")
+def bench_kit() -> Kit:
+    """A bench kit as an evaluator makes one: the shipped LCIO, fits on a sample of turns."""
+    from app.runtime import app_kit
+    from lab.bench_eval import complete_dialogues
+    from policies.artifacts import BENCH_PATH
+    from policies.bench.prompt_quality import turn_observations
+
+    kit = app_kit()
+    lcio = kit.lcio
+    kit.outcomes = lcio.outcomes
+    kit.training = turn_observations(complete_dialogues(BENCH_PATH)[:30], lcio.classifier)
+    return kit
+
+
+def test_every_roster_entry_builds_a_policy_of_its_family(bench_kit: Kit) -> None:
+    import random
+
+    kits = {"bench": bench_kit, "m4a1": Kit("m4a1", ActionSpace(), rng=random.Random(1))}
+    for name, entry in roster.ROSTER.items():
+        for family in entry.factories:
+            policy = roster.build(name, kits[family])
+            assert isinstance(policy, Policy) and isinstance(policy.uses_guard, bool), name
+            assert policy.space == kits[family].space, (name, family)
+
+
+def test_app_menu_is_the_rosters_app_entries_lcio_first(app_policies: dict[str, Policy]) -> None:
+    assert list(app_policies) == roster.names("bench", "app")
+    assert list(app_policies)[0] == "lcio-rcrl"
+
+
+@pytest.mark.parametrize("name", roster.names("bench", "app"))
+def test_app_policies_observe_a_turn_context_and_decide_within_the_mask(
+        name: str, app_policies: dict[str, Policy]) -> None:
+    policy = app_policies[name]
     obs = policy.observe(CONTEXT)
     assert obs.ndim == 1 and np.all(np.isfinite(obs))
     mask = policy.space.mask_for([True, False, False])
@@ -32,10 +69,21 @@ def test_app_policies_observe_a_turn_context_and_decide_within_the_mask(name: st
     assert policy.space.actions[dec.action].location == dec.location
 
 
-def test_the_shipped_policy_learns_from_ratings_and_baselines_do_not() -> None:
+def test_baselines_observe_with_the_classifier_they_are_handed(app_policies: dict[str, Policy]) -> None:
+    """The contract loads nothing: a baseline's observation is the shipped LCIO's, through the
+    observer the app handed it, and a policy built without one says so."""
+    assert np.array_equal(app_policies["local-only"].observe(CONTEXT),
+                          app_policies["lcio-rcrl"].observe(CONTEXT))
+    bare = roster.build("local-only", Kit("bench", app_policies["local-only"].space))
+    with pytest.raises(TypeError, match="no observer"):
+        bare.observe(CONTEXT)
+
+
+def test_the_shipped_policy_learns_from_ratings_and_baselines_do_not(
+        app_policies: dict[str, Policy]) -> None:
     from policies.base import Preferences
 
-    lcio = APP_POLICIES["lcio-rcrl"]()
+    lcio = app_policies["lcio-rcrl"]
     assert isinstance(lcio, RatingLearner) and lcio.steerable
     obs = lcio.observe(CONTEXT)
     mask = lcio.space.mask_for([True, False, False])
@@ -47,13 +95,13 @@ def test_the_shipped_policy_learns_from_ratings_and_baselines_do_not() -> None:
     dec = lcio.decide_with(obs, mask, Preferences(quality_offsets=taught))
     assert dec.estimates["quality"][3] == pytest.approx(before + 0.5)
     assert float(lcio.estimates(obs)["quality"][3]) == before, "the shared object is not changed"
-    assert not any(isinstance(APP_POLICIES[n](), RatingLearner) for n in ("local-only", "random"))
+    assert not any(isinstance(app_policies[n], RatingLearner) for n in ("local-only", "random"))
 
 
-def test_a_policy_that_ignores_preferences_still_decides_with_them() -> None:
+def test_a_policy_that_ignores_preferences_still_decides_with_them(app_policies: dict[str, Policy]) -> None:
     from policies.base import Preferences, RewardWeights
 
-    policy = APP_POLICIES["local-only"]()
+    policy = app_policies["local-only"]
     obs = policy.observe(CONTEXT)
     mask = policy.space.mask_for([True, False, False])
     prefs = Preferences(RewardWeights(quality=2.0, cost=0.0), np.ones(policy.space.n))
@@ -61,33 +109,57 @@ def test_a_policy_that_ignores_preferences_still_decides_with_them() -> None:
     assert policy.decide_with(obs, mask, prefs).action == policy.decide(obs, mask).action
 
 
-def test_a_new_baseline_is_one_class_and_one_registry_line(monkeypatch: pytest.MonkeyPatch) -> None:
-    from app.engine import policy_space
+class Cheapest(Policy):
+    """A toy baseline written once for every family: local, with no attachment."""
+
+    name, uses_guard = "cheapest", False
+
+    def __init__(self, kit: Kit) -> None:
+        self.space = kit.space
+
+    def decide(self, observation: np.ndarray, mask: np.ndarray) -> Decision:
+        return Decision(0, "local", (), 1.0, reason="cheapest")
+
+
+@pytest.fixture
+def cheapest_registered():
+    roster.register("cheapest", {"m4a1": Cheapest, "bench": Cheapest}, tags=("app", "baseline"))
+    yield
+    roster.unregister("cheapest")
+
+
+@pytest.mark.skipif(not M4A1.is_file(), reason="../shared/data/m4a1/M4A1.json is not beside the repo")
+def test_a_new_baseline_is_one_class_and_one_line(cheapest_registered: None, tmp_path: Path) -> None:
+    """Registered once, the toy is a row of the M4A1 table, of the LCIO-Bench table, and in the
+    app's menu (so a study condition may name it)."""
     from app.runtime import policy_factories
-    from policies import registry
+    from lab import evaluate
+    from tests.test_bench_policy import write_sample
 
-    class Cheapest(Policy):
-        name, space = "cheapest", ActionSpace(slots=3, local_subsets=True)
+    m4a1 = evaluate.main(["--dataset", str(M4A1), "--seeds", "1", "--out", str(tmp_path / "m"),
+                          "--epochs", "2", "--rl-steps", "0", "--sweep", "1"])
+    assert "cheapest" in m4a1["policies"]
+    assert m4a1["per_seed"]["cheapest"]["1.0"] == m4a1["per_seed"]["local-only"]["1.0"]
+    bench = evaluate.main(["--dataset", str(write_sample(tmp_path / "b.jsonl")), "--seeds", "1",
+                           "--epochs", "2", "--a2c-steps", "0", "--sweep", "1", "--out", str(tmp_path / "b")])
+    assert "cheapest" in bench["policies"]
+    menu = policy_factories()
+    assert "cheapest" in menu and isinstance(menu["cheapest"](), Cheapest)
+    assert len(menu["cheapest"]().observe(CONTEXT)) == len(menu["local-only"]().observe(CONTEXT))
 
-        def decide(self, observation: np.ndarray, mask: np.ndarray) -> Decision:
-            return Decision(0, "local", (), 1.0)
 
-    monkeypatch.setitem(registry.APP_POLICIES, "cheapest", Cheapest)
-    factories = policy_factories()
-    policy = factories["cheapest"]()
-    assert isinstance(policy, Cheapest) and policy_space(policy) is Cheapest.space
-    assert len(policy.observe(CONTEXT)) == len(APP_POLICIES["local-only"]().observe(CONTEXT))
-
-
-def test_a_policy_that_cannot_be_built_is_left_out(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_policy_that_cannot_be_built_is_left_out() -> None:
     from app.runtime import policy_factories
-    from policies import registry
 
-    def broken() -> Policy:
+    def broken(kit: Kit) -> Policy:
         raise FileNotFoundError("no artifact")
 
-    monkeypatch.setitem(registry.APP_POLICIES, "broken", broken)
-    assert "broken" not in policy_factories() and "local-only" in policy_factories()
+    roster.register("broken", {"bench": broken}, tags=("app",))
+    try:
+        factories = policy_factories()
+    finally:
+        roster.unregister("broken")
+    assert "broken" not in factories and "local-only" in factories
 
 
 def test_no_import_cycle_between_the_evaluators() -> None:

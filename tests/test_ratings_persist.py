@@ -25,7 +25,7 @@ ROOMY = Cost(usd=1.0, latency_s=3600.0, energy_j=1e6)  # budgets that do not dec
 
 @pytest.fixture(scope="module")
 def shipped():
-    from policies.registry import APP_POLICY_PATH, load_app_policy
+    from policies.artifacts import APP_POLICY_PATH, load_app_policy
 
     if not APP_POLICY_PATH.exists():
         pytest.skip("assets/policy/rcrl-bench.json is not built")

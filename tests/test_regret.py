@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from policies.registry import BENCH_PATH
+from policies.artifacts import BENCH_PATH
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ BIG = {"latency_s": 1e4, "usd": 10.0, "energy_j": 1e6}  # budgets that never bin
 
 @pytest.fixture(scope="module")
 def shipped():
-    from policies.registry import APP_POLICY_PATH, load_app_policy
+    from policies.artifacts import APP_POLICY_PATH, load_app_policy
 
     if not APP_POLICY_PATH.exists():
         pytest.skip("assets/policy/rcrl-bench.json is not built")
@@ -33,8 +33,8 @@ def shipped():
 
 @pytest.fixture(scope="module")
 def bench_turns(shipped):
+    from policies.artifacts import BENCH_PATH
     from policies.bench.dataset import load_bench
-    from policies.registry import BENCH_PATH
 
     if not BENCH_PATH.exists():
         pytest.skip("LCIO-Bench v1 is not in assets/bench")

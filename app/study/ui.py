@@ -31,7 +31,6 @@ from gradio.data_classes import _StaticFiles
 
 from app.database import database_url, sqlite_file
 from app.engine import Engine
-from app.observe import features_observation
 from app.safe_text import safe_history, safe_markdown
 from app.study.config import StudyConfig, load_study_config
 from app.study.limits import ConsentLimiter, client_address
@@ -61,7 +60,7 @@ def open_study(runtime: Any, config: StudyConfig | None = None) -> StudyService:
     if (file := sqlite_file(url)) is not None:
         refuse_served_database(file, served_files(config))
     store = StudyStore(url, excluded=config.attention_rule.excludes)
-    engine = Engine(store.log, runtime.policy, runtime.backend, observe=features_observation,
+    engine = Engine(store.log, runtime.policy, runtime.backend, observe=runtime.observe,
                     settings=runtime.settings, price_usd=runtime.engine.price_usd)
     service = PairwiseService if config.mode == "pairwise" else StudyService
     return service(config, store, engine)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from policies.artifacts import load_app_policy
 from policies.base import Preferences, RewardWeights
 from policies.bench.dataset import load_bench
-from policies.registry import load_app_policy
 
 LADDER = (RewardWeights(), RewardWeights(cost=1.0), RewardWeights(cost=2.0), RewardWeights(latency=2.0),
           RewardWeights(quality=0.0), RewardWeights(quality=2.0, cost=1.0))

@@ -32,7 +32,7 @@ def _slug(model: str) -> str:
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     from lab.bench.build import DEFAULT_MEDIA
-    from policies.registry import BENCH_PATH
+    from policies.artifacts import BENCH_PATH
 
     ap = argparse.ArgumentParser(prog="python -m lab.calibrate", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -202,7 +202,7 @@ def finish(args: argparse.Namespace, source: Any, measurements: Path, out: Path,
     if args.no_train:
         return status
     from lab.bench_eval import train_main
-    from policies.registry import APP_POLICY_PATH
+    from policies.artifacts import APP_POLICY_PATH
 
     policy = args.policy_out or APP_POLICY_PATH.with_name(
         f"rcrl-bench.calibrated-{_slug(who['model'])}.json")

@@ -18,7 +18,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
-import random
 import time
 from pathlib import Path
 
@@ -34,10 +33,11 @@ from lab.m4a1.protocol import (
 )
 from lab.m4a1.recipes import ALGORITHMS, PaperRecipe
 from lab.report import aggregate, plots, prepare_run, sweep_table, table
-from policies.base import Decision, Policy
-from policies.m4a1.baselines import LocalOnly
+from policies import roster
+from policies.base import Policy
 from policies.m4a1.data import Dialogue, load_dialogues
 from policies.m4a1.rcrl import RCRLConfig, RCRLPolicy, train_rcrl
+from policies.roster import Kit
 
 ORACLE = "oracle (hindsight)"
 LCIO = "lcio"
@@ -48,40 +48,6 @@ LCIO_BOOTSTRAP = "lcio (bootstrap model)"
 SWEEP = (0.25, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
 COLUMNS = ["reward", "quality", "association", "latency_s", "usd", "over_budget_share",
            "overspend_latency_s", "overspend_usd", "cloud_share", "oracle_share", "decide_ms_p99"]
-
-
-class PaperCloud(Policy):
-    """The paper's cloud baseline: a uniformly random cloud action from the split's generator."""
-
-    name, uses_guard = "cloud (random subsets)", False
-
-    def __init__(self, rng: random.Random, n_actions: int = 9):
-        self.rng, self.cloud = rng, list(range(1, n_actions))
-
-    def decide(self, observation: np.ndarray, mask: np.ndarray) -> Decision:
-        a = self.rng.choice(self.cloud)
-        return Decision(a, "cloud", (), 1 / len(self.cloud), reason="random cloud action")
-
-
-class PaperRandom(Policy):
-    """The paper's random baseline: local with 1/2, each cloud action with 1/16."""
-
-    name, uses_guard = "random", False
-
-    def __init__(self, rng: random.Random, n_actions: int = 9):
-        self.rng, self.n = rng, n_actions
-        self.weights = [0.5] + [0.5 / (n_actions - 1)] * (n_actions - 1)
-
-    def decide(self, observation: np.ndarray, mask: np.ndarray) -> Decision:
-        a = self.rng.choices(range(self.n), weights=self.weights, k=1)[0]
-        return Decision(a, "local" if a == 0 else "cloud", (), self.weights[a], reason="random")
-
-
-def _fork(rng: random.Random) -> random.Random:
-    """A generator in `rng`'s state: each baseline draws the stream the paper's run gives it."""
-    out = random.Random()
-    out.setstate(rng.getstate())
-    return out
 
 
 def ablations(lcio: RCRLPolicy) -> dict[str, RCRLPolicy]:
@@ -131,8 +97,7 @@ def evaluate_seed(dialogues: list[Dialogue], seed: int, args, cache: Path) -> di
     lcio = lcio_policy(train, seed, args.epochs, lcio_path(cache, seed, args.epochs))
     boot = lcio_policy(bootstrap(train, seed), seed, args.epochs,
                        lcio_path(cache, seed, args.epochs, "_bootstrap"))
-    fixed: dict[str, Policy] = {"local-only": LocalOnly(), LCIO: lcio, **ablations(lcio),
-                                LCIO_BOOTSTRAP: boot}
+    fixed: dict[str, Policy] = {LCIO: lcio, **ablations(lcio), LCIO_BOOTSTRAP: boot}
     for algo in ALGORITHMS if args.rl_steps > 0 else ():
         rec = PaperRecipe.train(train, simulator, seed, algo, args.rl_steps,
                                 cache / f"paper_{algo}_seed{seed}_{args.rl_steps}.zip")
@@ -142,8 +107,9 @@ def evaluate_seed(dialogues: list[Dialogue], seed: int, args, cache: Path) -> di
         budgets = scaled(scale)
         orc = summarise_paper(evaluator.oracle(budgets), budgets)
         out.setdefault(ORACLE, {})[scale] = orc
-        players = {"cloud (random subsets)": PaperCloud(_fork(rng)), "random": PaperRandom(_fork(rng)),
-                   **fixed}
+        # The roster's baselines, each drawing from a copy of the split's generator (as the paper's run).
+        kit = Kit("m4a1", evaluator.space, seed=seed, rng=rng)
+        players = {**roster.build_all(kit, "baseline"), **fixed}
         for name, pol in players.items():
             eps = [evaluator.play(pol, d, budgets) for d in test]
             out.setdefault(name, {})[scale] = summarise_paper(eps, budgets, orc["reward"])

@@ -13,7 +13,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from policies.base import Action, ActionSpace
+from policies.base import Action, ActionSpace, TurnContext
 from policies.bench.dataset import BenchTurn
 from policies.bench.prompt_features import PROMPT_DIM, prompt_counts
 from policies.bench.tasks import TASKS
@@ -158,3 +158,16 @@ class TaskClassifier:
 
 
 # ------------------------------------------------------------------------------ outcome model
+
+
+def context_observation(context: TurnContext, classifier: TaskClassifier,
+                        space: ActionSpace = BENCH_SPACE) -> np.ndarray:
+    """The bench layout for what the app knows about a turn; the task from `classifier`, which
+    the caller hands in (the shipped policy's in the app, the trained one in an evaluation)."""
+    kinds = tuple(context.kinds)[: space.slots]
+    previous = None
+    if context.past_actions and context.past_actions[-1] < space.n:
+        previous = space.actions[context.past_actions[-1]]
+    task = classifier.predict(context.prompt, kinds)
+    return bench_observation(task, kinds, context.prompt, context.turn_index, previous,
+                             context.remaining, context.limits, tuple(context.earlier_kinds))

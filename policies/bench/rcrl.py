@@ -35,6 +35,7 @@ from policies.bench.observation import (
     BenchWeights,
     TaskClassifier,
     bench_observation,
+    context_observation,
 )
 from policies.bench.outcome import OutcomeModel, affordable
 from policies.bench.prompt_quality import PromptQualityModel, turn_observations
@@ -147,9 +148,7 @@ class BenchRCRLPolicy(Policy, RatingLearner):
 
     def observe(self, context: TurnContext) -> np.ndarray:
         """The contract's observation: the bench layout, the task from this policy's classifier."""
-        from policies.observation import bench_context_observation
-
-        return bench_context_observation(context, self.space, self.classifier)
+        return context_observation(context, self.classifier, self.space)
 
     def observe_turn(self, prompt: str, kinds: tuple[str, ...] | list[str], turn: int,
                      previous: Action | None, remaining: dict[str, float],

@@ -42,7 +42,6 @@ class BenchRCA2C(Policy):
         torch.set_num_threads(1)
         model = algo("MlpPolicy", env, seed=seed, device="cpu", verbose=0)
         if progress:
-            from policies.m4a1.baselines import _TqdmCallback
             model.learn(steps, callback=_TqdmCallback(steps, f"bench {cls.name} seed {seed}"))
         else:
             model.learn(steps)
@@ -65,3 +64,21 @@ class BenchRCPPO(BenchRCA2C):
 
     name = "rc-ppo (paper)"
     algorithm = "PPO"
+
+
+def _TqdmCallback(total: int, desc: str):  # noqa: N802 - a factory that reads like a class
+    from stable_baselines3.common.callbacks import BaseCallback
+    from tqdm.auto import tqdm
+
+    class Cb(BaseCallback):
+        def _on_training_start(self) -> None:
+            self.bar = tqdm(total=total, desc=desc, leave=False)
+
+        def _on_step(self) -> bool:
+            self.bar.update(self.training_env.num_envs)
+            return True
+
+        def _on_training_end(self) -> None:
+            self.bar.close()
+
+    return Cb()

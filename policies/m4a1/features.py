@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from policies.base import Action
+from policies.base import Action, ActionSpace, TurnContext
 from policies.m4a1.data import TASKS
 from policies.profiles import RESOURCES
 
@@ -125,3 +125,23 @@ class AppObservationBuilder:
         for r, c in costs.items():
             if r in self.remaining:
                 self.remaining[r] -= c
+
+
+M4A1_MEAN_ASSOCIATION = 0.209  # what a present slot gets: no offline vision-language embedding
+
+
+def context_observation(context: TurnContext, space: ActionSpace) -> np.ndarray:
+    """The M4A1 layout (38 numbers) for what the app knows about a turn. Two inputs the app
+    cannot measure before deciding: association (a present slot gets the M4A1 mean) and the task
+    (`classify_task`, a keyword classifier)."""
+    actions = space.actions
+    states: list[list[float]] = []
+    previous = None
+    for index, prompt in zip(context.past_actions, context.past_prompts, strict=False):
+        states.append(step_state(previous, classify_task(prompt)))
+        previous = actions[index] if index < len(actions) else None
+    states.append(step_state(previous, classify_task(context.prompt)))
+    present = [i < len(context.kinds) for i in range(SLOTS)]
+    association = [M4A1_MEAN_ASSOCIATION if p else 0.0 for p in present]
+    return build_observation(states, present, association, context.turn_index,
+                             context.remaining, context.limits)

@@ -31,11 +31,11 @@ from pathlib import Path
 
 import numpy as np
 
-from policies.base import ActionSpace, Decision, Policy, RatingLearner
+from policies.base import ActionSpace, Decision, Policy, RatingLearner, TurnContext
 from policies.guard import TOL, fits
 from policies.lagrange import LagrangeTable
 from policies.m4a1.data import TASKS, Dialogue
-from policies.m4a1.features import ASSOC, HIST, REMAIN, TURN
+from policies.m4a1.features import ASSOC, HIST, REMAIN, TURN, context_observation
 from policies.m4a1.lookahead import LookaheadKNN
 from policies.m4a1.simulator import QualityModel, RewardWeights
 from policies.profiles import RESOURCES, CostTable, cost_table
@@ -304,6 +304,10 @@ class RCRLPolicy(Policy, RatingLearner):
     def _lookahead_rows(self, head: np.ndarray) -> np.ndarray:
         """`_lookahead_quality(head)`, memoised by the head's bytes (exact: the head is discrete)."""
         return memoised(self._look_cache, head.tobytes(), lambda: self._lookahead_quality(head))
+
+    def observe(self, context: TurnContext) -> np.ndarray:
+        """The contract's observation: the M4A1 layout (`policies.m4a1.features`)."""
+        return context_observation(context, self.space)
 
     def decide(self, observation: np.ndarray, mask: np.ndarray, guard: bool = True) -> Decision:
         est = self.estimates(observation)
