@@ -21,12 +21,15 @@ from app.session import Session
 from backends.cloud import CloudBackend
 from backends.config import Settings
 from backends.local import LocalBackend
+from backends.pricing import PriceTable
 from backends.standin import StandinServer
 from backends.types import Attachment, ChatRequest, Completion, Message
 from tests.media import sample_image, tone_wav
+from tests.standin_fakes import EchoBackend
+from tests.test_bad_input import standin_price
 from tests.test_cloud_recovery import KEY, engine_with, turn
 
-pytestmark = [pytest.mark.fault, pytest.mark.slow]
+pytestmark = pytest.mark.fault
 
 # What a text-only model behind the endpoint reads for an attachment (real perception is not
 # under test here): a few hundred characters, some of them outside ASCII.
@@ -74,6 +77,7 @@ def request_for(kind: str, folder: Path) -> ChatRequest:
                        max_new_tokens=12)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["text", "history", "image", "audio"])
 def test_a_turn_without_usage_is_booked_at_least_at_its_real_bill(
         smollm2_cloud: StandinServer, media_dir: Path, kind: str) -> None:
@@ -84,6 +88,7 @@ def test_a_turn_without_usage_is_booked_at_least_at_its_real_bill(
     assert booked.cost_usd >= real.cost_usd, (booked.cost_usd, real.cost_usd)
 
 
+@pytest.mark.slow
 def test_the_ledger_books_at_least_the_real_bill(smollm2_cloud: StandinServer,
                                                  tiny_backend: LocalBackend, tmp_path: Path) -> None:
     """The same turn through the engine: what a session's ledger is charged without usage."""
@@ -97,3 +102,20 @@ def test_the_ledger_books_at_least_the_real_bill(smollm2_cloud: StandinServer,
         assert record.location == "cloud" and record.status == "answered", record.error
         spent[usage] = session.ledger.spent.usd
     assert spent[False] >= spent[True] > 0, spent
+
+
+def test_what_is_booked_never_exceeds_what_the_guard_held(tiny_backend: LocalBackend,
+                                                          tmp_path: Path) -> None:
+    """The bound is the guard's worst case with the answer as received: booking it can never
+    spend past what the turn reserved, attachments included."""
+    image, audio = sample_image("chelsea", tmp_path), tone_wav(tmp_path, 3.0, "three.wav")
+    with StandinServer(Settings(standin_delay_s=0.0), backend=EchoBackend()) as echo:
+        engine = engine_with(cloud(echo, usage=False), tiny_backend, tmp_path)
+        engine.price_usd = standin_price(PriceTable.load(Settings().price_table))
+        session = Session()
+        record = list(engine.run(session, "what are these?", [str(image), str(audio)]))[-1].record
+    assert record.location == "cloud" and record.status == "answered", record.error
+    assert record.action is not None and record.action.attachments == (0, 1)
+    assert engine.store.turn(record.turn_id)["usage_estimated"] == 1
+    assert record.actual is not None and 0 < record.actual.usd <= record.worst[record.taken].usd
+    assert not session.ledger.overspent()
