@@ -42,6 +42,7 @@ from backends.media import audio_wav_b64, image_data_uri
 from backends.pricing import PriceTable, load_prices
 from backends.redact import redact_url
 from backends.types import ChatRequest, Completion, Message
+from backends.usage_bound import bound_tokens
 
 log = logging.getLogger(__name__)
 
@@ -50,11 +51,11 @@ __all__ = ["CloudBackend", "estimate_tokens", "map_openai_error", "scrub"]
 
 STANDIN_API_KEY = "standin"  # what the stand-in (and keyless local servers) are sent
 NO_KEY = "no-key"  # the SDK insists on some key; Ollama / llama.cpp ignore it
-CHARS_PER_TOKEN = 4  # rough estimate when an endpoint reports no usage
-IMAGE_TOKENS_ESTIMATE = 85
+CHARS_PER_TOKEN = 4  # a typical English token, for expectations (never for what is booked)
 
 
 def estimate_tokens(text: str) -> int:
+    """About how many tokens `text` is: an expectation, not a bound (`backends.usage_bound`)."""
     return max(1, round(len(text) / CHARS_PER_TOKEN)) if text else 0
 
 
@@ -257,12 +258,13 @@ class CloudBackend(Backend):
         client = client.with_options(timeout=timeout_s, max_retries=retries)
         # The HTTP call runs on a pump thread, so Stop or the budget's deadline ends the turn at
         # once, even while the endpoint has not sent a byte; the stream is closed behind it.
+        max_tokens = request.max_new_tokens or self.settings.max_new_tokens
         pump = Pump(lambda: client.chat.completions.create(
             model=self.model,
             messages=messages,  # type: ignore[arg-type]
             stream=True,
             stream_options={"include_usage": True},
-            max_tokens=request.max_new_tokens or self.settings.max_new_tokens,
+            max_tokens=max_tokens,
             temperature=request.temperature,
             extra_headers=self.extra_headers or None,
         ), request.stop)
@@ -302,7 +304,7 @@ class CloudBackend(Backend):
                 # Tokens already streamed were paid for: the caller charges them.
                 error.partial_cost = self._completion(None, messages, "".join(pieces),
                                                       attachments, served_model, started, ttft,
-                                                      "error")
+                                                      "error", max_tokens)
                 raise error from None
             cancelled = True
         finally:
@@ -313,10 +315,10 @@ class CloudBackend(Backend):
                 f"The answer from {self.endpoint} was cut off before it finished; try again."
             )
             error.partial_cost = self._completion(usage, messages, text, attachments,
-                                                  served_model, started, ttft, "error")
+                                                  served_model, started, ttft, "error", max_tokens)
             raise error
         yield self._completion(usage, messages, text, attachments, served_model, started, ttft,
-                               "cancelled" if cancelled else finish or "stop")
+                               "cancelled" if cancelled else finish or "stop", max_tokens)
 
     def _call_limits(self, time_left_s: float | None) -> tuple[float, int]:
         """The SDK's timeout and retries for one call, within the seconds the turn has left:
@@ -331,13 +333,17 @@ class CloudBackend(Backend):
 
     def _completion(self, usage: Any, messages: list[dict[str, Any]], text: str,
                     attachments: list[Any], served_model: str, started: float,
-                    ttft: float | None, finish: str) -> Completion:
-        """What the answer (or the part of it that arrived) cost; estimated without usage."""
+                    ttft: float | None, finish: str, max_tokens: int) -> Completion:
+        """What the answer (or the part of it that arrived) cost: from `usage`, or without
+        it an upper bound of what the endpoint can bill (`backends.usage_bound`)."""
         latency = time.perf_counter() - started
-        prompt_tokens, completion_tokens = self._token_counts(usage, messages, text, attachments)
         images = sum(a.kind == "image" for a in attachments)
-        usage_for_cost = usage if usage is not None else {
-            "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens}
+        if _has_usage(usage):
+            prompt_tokens, completion_tokens = int(usage.prompt_tokens), int(usage.completion_tokens or 0)
+            cost = self.prices.cost(served_model, usage, images=images)
+        else:
+            prompt_tokens, completion_tokens, cost = self._bounded_bill(
+                served_model, messages, text, max_tokens)
         return Completion(
             text=text,
             backend=self.name,
@@ -346,26 +352,24 @@ class CloudBackend(Backend):
             latency_s=latency,
             prompt_tokens=prompt_tokens,
             completion_tokens=completion_tokens,
-            cost_usd=self.prices.cost(served_model, usage_for_cost, images=images),
+            cost_usd=cost,
             energy_j=0.0,  # the provider's energy is not ours to measure
             finish_reason=finish,
             attachments_used=tuple(a.sha256 for a in attachments),
             usage_estimated=not _has_usage(usage),
         )
 
-    def _token_counts(self, usage: Any, messages: list[dict[str, Any]], text: str,
-                      attachments: list[Any]) -> tuple[int, int]:
-        if _has_usage(usage):
-            return int(usage.prompt_tokens), int(usage.completion_tokens or 0)
-        prompt_text = " ".join(
-            m["content"] if isinstance(m["content"], str)
-            else " ".join(p.get("text", "") for p in m["content"])
-            for m in messages
-        )
-        prompt = estimate_tokens(prompt_text) + IMAGE_TOKENS_ESTIMATE * len(attachments)
-        log.warning("cloud endpoint %s sent no usage; token counts and cost are estimates",
-                    self.endpoint)
-        return prompt, estimate_tokens(text)
+    def _bounded_bill(self, model: str, messages: list[dict[str, Any]], text: str,
+                      max_tokens: int) -> tuple[int, int, float]:
+        """Prompt tokens, completion tokens and dollars booked when no usage came back: never
+        below what the endpoint bills, priced as the guard prices its worst case."""
+        bound = bound_tokens(messages, text, max_tokens)
+        log.warning("cloud endpoint %s sent no usage; token counts and cost are upper-bound "
+                    "estimates", self.endpoint)
+        cost = self.prices.worst_case_cost(model, bound.prompt, bound.completion, bound.audio,
+                                           bound.image)
+        image = round(bound.image * self.prices.price(model).image_token_multiplier)
+        return bound.text + bound.audio + image, bound.completion, cost
 
 
 def _has_usage(usage: Any) -> bool:

@@ -19,6 +19,7 @@ import io
 import threading
 import wave
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -85,7 +86,7 @@ def inspect(path: str | Path, kind: str, limits: MediaLimits, sha256: str = "") 
     if kind == "image":
         return _inspect_image(path, limits.max_pixels)
     wav = to_wav16k(path, max_s=limits.max_audio_s)
-    seconds = max(wav_duration_s(wav), _declared_wav_s(path))
+    seconds = wav_duration_s(wav)
     if seconds <= 0:
         raise UnreadableAttachment(f"The audio {path.name!r} holds no sound.")
     if seconds > limits.max_audio_s:
@@ -143,37 +144,69 @@ def _inspect_image(path: Path, max_pixels: int) -> MediaInfo:
 def audio_duration_s(path: str | Path, max_s: float | None = None) -> float:
     """Real length of an audio file in seconds, measured by decoding it.
 
-    Container durations, packet durations and sample tables are all written by whoever made
-    the file, so none is trusted: the length is the count of decoded samples (what is sent).
-    A WAV sent as it is also counts the larger of its header and its data bytes.
+    Container durations, packet durations, sample tables and a WAV's size fields are all
+    written by whoever made the file, so none is trusted: the length is the count of decoded
+    samples, which is exactly what is sent (`to_wav16k`).
     """
-    path = Path(path)
-    return max(wav_duration_s(to_wav16k(path, max_s=max_s)), _declared_wav_s(path))
+    return wav_duration_s(to_wav16k(path, max_s=max_s))
 
 
-def _is_riff_wave(path: Path) -> bool:
-    with path.open("rb") as handle:
-        head = handle.read(12)
-    return head[:4] == b"RIFF" and head[8:12] == b"WAVE"
+def _starts_riff_wave(data: bytes) -> bool:
+    return data[:4] == b"RIFF" and data[8:12] == b"WAVE"
 
 
-def _declared_wav_s(path: Path) -> float:
-    """A RIFF/WAVE file's length by its header or data bytes (0 for anything else)."""
-    return _wav_file_duration_s(path) if _is_riff_wave(path) else 0.0
+def _chunks(data: bytes, position: int) -> Iterator[tuple[bytes, int, int]]:
+    """(id, payload start, declared size) of each RIFF chunk from `position` on."""
+    while position + 8 <= len(data):
+        kind, size = data[position:position + 4], int.from_bytes(data[position + 4:position + 8], "little")
+        yield kind, position + 8, size
+        position += 8 + size + (size & 1)
 
 
-def _wav_file_duration_s(path: Path) -> float:
-    try:
-        with wave.open(str(path)) as reader:
-            rate, frames = reader.getframerate(), reader.getnframes()
-            frame_bytes = reader.getnchannels() * reader.getsampwidth()
-    except (wave.Error, EOFError, ValueError):
-        # Formats `wave` does not parse (float, extensible): the decoded samples measure them.
-        return 0.0
-    if rate <= 0 or frame_bytes <= 0:
-        raise UnreadableAttachment(f"The audio {path.name!r} could not be read (it is not a valid WAV file).")
-    from_bytes = max(0, path.stat().st_size - 44) / (rate * frame_bytes)
-    return max(frames / rate, from_bytes if frames else 0.0)
+def _is_chunk_chain(data: bytes, position: int) -> bool:
+    """Whether `data[position:]` is whole RIFF chunks (a LIST or id3 tag after the sound)."""
+    if position >= len(data):
+        return True
+    for kind, start, size in _chunks(data, position):
+        if not all(0x20 <= byte <= 0x7E for byte in kind):
+            return False
+        if start + size >= len(data):
+            return start + size <= len(data) + 1  # the last chunk may lack its pad byte
+    return False
+
+
+def _wav_sound_span(data: bytes) -> tuple[int, int] | None:
+    """Where a RIFF/WAVE file's samples start and end, whatever its size fields say.
+
+    The data chunk's size is the file maker's claim: a header that claims an hour over one
+    second of sound, or one second over ten minutes, is ignored. The sound runs to the end
+    of the file unless what follows the claimed end is a chain of well-formed chunks (a
+    trailing LIST or id3 tag); it ends on a whole frame. None when there is no fmt or data."""
+    block_align = 0
+    for kind, start, size in _chunks(data, 12):
+        if kind == b"fmt " and size >= 14:
+            block_align = int.from_bytes(data[start + 12:start + 14], "little")
+        elif kind == b"data":
+            if block_align <= 0:
+                return None
+            claimed_end = start + size + (size & 1)
+            honest = claimed_end <= len(data) and _is_chunk_chain(data, claimed_end)
+            end = start + size if honest else len(data)
+            return start, start + (end - start) // block_align * block_align
+    return None
+
+
+def _honest_wav(data: bytes) -> bytes:
+    """The RIFF/WAVE file cut where its sound ends, its size fields set to what it holds,
+    so every reader (our decoder, `wave`, an endpoint) sees the same samples."""
+    span = _wav_sound_span(data)
+    if span is None:
+        return data
+    start, end = span
+    out = bytearray(data[:end])
+    out[4:8] = (end - 8).to_bytes(4, "little")
+    out[start - 4:start] = (end - start).to_bytes(4, "little")
+    return bytes(out)
 
 
 def encode_image(path: str | Path, max_side: int) -> EncodedImage:
@@ -234,19 +267,21 @@ def to_wav16k(path: str | Path, max_s: float | None = None) -> bytes:
     """The audio of any file PyAV decodes (wav, mp3, ogg, webm, m4a, flac) as 16 kHz mono WAV.
 
     With `max_s`, decoding stops once the sound runs a second past it and the file is refused
-    (a file cannot make the app decode, hold or send more than the limit)."""
+    (a file cannot make the app decode, hold or send more than the limit). A RIFF/WAVE file
+    is read as the samples it holds, whatever its size fields claim (`_honest_wav`)."""
     import av
 
     path = Path(path)
-    if path.suffix.lower() == ".wav" and not _is_riff_wave(path):
-        raise UnreadableAttachment(f"The audio {path.name!r} could not be read (it is not a valid WAV file).")
     raw = path.read_bytes()
-    if _is_wav16k_mono(raw):
-        return raw
+    if path.suffix.lower() == ".wav" and not _starts_riff_wave(raw):
+        raise UnreadableAttachment(f"The audio {path.name!r} could not be read (it is not a valid WAV file).")
+    source: bytes | str = _honest_wav(raw) if _starts_riff_wave(raw) else str(path)
+    if isinstance(source, bytes) and _is_wav16k_mono(source):
+        return source
     cap_bytes = None if max_s is None else int((max_s + 1) * WAV_RATE) * 2
     pcm = bytearray()
     try:
-        with av.open(str(path)) as container:
+        with av.open(io.BytesIO(source) if isinstance(source, bytes) else source) as container:
             if not container.streams.audio:
                 raise UnreadableAttachment(f"The file {path.name!r} has no audio in it.")
             stream = container.streams.audio[0]

@@ -64,6 +64,6 @@ def audio_tokens(duration_s: float) -> int:
 
 
 def audio_tokens_bound(duration_s: float) -> int:
-    """`audio_tokens` of the duration read from a file's header, plus a second: decoding and
+    """`audio_tokens` of the duration measured at upload, plus a second: decoding and
     resampling to 16 kHz can add a few frames, which must not push a bill over the bound."""
     return math.ceil((max(0.0, duration_s) + 1.0) * AUDIO_TOKENS_PER_S)
