@@ -14,10 +14,9 @@ import json
 import re
 import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-from app.tools.predict_check import print_turn
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -108,8 +107,11 @@ def _send(page: Any, turn: int, text: str, files: list[Path]) -> None:
 
 
 def run_browser_session(url: str, policy: str, plan: list[tuple[str, list[Path]]], log: Path,
-                        budgets: tuple[float, float, float]) -> list[dict[str, Any]]:
-    """One session with `policy` driven through the page; the decision data of every turn."""
+                        budgets: tuple[float, float, float],
+                        on_turn: Callable[[str, dict[str, Any]], None] = lambda policy, row: None
+                        ) -> list[dict[str, Any]]:
+    """One session with `policy` driven through the page; the decision data of every turn
+    (each also handed to `on_turn` as it ends)."""
     from playwright.sync_api import sync_playwright
 
     rows = []
@@ -124,7 +126,7 @@ def run_browser_session(url: str, policy: str, plan: list[tuple[str, list[Path]]
                 _send(page, i, text, files)
                 kind = files[0].suffix if files else "text"
                 rows.append(decision_from_row(_wait_row(log, session_id, i), i, kind))
-                print_turn(policy, rows[-1])
+                on_turn(policy, rows[-1])
         finally:
             browser.close()
     return rows

@@ -179,7 +179,8 @@ def main(argv: list[str] | None = None) -> None:
             if args.browser:
                 from app.tools.predict_browser import run_browser_session
 
-                results[policy] = run_browser_session(args.url, policy, plan, args.log, BUDGETS)
+                results[policy] = run_browser_session(args.url, policy, plan, args.log, BUDGETS,
+                                                      on_turn=print_turn)
             else:
                 results[policy] = run_session(args.url, policy, plan)
             every += results[policy]
