@@ -94,10 +94,11 @@ class PreferenceBook:
             sums.update({key: pad(m) for key, m in sums.items()})
         self._shared_sum, self._raters, self.shape = pad(self._shared_sum), pad(self._raters), shape
 
-    def _share(self, group: str) -> tuple[np.ndarray, np.ndarray]:
-        """A rater's share of the shared sum, clip(m_r, ±bound), and where it rated (0/1)."""
-        n = self._group_n[group]
-        mean = np.divide(self._group_sum[group], n, out=np.zeros_like(n), where=n > 0)
+    def _share(self, group: str, task: int) -> tuple[np.ndarray, np.ndarray]:
+        """A rater's share of the shared sum for `task`'s actions, clip(m_r, ±bound), and
+        where it rated (0/1)."""
+        n = self._group_n[group][task]
+        mean = np.divide(self._group_sum[group][task], n, out=np.zeros_like(n), where=n > 0)
         b = self.config.bound
         return np.clip(mean, -b, b) * (n > 0), (n > 0).astype(float)
 
@@ -111,12 +112,11 @@ class PreferenceBook:
         for sums, counts, key in ((self._sum, self._n, s), (self._group_sum, self._group_n, g)):
             if key not in sums:
                 sums[key], counts[key] = np.zeros(self.shape), np.zeros(self.shape)
-        before, rated = self._share(g)
+        before, rated = self._share(g, t)
         self._group_sum[g][t, a] += r
         self._group_n[g][t, a] += 1
-        after, _ = self._share(g)
-        self._shared_sum[t, a] += after[t, a] - before[t, a]
-        self._raters[t, a] += 1 - rated[t, a]
+        self._shared_sum[t, a] += self._share(g, t)[0][a] - before[a]
+        self._raters[t, a] += 1 - rated[a]
         self._sum[s][t, a] += r
         self._n[s][t, a] += 1
         self._groups_of.setdefault(s, set()).add(g)
@@ -147,9 +147,9 @@ class PreferenceBook:
         mean, n = self.own(session, task)
         mine, my_raters = np.zeros(self.shape[1]), np.zeros(self.shape[1])
         for group in self._groups_of.get(session, ()):  # its raters' shares, where it rated
-            share, rated = self._share(group)
-            mine += share[task] * (n > 0)
-            my_raters += rated[task] * (n > 0)
+            share, rated = self._share(group, task)
+            mine += share * (n > 0)
+            my_raters += rated * (n > 0)
         others = ((self._shared_sum[task] - mine)
                   / (self._raters[task] - my_raters + self.config.prior_k))
         k = self.config.own_k
