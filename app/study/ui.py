@@ -157,7 +157,8 @@ class StudyUI:
         new_token = secrets.token_urlsafe(32)
         view = self.service.consent(True, token_hash=token_hash(new_token),
                                     recruited=self._recruited(query, request))
-        return (new_token, *self.render(view))
+        # A refused repeat made nobody: the browser keeps what it had, no token bound to none.
+        return (new_token if view.participant else token, *self.render(view))
 
     def _recruited(self, query: str | None, request: gr.Request | None) -> dict[str, str]:
         """The panel's participant/study/session ids from the page's URL query."""
