@@ -9,10 +9,14 @@ is a fresh budget for every per-address limit. So LCIO switches that rewrite off
 the header itself, only where it is told that a proxy in front sets it
 (`trust_forwarded_for`), and then takes the entry the proxy added, counted from the
 right: the entries to its left are whatever the client sent.
+
+An IPv6 address counts by its /64 network: one subscriber usually holds a whole /64 and can
+pick a new source address from it for every request, as cheaply as a forged header.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 from typing import Any
@@ -51,9 +55,26 @@ def client_address(request: Any, trust_forwarded_for: bool = False, hops: int = 
     """
     if request is None:
         return "unknown"
-    if trust_forwarded_for:
-        chain = forwarded_chain(request)
-        if chain:
-            return chain[-min(max(1, hops), len(chain))][:MAX_ADDRESS_CHARS]
+    chain = forwarded_chain(request) if trust_forwarded_for else []
+    if chain:
+        return subscriber(chain[-min(max(1, hops), len(chain))])
     client = getattr(request, "client", None)
-    return str(getattr(client, "host", None) or "unknown")[:MAX_ADDRESS_CHARS]
+    return subscriber(str(getattr(client, "host", None) or "unknown"))
+
+
+def subscriber(address: str) -> str:
+    """What one client holds: an IPv4 address (also written IPv4-mapped, or with a port),
+    or an IPv6 address's /64; anything else as it is, cut to MAX_ADDRESS_CHARS."""
+    text = address.strip()[:MAX_ADDRESS_CHARS]
+    for candidate in (text, text.rsplit(":", 1)[0] if text.count(":") == 1 else "",
+                      text[1:text.find("]")] if text.startswith("[") else ""):
+        try:
+            ip = ipaddress.ip_address(candidate)
+        except ValueError:
+            continue
+        if isinstance(ip, ipaddress.IPv6Address):
+            if ip.ipv4_mapped is not None:
+                return str(ip.ipv4_mapped)
+            return str(ipaddress.IPv6Network(f"{ip}/64", strict=False))
+        return str(ip)
+    return text

@@ -72,3 +72,14 @@ def test_which_address_is_taken() -> None:
     assert client_address(req, True, hops=9) == "6.6.6.6"  # a shorter chain: its oldest entry
     assert client_address(_request("10.0.0.2"), True) == "10.0.0.2"  # no header: the peer
     assert client_address(None) == "unknown"
+
+
+def test_one_subscriber_is_one_address() -> None:
+    """An IPv6 subscriber picks any source address in its /64: they all count as one."""
+    one, two = (client_address(_request(f"2001:db8:1:2::{i:x}")) for i in (1, 0xBEEF))
+    assert one == two == "2001:db8:1:2::/64"
+    assert client_address(_request("2001:db8:1:3::1")) != one
+    assert client_address(_request("::ffff:192.0.2.7")) == "192.0.2.7"
+    assert client_address(_request("127.0.0.1", "198.51.100.9:41234"), True) == "198.51.100.9"
+    assert client_address(_request("127.0.0.1", "[2001:db8::5]:443"), True) == "2001:db8::/64"
+    assert client_address(_request("127.0.0.1", "x" * 500), True) == "x" * 100

@@ -1,6 +1,7 @@
 """Sessions cost nothing to open (issue 21, item 4): many sessions from one client, each
-rating the same answer down, must move what a fresh session decides with by no more than
-one rater can, 2·bound / (1 + prior_k) on the 0–2 scale. Real `python app.py` through
+rating the same answer down (and each claiming another address in X-Forwarded-For), must
+move what a fresh session decides with by no more than one rater can, 2·bound / (1 +
+prior_k) on the 0–2 scale. Real `python app.py` through
 gradio_client (the fresh session reads its own decision from its own export), and the
 learner on its database: the pooling by address survives a restart."""
 
@@ -32,10 +33,12 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
-def _client(url: str) -> Any:
+def _client(url: str, forwarded: str | None = None) -> Any:
+    """A new client is a new session on the page; `forwarded`: the X-Forwarded-For it sends."""
     from gradio_client import Client
 
-    return Client(url, verbose=False)  # a new client is a new session on the page
+    headers = {"X-Forwarded-For": forwarded} if forwarded else None
+    return Client(url, verbose=False, headers=headers)
 
 
 def _offsets_of_a_fresh_session(url: str) -> np.ndarray:
@@ -53,8 +56,8 @@ def test_many_sessions_of_one_client_move_the_shared_prior_as_one_rater(app: str
 
     before = _offsets_of_a_fresh_session(app)
     taught = []
-    for _ in range(SESSIONS):
-        attacker = _client(app)
+    for i in range(SESSIONS):  # each also claims another address: the header picks nothing
+        attacker = _client(app, f"198.51.100.{i}")
         answer, decision = attacker.predict({"text": PROMPT, "files": []}, api_name="/chat")
         assert decision["status"] == "answered", decision
         taught.append(attacker.predict("1", api_name="/rate")[0])
