@@ -1,6 +1,7 @@
-"""The `lessons` table (app/migrations/versions/0005): what ratings taught, kept in the
-session store's database so that the preference book (`policies.preferences`) is rebuilt on
-restart, and a turn teaches once even across restarts and replicas (`turn_id` is unique)."""
+"""The `lessons` table (app/migrations/versions/0005, `rater` 0006): what ratings taught, kept
+in the session store's database so that the preference book (`policies.preferences`) is
+rebuilt on restart, and a turn teaches once even across restarts and replicas (`turn_id` is
+unique). `rater` is a hash of the client address (`app.online.rater_of`), never the address."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ LESSON_COLUMNS: dict[str, str] = {
     "residual": "REAL NOT NULL",  # rating − the policy's estimate, 0..2 scale
     "source": "TEXT NOT NULL",  # rating | overrule
     "ts": "REAL NOT NULL",
+    "rater": "TEXT",  # who taught it, pooled in the shared prior; NULL: its session
 }
 
 
@@ -32,12 +34,12 @@ class LessonStore:
         self._table = sa.Table("lessons", sa.MetaData(), autoload_with=self.engine)
 
     def add(self, turn_id: int, session_id: str, policy: str, task: int, action: int,
-            residual: float, source: str) -> int | None:
+            residual: float, source: str, rater: str = "") -> int | None:
         """Store a lesson and return its id; None if that turn has taught already (here or
         in a replica)."""
         row = {"turn_id": int(turn_id), "session_id": session_id, "policy": policy,
                "task": int(task), "action": int(action), "residual": float(residual),
-               "source": source, "ts": time.time()}
+               "source": source, "ts": time.time(), "rater": rater or None}
         try:
             with self.engine.begin() as db:
                 return int(db.execute(self._table.insert().values(**row)).inserted_primary_key[0])

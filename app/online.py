@@ -5,8 +5,11 @@ A rating is mapped onto the 0..2 quality scale (thumbs up = 2, thumbs down = 0, 
 the rated action (`policies.preferences.residual`, the policy's `rating_scale` converting its
 quality units) keyed by the policy's task for the turn and the action. The lessons go to a
 `PreferenceBook` per policy: this session's own offsets, on top of a shared prior that moves
-with shrinkage and a per-session bound, so one rating or one person cannot flip everyone
-(the maths and its bounds are in `policies/preferences.py`). The engine asks `preferences`
+with shrinkage and a per-rater bound, so one rating or one person cannot flip everyone
+(the maths and its bounds are in `policies/preferences.py`). The rater is the client
+address the page's handlers saw (`Session.client`, `app/client_address.py`), kept as a hash
+(`rater_of`): sessions cost nothing to open, so all of one address's sessions together
+teach the shared prior as much as one session. The engine asks `preferences`
 for the session's weights and offsets at each decision; a `RatingLearner` policy that steers
 (`decide_with`) uses them; baselines ignore them.
 
@@ -23,6 +26,7 @@ a rating (the log's decision JSON already says "overruled").
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import threading
@@ -40,6 +44,15 @@ from policies.preferences import Lesson, Mode, PreferenceBook, ShrinkConfig, res
 
 log = logging.getLogger(__name__)
 QUALITY_MAX = 2.0
+
+
+def rater_of(session: Session) -> str:
+    """Who a session's lessons count as in the shared prior: a hash of the client address
+    the page saw (a pseudonym for pooling, not anonymity: IPv4 has few addresses), or ""
+    (the session itself) when no address is known."""
+    if not session.client:
+        return ""
+    return hashlib.sha256(f"lcio-rater\0{session.client}".encode()).hexdigest()[:20]
 
 
 def rating_to_quality(thumbs: int | None, stars: int | None) -> float | None:
@@ -88,7 +101,7 @@ class OnlineLearner:
             for row in rows:
                 self._last_id = max(self._last_id, int(row["id"]))
                 lesson = Lesson(row["session_id"], int(row["task"]), int(row["action"]),
-                                float(row["residual"]))
+                                float(row["residual"]), row.get("rater") or "")
                 self._apply(int(row["id"]), row["policy"], lesson)
                 if int(row["turn_id"]) not in self._taught:  # else this learner claimed it
                     self._taught.add(int(row["turn_id"]))
@@ -180,9 +193,10 @@ class OnlineLearner:
             self._release(session)
             return thanks
         task, action = policy.task_of(obs), int(row["action"])
-        lesson = Lesson(session.id, task, action, residual(quality, estimate, policy.rating_scale))
+        lesson = Lesson(session.id, task, action, residual(quality, estimate, policy.rating_scale),
+                        rater_of(session))
         lesson_id = self.lessons.add(row["id"], session.id, name, task, action, lesson.residual,
-                                     source)
+                                     source, lesson.rater)
         if lesson_id is None:  # another replica learned from this turn first: read its lesson
             self._catch_up()
             return f"Rating updated ({quality:.1f}/2); this answer has taught the policy already."

@@ -129,6 +129,9 @@ class Session:
     per_turn: list[dict[str, float | str]] = field(default_factory=list)
     # Chatbot message index -> store turn id, so a thumbs click finds its turn.
     message_turn: dict[int, int] = field(default_factory=dict)
+    # The client address the page's handlers last saw (app/client_address.py; "" unknown):
+    # what this session teaches the shared prior is pooled with that address's other sessions.
+    client: str = ""
     # Later study mode: who and under which condition (kept in every log row).
     participant: str | None = None
     condition: str | None = None

@@ -33,6 +33,7 @@ import gradio as gr
 
 from app.card import decision_card, decision_data, empty_card, totals_markdown
 from app.charts import budget_gauges, learning_chart, per_turn_chart
+from app.client_address import client_address, keep_tcp_peer
 from app.engine import Engine, Overrule, TurnEvent, TurnRecord, policy_space
 from app.explain import decision_messages
 from app.safe_text import safe_markdown
@@ -95,13 +96,15 @@ class ChatUI:
 
     def respond(self, message: dict | str | None, history: list[dict] | None,
                 session: Session | None, where: str | None = None, keep: list[str] | None = None,
-                offered: list[str] | None = None) -> Iterator[tuple[Any, ...]]:
+                offered: list[str] | None = None, request: gr.Request | None = None
+                ) -> Iterator[tuple[Any, ...]]:
         """One chat turn for the page: user message + decision first, then the answer.
 
         Yields (chatbot, textbox, card, gauges, totals, per-turn chart, session). The turn's
         decision panel (and its nested details) sits just above its answer in the chat.
         """
         session = session or self.default_session()
+        self._seen_from(session, request)  # an overrule teaches too
         history = list(history or [])
         earlier = list(history)
         text, files = _files_of(message)
@@ -191,14 +194,26 @@ class ChatUI:
         return (session, [], empty_card(), budget_gauges(session.ledger, []), totals_markdown(session),
                 per_turn_chart([]), note)
 
-    def on_like(self, session: Session | None, data: gr.LikeData) -> tuple[str, Any]:
+    def _seen_from(self, session: Session | None, request: gr.Request | None) -> None:
+        """Note the caller's address on the session before it can teach: all sessions of
+        one address teach the shared prior as one rater (app/online.py)."""
+        if session is not None and request is not None:
+            cfg = self.engine.settings
+            session.client = client_address(request, cfg.trust_forwarded_for,
+                                            cfg.forwarded_hops)
+
+    def on_like(self, session: Session | None, data: gr.LikeData,
+                request: gr.Request | None = None) -> tuple[str, Any]:
+        self._seen_from(session, request)
         index = data.index if isinstance(data.index, int) else data.index[0]
         thumbs = 1 if data.liked is True else -1 if data.liked is False else None
         return self._rate(session, session.message_turn.get(index) if session else None,
                           thumbs, None)
 
-    def rate_last(self, stars: int | str | None, session: Session | None) -> tuple[str, Any]:
+    def rate_last(self, stars: int | str | None, session: Session | None,
+                  request: gr.Request | None = None) -> tuple[str, Any]:
         """1–5 stars for the latest answered turn."""
+        self._seen_from(session, request)
         if not stars:
             return "Pick 1–5 stars first.", gr.skip()
         turn_id = session.turn_ids[-1] if session and session.turn_ids else None
@@ -229,6 +244,7 @@ class ChatUI:
     # -- page -----------------------------------------------------------------------------
 
     def build(self) -> gr.Blocks:
+        keep_tcp_peer()  # before Gradio starts uvicorn: a header cannot pick the rater
         with gr.Blocks(title="LCIO — local–cloud offloading chat") as demo:
             session = gr.State(self.default_session)
             offered = gr.State([])

@@ -102,6 +102,11 @@ class Settings(BaseSettings):
     max_session_j: float = 36000.0
     # Ratings of one session that teach the shared policy (later ones are only stored).
     max_ratings_per_session: int = 50
+    # Behind a proxy that sets X-Forwarded-For: read the caller's address from it (the entry
+    # `forwarded_hops` from the right, which the outermost appending proxy wrote). Off: the
+    # connection's own address, whatever headers say (app/client_address.py).
+    trust_forwarded_for: bool = False
+    forwarded_hops: int = Field(1, ge=1)
 
     @model_validator(mode="after")
     def _default_cloud_model(self) -> Settings:

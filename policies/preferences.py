@@ -2,16 +2,20 @@
 with shrinkage, so that one rating, or one person, cannot flip everyone's decisions.
 
 A rating of action a on a turn of task t becomes a `Lesson`: its residual, the rating minus
-the policy's own estimate, on the app's 0..2 rating scale. For every (task, action):
+the policy's own estimate, on the app's 0..2 rating scale, and who gave it: its session and
+its rater (the client address the app saw; a lesson without one is its session's own
+rater). For every (task, action):
 
 - a session's own estimate is the mean of its residuals, m_s (n_s ratings);
-- the shared prior is S = Σ_s clip(m_s, ±bound) / (N + prior_k) over the N sessions that rated
-  it: each session adds at most `bound`, however often it rates, and `prior_k` pseudo-sessions
-  at zero hold the prior back until many agree. One session therefore moves S by at most
-  2·bound / (1 + prior_k) (the clip, and the one more rater in the denominator), and S never
-  leaves ±bound;
+- the shared prior is S = Σ_r clip(m_r, ±bound) / (N + prior_k) over the N raters that rated
+  it, m_r being the mean of all the rater's residuals, from however many sessions: each rater
+  adds at most `bound`, however often it rates and however many sessions it opens, and
+  `prior_k` pseudo-raters at zero hold the prior back until many agree. One rater therefore
+  moves S by at most 2·bound / (1 + prior_k) (the clip, and the one more rater in the
+  denominator), and S never leaves ±bound. Sessions cost nothing to open; addresses do;
 - the offset a session decides with is its own mean shrunk toward the prior of the others:
-  (n_s·m_s + own_k·S_others) / (n_s + own_k); a session that never rated decides with S.
+  (n_s·m_s + own_k·S_others) / (n_s + own_k), S_others leaving out the shares of the
+  session's raters where it rated; a session that never rated decides with S.
 
 `mode` switches the parts off for the regret comparison (`lab.regret`): "personal" (the
 above), "shared" (everyone decides with S), "none" (ratings teach nothing). The book holds no
@@ -33,8 +37,8 @@ RATING_MAX = 2.0  # the app's rating scale is 0..2
 class ShrinkConfig:
     """The learner's bounds, in rating units (0..2). Defaults: `lab.regret` measures them."""
 
-    bound: float = 0.5  # the most one session contributes to the shared prior
-    prior_k: float = 20.0  # pseudo-sessions at zero in the shared prior
+    bound: float = 0.5  # the most one rater (a client address) adds to the shared prior
+    prior_k: float = 20.0  # pseudo-raters at zero in the shared prior
     own_k: float = 2.0  # how many of its own ratings the prior is worth to a session
 
 
@@ -46,6 +50,12 @@ class Lesson:
     task: int
     action: int
     residual: float  # rating − the policy's estimate, 0..2 scale
+    rater: str = ""  # who taught it (the app: a hash of the client address); "": the session
+
+    @property
+    def group(self) -> str:
+        """The key the shared prior pools this lesson under (never equal across kinds)."""
+        return f"rater:{self.rater}" if self.rater else f"session:{self.session}"
 
 
 def residual(rating: float, estimate: float, rating_scale: float) -> float:
@@ -56,7 +66,8 @@ def residual(rating: float, estimate: float, rating_scale: float) -> float:
 
 
 class PreferenceBook:
-    """Per-session sums of residuals and the shared prior's bounded sums, per (task, action)."""
+    """Per-session sums of residuals (its own offsets) and per-rater sums (the shared prior's
+    bounded shares), per (task, action)."""
 
     def __init__(self, n_tasks: int, n_actions: int, config: ShrinkConfig | None = None,
                  mode: Mode = "personal") -> None:
@@ -64,8 +75,11 @@ class PreferenceBook:
         self.config, self.mode = config or ShrinkConfig(), mode
         self._sum: dict[str, np.ndarray] = {}  # session -> Σ residuals per (task, action)
         self._n: dict[str, np.ndarray] = {}  # session -> ratings per (task, action)
-        self._shared_sum = np.zeros(self.shape)  # Σ_s clip(m_s, ±bound)
-        self._raters = np.zeros(self.shape)  # N: sessions that rated each cell
+        self._group_sum: dict[str, np.ndarray] = {}  # rater -> Σ residuals
+        self._group_n: dict[str, np.ndarray] = {}  # rater -> ratings
+        self._groups_of: dict[str, set[str]] = {}  # session -> the raters it taught as
+        self._shared_sum = np.zeros(self.shape)  # Σ_r clip(m_r, ±bound)
+        self._raters = np.zeros(self.shape)  # N: raters that rated each cell
 
     def _grow(self, task: int, action: int) -> None:
         """Room for (task, action): a book may start empty and learn its policy's shape."""
@@ -76,31 +90,36 @@ class PreferenceBook:
         def pad(m: np.ndarray) -> np.ndarray:
             return np.pad(m, ((0, shape[0] - m.shape[0]), (0, shape[1] - m.shape[1])))
 
-        self._sum = {s: pad(m) for s, m in self._sum.items()}
-        self._n = {s: pad(m) for s, m in self._n.items()}
+        for sums in (self._sum, self._n, self._group_sum, self._group_n):
+            sums.update({key: pad(m) for key, m in sums.items()})
         self._shared_sum, self._raters, self.shape = pad(self._shared_sum), pad(self._raters), shape
 
-    def _clipped(self, session: str, task: int, action: int) -> float:
-        n = self._n[session][task, action]
-        if n == 0:
-            return 0.0
+    def _share(self, group: str, task: int) -> tuple[np.ndarray, np.ndarray]:
+        """A rater's share of the shared sum for `task`'s actions, clip(m_r, ±bound), and
+        where it rated (0/1)."""
+        n = self._group_n[group][task]
+        mean = np.divide(self._group_sum[group][task], n, out=np.zeros_like(n), where=n > 0)
         b = self.config.bound
-        return float(np.clip(self._sum[session][task, action] / n, -b, b))
+        return np.clip(mean, -b, b) * (n > 0), (n > 0).astype(float)
 
     def add(self, lesson: Lesson) -> None:
         """Learn from one lesson (a turn teaches once: the caller checks it)."""
-        t, a, s = int(lesson.task), int(lesson.action), lesson.session
+        t, a, s, g = int(lesson.task), int(lesson.action), lesson.session, lesson.group
         if t < 0 or a < 0:
             raise ValueError(f"a lesson needs a task and an action, got {t}, {a}")
         self._grow(t, a)
-        if s not in self._sum:
-            self._sum[s], self._n[s] = np.zeros(self.shape), np.zeros(self.shape)
-        before = self._clipped(s, t, a)
-        if self._n[s][t, a] == 0:
-            self._raters[t, a] += 1
-        self._sum[s][t, a] += float(np.clip(lesson.residual, -RATING_MAX, RATING_MAX))
+        r = float(np.clip(lesson.residual, -RATING_MAX, RATING_MAX))
+        for sums, counts, key in ((self._sum, self._n, s), (self._group_sum, self._group_n, g)):
+            if key not in sums:
+                sums[key], counts[key] = np.zeros(self.shape), np.zeros(self.shape)
+        before, rated = self._share(g, t)
+        self._group_sum[g][t, a] += r
+        self._group_n[g][t, a] += 1
+        self._shared_sum[t, a] += self._share(g, t)[0][a] - before[a]
+        self._raters[t, a] += 1 - rated[a]
+        self._sum[s][t, a] += r
         self._n[s][t, a] += 1
-        self._shared_sum[t, a] += self._clipped(s, t, a) - before
+        self._groups_of.setdefault(s, set()).add(g)
 
     def lessons(self, session: str) -> int:
         """How many lessons `session` has given."""
@@ -126,8 +145,12 @@ class PreferenceBook:
         if self.mode == "shared":
             return self.shared(task)
         mean, n = self.own(session, task)
-        mine = np.clip(mean, -self.config.bound, self.config.bound) * (n > 0)  # its share of S
+        mine, my_raters = np.zeros(self.shape[1]), np.zeros(self.shape[1])
+        for group in self._groups_of.get(session, ()):  # its raters' shares, where it rated
+            share, rated = self._share(group, task)
+            mine += share * (n > 0)
+            my_raters += rated * (n > 0)
         others = ((self._shared_sum[task] - mine)
-                  / (self._raters[task] - (n > 0) + self.config.prior_k))
+                  / (self._raters[task] - my_raters + self.config.prior_k))
         k = self.config.own_k
         return (n * mean + k * others) / (n + k)

@@ -1,6 +1,7 @@
 """The preference book's bounds (policies/preferences.py), property-based: whatever one session
-rates, what everyone else decides with moves at most 2·bound / (1 + prior_k), the shared prior
-never leaves ±bound, and replaying the stored lessons in any order rebuilds the same book."""
+rates, or one rater (a client address) through any number of sessions, what everyone else
+decides with moves at most 2·bound / (1 + prior_k), the shared prior never leaves ±bound, and
+replaying the stored lessons in any order rebuilds the same book."""
 
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ STEP = 2 * CFG.bound / (1 + CFG.prior_k)
 cells = st.tuples(st.integers(0, TASKS - 1), st.integers(0, ACTIONS - 1),
                   st.floats(-5.0, 5.0, allow_nan=False))  # beyond the scale: the book clips
 crowd = st.lists(st.tuples(st.sampled_from(["a", "b", "c", "d"]), cells), max_size=40)
+# Sessions that share addresses: (session, rater, cell); rater "" is the session's own.
+crowd_at = st.lists(st.tuples(st.sampled_from(["a", "b", "c", "d"]),
+                              st.sampled_from(["", "10.0.0.1", "10.0.0.2"]), cells), max_size=40)
 attack = st.lists(cells, min_size=1, max_size=80)
 
 
@@ -46,6 +50,35 @@ def test_one_session_moves_everyone_else_a_bounded_step(before: list, mine: list
         assert np.abs(book.shared(t)).max() <= CFG.bound + 1e-12
 
 
+@settings(max_examples=150, deadline=None)
+@given(crowd_at, st.lists(st.tuples(st.integers(0, 40), cells), min_size=1, max_size=80))
+def test_one_rater_moves_everyone_else_a_bounded_step_however_many_sessions(
+        before: list, mine: list) -> None:
+    book = PreferenceBook(TASKS, ACTIONS, CFG)
+    for session, rater, (t, a, r) in before:
+        book.add(Lesson(session, t, a, r, rater))
+    others = ["a", "b", "c", "d", "never rated"]
+    was = {s: _all(book, s) for s in others}
+    for i, (t, a, r) in mine:  # up to 41 sessions, all from one address
+        book.add(Lesson(f"attacker-{i}", t, a, r, "203.0.113.9"))
+    for s in others:
+        assert np.abs(_all(book, s) - was[s]).max() <= STEP + 1e-12, s
+    for t in range(TASKS):
+        assert np.abs(book.shared(t)).max() <= CFG.bound + 1e-12
+
+
+def test_thirteen_sessions_of_one_address_count_as_one_rater() -> None:
+    book = PreferenceBook(TASKS, ACTIONS, CFG)
+    for i in range(13):
+        book.add(Lesson(f"s{i}", 0, 1, -2.0, "198.51.100.7"))
+    assert book.offsets("fresh", 0)[1] == pytest.approx(-CFG.bound / (1 + CFG.prior_k))
+    assert book.offsets("s0", 0)[1] == pytest.approx(-2.0 / 3), "its own mean, others' prior 0"
+    apart = PreferenceBook(TASKS, ACTIONS, CFG)  # the same sessions without an address
+    for i in range(13):
+        apart.add(Lesson(f"s{i}", 0, 1, -2.0))
+    assert apart.offsets("fresh", 0)[1] == pytest.approx(-13 * CFG.bound / (13 + CFG.prior_k))
+
+
 @settings(max_examples=100, deadline=None)
 @given(crowd, st.randoms(use_true_random=False))
 def test_replaying_the_lessons_in_any_order_rebuilds_the_book(lessons: list, rng) -> None:
@@ -55,6 +88,19 @@ def test_replaying_the_lessons_in_any_order_rebuilds_the_book(lessons: list, rng
     for s in ("a", "b", "c", "d", "new"):
         assert _all(one, s) == pytest.approx(_all(two, s), abs=1e-9)
         assert one.lessons(s) == two.lessons(s)
+
+
+@settings(max_examples=100, deadline=None)
+@given(crowd_at, st.randoms(use_true_random=False))
+def test_replaying_lessons_with_raters_in_any_order_rebuilds_the_book(lessons: list, rng) -> None:
+    shuffled = list(lessons)
+    rng.shuffle(shuffled)
+    one, two = PreferenceBook(TASKS, ACTIONS, CFG), PreferenceBook(TASKS, ACTIONS, CFG)
+    for book, order in ((one, lessons), (two, shuffled)):
+        for session, rater, (t, a, r) in order:
+            book.add(Lesson(session, t, a, r, rater))
+    for s in ("a", "b", "c", "d", "new"):
+        assert _all(one, s) == pytest.approx(_all(two, s), abs=1e-9)
 
 
 def test_a_session_learns_its_own_preference_and_the_crowd_barely_moves() -> None:

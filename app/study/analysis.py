@@ -51,6 +51,9 @@ def load_export(folder: str | Path) -> tuple[dict[str, Any], dict[str, list[dict
     tables = {}
     for table in CODEBOOK:
         path = folder / f"study-{table}.csv"
+        if not path.exists():  # an export made before the table existed (e.g. repeats)
+            tables[table] = []
+            continue
         with path.open(encoding="utf-8", newline="") as f:
             tables[table] = [parse(table, row) for row in csv.DictReader(f)]
     return meta, tables

@@ -29,6 +29,8 @@ CODEBOOK: dict[str, dict[str, tuple[str, str]]] = {
         "attention_answered": (I, "attention checks answered"),
         "attention_failed": (I, "attention checks answered wrongly"),
         "excluded": (I, "1 if the attention rule leaves them out of the analysis"),
+        "repeat_of": (T, "admitted although their panel id was already in the study (rule "
+                         "'flag'): the first participant with that id; empty otherwise"),
     },
     "turns": {
         "study_turn": (I, "row id of the turn in the study"),
@@ -80,6 +82,13 @@ CODEBOOK: dict[str, dict[str, tuple[str, str]]] = {
         "item": (T, "questionnaire item id (see the study config)"),
         "answer": (T, "their answer"),
         "ts": (F, "when it was submitted"),
+    },
+    "repeats": {
+        "external_id": (T, "a panel id that arrived again (e.g. PROLIFIC_PID)"),
+        "first_participant": (T, "the first participant who arrived with it"),
+        "participant": (T, "the participant made for the repeat (rule 'flag'); empty if refused"),
+        "decision": (T, "refused (screen-out code shown, nobody made) | admitted (flagged)"),
+        "ts": (F, "when the repeat consent came"),
     },
     "attention": {
         "participant": (T, "participant id"),

@@ -69,7 +69,8 @@ class QuestionItem(BaseModel):
 
 class Recruitment(BaseModel):
     """Arrivals from a panel such as Prolific: ids from URL query parameters (recorded,
-    never used for access), a completion code and redirect at the end, a screen-out path."""
+    never used for access; a repeated participant id is refused or flagged), a completion
+    code and redirect at the end, a screen-out path."""
 
     participant_param: str = "PROLIFIC_PID"
     study_param: str = "STUDY_ID"
@@ -79,6 +80,11 @@ class Recruitment(BaseModel):
     screen_out_code: str = ""  # for people who decline or fail the attention rule
     screen_out_url: str = ""
     redirect_after_s: float = Field(4.0, ge=0)  # then the browser goes to the URL by itself
+    # A consent whose participant id is already in the study (one person taking part
+    # again): "refuse" ends it with the screen-out code and makes nobody; "flag" admits
+    # them and marks them (repeat_of) in the researcher's view and export. The id decides
+    # admission only; it never opens anyone's session.
+    repeat_participants: Literal["refuse", "flag"] = "refuse"
 
     def url(self, which: Literal["complete", "screen_out"]) -> str:
         code, url = ((self.completion_code, self.completion_url) if which == "complete"

@@ -1,7 +1,8 @@
 """Throttles against a stranger with a script: researcher-token guessing and consent flooding.
 
-Both are counted per client address and for everyone together (an attacker with many
-addresses still meets the global limit). Counts live in this process: with several
+Both are counted per client address (app/client_address.py: the connection's own unless a
+proxy is trusted) and for everyone together (an attacker with many addresses still meets
+the global limit). Counts live in this process: with several
 replicas each enforces its own limits, so the effective limit is at most N times the
 configured one; the reverse proxy in front can add its own.
 """
@@ -13,7 +14,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -32,8 +32,12 @@ class StudyLimits(BaseModel):
     token_window_s: float = Field(60.0, gt=0)
     token_lockout_s: float = Field(300.0, ge=0)
     # Behind a reverse proxy every request comes from the proxy; trust its X-Forwarded-For
-    # only if the proxy sets it (otherwise a client could pick its own address).
+    # only if the proxy sets it (otherwise a client could pick its own address). Untrusted,
+    # the address is the connection's peer, whatever the header says; trusted, it is the
+    # entry `forwarded_hops` from the right, the one the outermost of that many appending
+    # proxies wrote (app/client_address.py).
     trust_forwarded_for: bool = False
+    forwarded_hops: int = Field(1, ge=1)
 
 
 class SlidingWindow:
@@ -76,18 +80,6 @@ class SlidingWindow:
                 return False
             events.append(now)
             return True
-
-
-def client_address(request: Any, trust_forwarded_for: bool = False) -> str:
-    """The caller's address from a gr.Request (or anything with .client/.headers)."""
-    if request is None:
-        return "unknown"
-    if trust_forwarded_for:
-        forwarded = (getattr(request, "headers", None) or {}).get("x-forwarded-for", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
-    client = getattr(request, "client", None)
-    return str(getattr(client, "host", None) or "unknown")
 
 
 class ConsentLimiter:

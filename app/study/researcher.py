@@ -24,8 +24,8 @@ NO_TOKEN = ("No researcher token is configured. Set `LCIO_STUDY_TOKEN` (a Space 
 WRONG = "Wrong or missing token."
 LOCKED = "Too many wrong tokens from here: try again in {wait} s."
 PARTICIPANT_COLUMNS = ["participant", "external_id", "conditions", "answered", "rated",
-                       "attention_failed", "excluded", "outcome", "questionnaire_ts", "created",
-                       "last_active"]
+                       "attention_failed", "excluded", "repeat_of", "outcome",
+                       "questionnaire_ts", "created", "last_active"]
 # Same tables as the export's script computes (analysis.py).
 RANKING_COLUMNS, SUMMARY_COLUMNS = analysis.RANKING_COLUMNS, analysis.SUMMARY_COLUMNS
 
@@ -43,6 +43,15 @@ def _shown(column: str, value: Any) -> Any:
     if column in ("created", "last_active", "questionnaire_ts") and value is not None:
         return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(float(value)))
     return value
+
+
+def _repeats_note(repeats: list[dict[str, Any]]) -> str:
+    """What the repeat rule did, for the status line ("" when no id came twice)."""
+    refused = sum(r["decision"] == "refused" for r in repeats)
+    admitted = len(repeats) - refused
+    parts = ([f"{refused} repeat consents refused"] if refused else []) + (
+        [f"{admitted} repeat participants admitted and flagged (repeat_of)"] if admitted else [])
+    return "".join(f"; {p}" for p in parts)
 
 
 class Researcher:
@@ -73,7 +82,7 @@ class Researcher:
                        f"{len(votes)} votes; "
                        f"assignment: {self.config.assignment}"
                        + (f"; {len(excluded)} excluded by the attention rule" if excluded else "")
-                       + "."),
+                       + _repeats_note(self.store.repeats()) + "."),
         }
 
     def export(self, token: str | None, fmt: str, address: str = "local") -> list[str] | None:
@@ -100,6 +109,7 @@ class Researcher:
                 "condition_policies": {x.name: x.policy for x in c.conditions},
                 "consent_version": c.consent_version,
                 "attention_rule": c.attention_rule.model_dump(),
+                "repeat_participants": c.recruitment.repeat_participants,
                 "exported_ts": time.time(),
                 "reproduce": "python -m app.study.analysis <this folder> --out <folder>"}
 

@@ -76,15 +76,18 @@ class StudyService:
                 recruited: dict[str, str] | None = None) -> View:
         """Agreeing creates an anonymous participant and assigns their condition(s);
         `token_hash` binds them to the browser holding the token (see ui.py);
-        `recruited`: the panel's ids from the URL, stored with the consent version."""
+        `recruited`: the panel's ids from the URL, stored with the consent version; an id
+        already in the study is refused or flagged (`recruitment.repeat_participants`)."""
         if self.store.participant(pid) is not None:
             return self.view(pid)
         if not agreed:
             return View("consent", note="Please tick the box to agree before starting.")
         pid, _ = self.store.create_participant(
             lambda seq, new_id, counts: choose_order(self.config, seq, new_id, counts),
-            token_hash=token_hash, consent_version=self.config.consent_version,
-            **(recruited or {}))
+            token_hash=token_hash, repeats=self.config.recruitment.repeat_participants,
+            consent_version=self.config.consent_version, **(recruited or {}))
+        if pid is None:  # this panel id has taken part: the panel's screen-out path, and the
+            return self._ended("screened")  # same words as a decline (it says nobody's status)
         return self.view(pid)
 
     def decline(self) -> View:

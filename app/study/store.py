@@ -19,17 +19,20 @@ import secrets
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from app.store import SessionStore
 
+RepeatRule = Literal["refuse", "flag"]
+
 PARTICIPANT_EXPORT = ["participant", "seq", "created", "conditions", "answered", "rated",
                       "last_active", "questionnaire_ts", "external_id", "study_ref",
                       "session_ref", "consent_version", "outcome", "ended_ts",
-                      "attention_answered", "attention_failed", "excluded"]
+                      "attention_answered", "attention_failed", "excluded", "repeat_of"]
+REPEAT_EXPORT = ["external_id", "first_participant", "participant", "decision", "ts"]
 VOTE_EXPORT = ["id", "participant", "turn", "left_condition", "right_condition", "left_turn",
                "right_turn", "vote", "winner", "rating_left", "rating_right", "ts"]
 # What the researcher's turn export holds: the study's view joined with the hidden log.
@@ -54,7 +57,8 @@ class StudyStore:
         meta = sa.MetaData()
         self.t = {name: sa.Table(name, meta, autoload_with=self.engine)
                   for name in ("study_meta", "participants", "study_turns", "study_ratings",
-                               "questionnaire", "study_counters", "attention_answers", "votes")}
+                               "questionnaire", "study_counters", "attention_answers", "votes",
+                               "repeat_consents")}
 
     def _rows(self, query: str, **args: Any) -> list[dict[str, Any]]:
         with self.engine.begin() as db:
@@ -91,25 +95,37 @@ class StudyStore:
     # -- participants ---------------------------------------------------------------------
 
     def create_participant(self, choose: Callable[[int, str, dict[str, int]], list[str]],
-                           token_hash: str | None = None, **recruited: str | None
-                           ) -> tuple[str, list[str]]:
+                           token_hash: str | None = None, repeats: RepeatRule | None = None,
+                           **recruited: str | None) -> tuple[str | None, list[str]]:
         """A new anonymous participant and their condition order, assigned atomically:
         `choose(seq, id, counts of first conditions so far)` runs inside the transaction
         that holds the counter row's lock (PostgreSQL: SELECT ... FOR UPDATE; SQLite:
         BEGIN IMMEDIATE), so concurrent arrivals on any replica are decided one at a time.
         `token_hash` binds them to the browser that holds the matching secret token;
-        `recruited`: external_id, study_ref, session_ref, consent_version."""
+        `recruited`: external_id, study_ref, session_ref, consent_version.
+
+        `repeats`: what to do when the panel's `external_id` is already in the study, decided
+        under the same lock (so two replicas cannot both admit a person): "refuse" makes
+        nobody and returns (None, []), "flag" admits them; both are recorded
+        (`repeat_consents`). None: no check."""
         allowed = {"external_id", "study_ref", "session_ref", "consent_version"}
-        extra = {k: _text(v)[:200] if v else None for k, v in recruited.items() if k in allowed}
+        extra = {k: _text(v.strip())[:200] if v and v.strip() else None
+                 for k, v in recruited.items() if k in allowed}
         pid = "p-" + secrets.token_hex(8)  # 64 random bits: ids cannot be guessed
         counters, people = self.t["study_counters"], self.t["participants"]
         with self.engine.begin() as db:
             seq = db.execute(sa.select(counters.c.value).where(counters.c.name == "participants")
                              .with_for_update()).scalar_one()
+            first = self._first_with(db, extra.get("external_id")) if repeats else None
+            if first is not None:
+                self._record_repeat(db, extra["external_id"], first,
+                                    pid if repeats == "flag" else None)
+                if repeats == "refuse":
+                    return None, []
             counts: dict[str, int] = {}
             for (conditions,) in db.execute(sa.select(people.c.conditions)):
-                first = json.loads(conditions)[0]
-                counts[first] = counts.get(first, 0) + 1
+                first_condition = json.loads(conditions)[0]
+                counts[first_condition] = counts.get(first_condition, 0) + 1
             order = choose(seq, pid, counts)
             now = time.time()
             db.execute(people.insert().values(id=pid, seq=seq, created=now, consent_ts=now,
@@ -118,6 +134,25 @@ class StudyStore:
             db.execute(counters.update().where(counters.c.name == "participants")
                        .values(value=seq + 1))
         return pid, order
+
+    def _first_with(self, db: sa.Connection, external_id: str | None) -> str | None:
+        """The earliest participant who arrived with this panel id (None: nobody, or no id)."""
+        if not external_id:
+            return None
+        people = self.t["participants"]
+        return db.execute(sa.select(people.c.id).where(people.c.external_id == external_id)
+                          .order_by(people.c.seq).limit(1)).scalar()
+
+    def _record_repeat(self, db: sa.Connection, external_id: str, first: str,
+                       admitted: str | None) -> None:
+        db.execute(self.t["repeat_consents"].insert().values(
+            external_id=external_id, first_participant=first, participant=admitted,
+            decision="admitted" if admitted else "refused", ts=time.time()))
+
+    def repeats(self) -> list[dict[str, Any]]:
+        """Every consent that carried a panel id already in the study, oldest first."""
+        return self._rows("SELECT external_id, first_participant, participant, decision, ts "
+                          "FROM repeat_consents ORDER BY id")
 
     def participant_for(self, token_hash: str | None) -> str | None:
         """The participant bound to a browser token's hash, if any."""
@@ -154,7 +189,9 @@ class StudyStore:
                          AND t.status = 'answered') AS answered,
                       (SELECT COUNT(*) FROM study_ratings r WHERE r.participant = p.id) AS rated,
                       (SELECT MAX(submitted_ts) FROM study_turns t WHERE t.participant = p.id)
-                         AS last_active
+                         AS last_active,
+                      (SELECT MIN(x.first_participant) FROM repeat_consents x
+                         WHERE x.participant = p.id) AS repeat_of
                FROM participants p ORDER BY p.seq""")
         for r in rows:
             r["conditions"] = " → ".join(json.loads(r["conditions"]))
@@ -286,7 +323,7 @@ class StudyStore:
         say which table they come from."""
         tables = {"participants": self.participants(), "turns": self.turn_rows(),
                   "votes": self.votes(), "questionnaire": self.questionnaire(),
-                  "attention": self.attention()}
+                  "attention": self.attention(), "repeats": self.repeats()}
         if fmt == "jsonl":
             lines = [json.dumps({"record": name.removesuffix("s"), **row})
                      for name, rows in tables.items() for row in rows]
@@ -296,7 +333,7 @@ class StudyStore:
         fields = {"participants": PARTICIPANT_EXPORT, "turns": TURN_EXPORT,
                   "questionnaire": ["participant", "item", "answer", "ts"],
                   "attention": ["participant", "item", "answer", "correct", "ts"],
-                  "votes": VOTE_EXPORT}
+                  "votes": VOTE_EXPORT, "repeats": REPEAT_EXPORT}
         out: dict[str, str] = {}
         for name, rows in tables.items():
             buf = io.StringIO()

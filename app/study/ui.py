@@ -29,11 +29,12 @@ import gradio as gr
 from gradio import utils as gr_utils
 from gradio.data_classes import _StaticFiles
 
+from app.client_address import client_address, keep_tcp_peer
 from app.database import database_url, sqlite_file
 from app.engine import Engine
 from app.safe_text import safe_history, safe_markdown
 from app.study.config import StudyConfig, load_study_config
-from app.study.limits import ConsentLimiter, client_address
+from app.study.limits import ConsentLimiter
 from app.study.pairwise import VOTES, PairwiseService
 from app.study.researcher import (
     PARTICIPANT_COLUMNS,
@@ -108,7 +109,8 @@ class StudyUI:
         self.consents = ConsentLimiter(service.config.limits)
 
     def _address(self, request: gr.Request | None) -> str:
-        return client_address(request, self.config.limits.trust_forwarded_for)
+        limits = self.config.limits
+        return client_address(request, limits.trust_forwarded_for, limits.forwarded_hops)
 
     def _pid(self, token: Any) -> str | None:
         """The participant this browser's token is bound to; None for anything else."""
@@ -154,7 +156,8 @@ class StudyUI:
         new_token = secrets.token_urlsafe(32)
         view = self.service.consent(True, token_hash=token_hash(new_token),
                                     recruited=self._recruited(query, request))
-        return (new_token, *self.render(view))
+        # A refused repeat made nobody: the browser keeps what it had, no token bound to none.
+        return (new_token if view.participant else token, *self.render(view))
 
     def _recruited(self, query: str | None, request: gr.Request | None) -> dict[str, str]:
         """The panel's participant/study/session ids from the page's URL query."""
@@ -207,6 +210,7 @@ class StudyUI:
             gr.set_static_paths(files)
         if store.path is not None:
             refuse_served_database(store.path)
+        keep_tcp_peer()  # before Gradio starts uvicorn: the limits count real peers
         with gr.Blocks(title=cfg.name) as demo:
             gr.Navbar(visible=False, main_page_name=False)
             token = gr.BrowserState(None, storage_key="lcio-study-" + store.secret("storage_key")[:12],
