@@ -52,7 +52,7 @@ def _offsets_of_a_fresh_session(url: str) -> np.ndarray:
 
 
 def test_many_sessions_of_one_client_move_the_shared_prior_as_one_rater(app: str) -> None:
-    from policies.registry import load_app_policy
+    from policies.artifacts import load_app_policy
 
     before = _offsets_of_a_fresh_session(app)
     taught = []
