@@ -36,7 +36,7 @@ from lab.bench_targets import targets
 from lab.report import aggregate, plots, prepare_run, sweep_table, table
 from policies import roster
 from policies.base import Policy
-from policies.bench.dataset import BenchTurn, load_bench
+from policies.bench.dataset import BenchTurn, complete_dialogues, load_bench, split
 from policies.bench.prompt_quality import turn_observations
 from policies.bench.recipes import BenchRCPPO
 from policies.bench.routers import BenchCascade, BenchRouter
@@ -60,32 +60,6 @@ COLUMNS = ["reward", "quality", "usd", "latency_s", "energy_j", "over_budget_sha
            "refused_share", "cut_share", "cloud_share", "oracle_share", "decide_ms_p50",
            "decide_ms_p99"]
 SWEEP = [0.1, 0.25, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0]
-
-
-def complete_dialogues(path: str | Path) -> list[list[BenchTurn]]:
-    """Dialogues whose every turn is in the file with every action its files allow measured
-    (a partial file from a running build yields only its finished dialogues)."""
-    bench = load_bench(path)
-    expected: dict[str, int] = {}
-    with Path(path).open(encoding="utf-8") as handle:
-        for line in handle:
-            if '"type": "turn"' in line or '"type":"turn"' in line:
-                row = json.loads(line)
-                expected[row["dialogue"]] = int(row.get("n_turns", 0))
-    out = []
-    for name, turns in bench.dialogues.items():
-        if len(turns) != expected.get(name, -1):
-            continue
-        if all(not np.isnan(t.quality[bench.space.mask_for(list(t.present))]).any() for t in turns):
-            out.append(turns)
-    return out
-
-
-def split(dialogues: list, seed: int, test_ratio: float = 0.2) -> tuple[list, list]:
-    """The paper's 80/20 split of whole dialogues (as `policies.m4a1.data.split_dialogues`)."""
-    order = np.random.default_rng(seed).permutation(len(dialogues))
-    n_test = int(len(dialogues) * test_ratio)
-    return [dialogues[i] for i in order[n_test:]], [dialogues[i] for i in order[:n_test]]
 
 
 def scaled(scale: float, nominal: dict[str, float] | None = None) -> dict[str, float]:

@@ -21,9 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from lab.bench_eval import complete_dialogues, scaled, split
+from lab.bench_eval import scaled
 from policies.base import Policy
 from policies.bench.baselines import BenchGreedy
+from policies.bench.dataset import complete_dialogues, split
 from policies.bench.env import BenchEnv, BenchEnvConfig
 from policies.bench.rcrl import BenchRCRLConfig, BenchRCRLPolicy
 from policies.guard import QUANTILE_ENV, guard_quantile

@@ -115,7 +115,7 @@ def simulate(policy: BenchRCRLPolicy, test: list[list[BenchTurn]], config: SimCo
 
 def run(dataset: str | Path, out: str | Path, config: SimConfig, shrink: ShrinkConfig) -> dict:
     """Every seed, the summary in `out/regret.json` and the figure beside it."""
-    from lab.bench_eval import complete_dialogues, split
+    from policies.bench.dataset import complete_dialogues, split
 
     dialogues = complete_dialogues(dataset)
     runs: dict[str, list[np.ndarray]] = {m: [] for m in MODES}

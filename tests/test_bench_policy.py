@@ -13,8 +13,8 @@ from gymnasium.utils.env_checker import check_env
 
 from lab.bench.oracle import Planned, oracle_plan
 from lab.bench.scenarios import TASKS
-from lab.bench_eval import complete_dialogues, run_episode, scaled
-from policies.bench.dataset import is_bench_file, load_bench
+from lab.bench_eval import run_episode, scaled
+from policies.bench.dataset import complete_dialogues, is_bench_file, load_bench
 from policies.bench_policy import (
     BENCH_SPACE,
     HEARD,

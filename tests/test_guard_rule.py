@@ -18,7 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from lab.bench_eval import complete_dialogues, scaled
+from lab.bench_eval import scaled
+from policies.bench.dataset import complete_dialogues
 from policies.bench.outcome import OutcomeModel
 from policies.bench_policy import BenchEnv, BenchEnvConfig, BenchRCRLConfig, BenchRCRLPolicy
 from policies.guard import admit, cheapest, guard_quantile, pacing_reserve, turns_left

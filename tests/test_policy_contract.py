@@ -30,8 +30,8 @@ def app_policies() -> dict[str, Policy]:
 def bench_kit() -> Kit:
     """A bench kit as an evaluator makes one: the shipped LCIO, fits on a sample of turns."""
     from app.runtime import app_kit
-    from lab.bench_eval import complete_dialogues
     from policies.artifacts import BENCH_PATH
+    from policies.bench.dataset import complete_dialogues
     from policies.bench.prompt_quality import turn_observations
 
     kit = app_kit()

@@ -36,8 +36,8 @@ def test_the_command_writes_the_curves_and_a_figure(tmp_path: Path, bench: Path)
 
 
 def test_a_rater_with_a_strong_taste_is_learned_only_per_session(bench: Path) -> None:
-    from lab.bench_eval import complete_dialogues, split
     from lab.regret import SimConfig, fit_policy, simulate
+    from policies.bench.dataset import complete_dialogues, split
 
     train, test = split(complete_dialogues(bench), 0)
     config = SimConfig(sessions=20, rounds=30, seeds=1, taste_population=0.0, taste_individual=0.4)

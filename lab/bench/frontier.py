@@ -25,9 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lab.bench_eval import complete_dialogues, split
 from policies.base import ActionSpace
-from policies.bench.dataset import BenchTurn
+from policies.bench.dataset import BenchTurn, complete_dialogues, split
 from policies.bench.routers import fullest
 
 QUALITY_SHARE = 0.95

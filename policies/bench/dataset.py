@@ -170,3 +170,29 @@ def to_policy_dialogues(bench: Bench, association: Any = None) -> list[Any]:
                                   quality=float(t.quality[best])))
         out.append(Dialogue(number, tuple(converted)))
     return out
+
+
+def complete_dialogues(path: str | Path) -> list[list[BenchTurn]]:
+    """Dialogues whose every turn is in the file with every action its files allow measured
+    (a partial file from a running build yields only its finished dialogues)."""
+    bench = load_bench(path)
+    expected: dict[str, int] = {}
+    with Path(path).open(encoding="utf-8") as handle:
+        for line in handle:
+            if '"type": "turn"' in line or '"type":"turn"' in line:
+                row = json.loads(line)
+                expected[row["dialogue"]] = int(row.get("n_turns", 0))
+    out = []
+    for name, turns in bench.dialogues.items():
+        if len(turns) != expected.get(name, -1):
+            continue
+        if all(not np.isnan(t.quality[bench.space.mask_for(list(t.present))]).any() for t in turns):
+            out.append(turns)
+    return out
+
+
+def split(dialogues: list, seed: int, test_ratio: float = 0.2) -> tuple[list, list]:
+    """The paper's 80/20 split of whole dialogues (as `policies.m4a1.data.split_dialogues`)."""
+    order = np.random.default_rng(seed).permutation(len(dialogues))
+    n_test = int(len(dialogues) * test_ratio)
+    return [dialogues[i] for i in order[n_test:]], [dialogues[i] for i in order[:n_test]]
