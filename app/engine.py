@@ -50,7 +50,7 @@ from app.turn import (  # noqa: F401 (REJECTED_PROMPT_CHARS, TurnEvent: re-expor
     log_row,
 )
 from app.zerogpu import local_stream
-from backends.base import Backend
+from backends.base import Accepts, Backend
 from backends.config import Settings, get_settings
 from backends.errors import BackendError
 from backends.types import Attachment, ChatRequest, Completion, Message
@@ -152,11 +152,17 @@ class Engine:
         record.worst = worst_cases(actions, record.slots, record.always, record.prompt,
                                    self._history(session), self.settings, self.speed,
                                    self.price_usd, n_new)
-        mask = space.mask_for(present)
-        mask, record.masked = self._admit(session, record, actions, mask, n_new)
+        refused = self._refused(actions, record)  # what a backend does not take: never offered
+        possible = space.mask_for(present) & ~np.isin(np.arange(space.n), list(refused))
+        if not possible.any():
+            yield self._reject(session, record, (
+                f"No model here takes this turn's files ({'; '.join(sorted(set(refused.values())))}). "
+                "Nothing was sent; remove them or send the words alone."))
+            return
+        mask, record.masked = self._admit(session, record, actions, possible.copy(), n_new)
+        record.masked = {**record.masked, **refused}
 
         if not mask.any():  # running anything would overrun a budget: say so, send nothing
-            possible = space.mask_for(present)
             why = "; ".join(sorted({reason for i, reason in record.masked.items() if possible[i]}))
             yield self._reject(session, record, (
                 f"The session's budget cannot pay for any answer to this turn ({why}). Nothing "
@@ -219,6 +225,22 @@ class Engine:
             prefs = Preferences(session.weights)
         record.preferences = prefs
         return prefs
+
+    def _refused(self, actions: list[Action], record: TurnRecord) -> dict[int, str]:
+        """Actions that would send a backend a file it does not take (`Backend.accepts`), and
+        why. A backend is asked only when one of its actions would send it a file."""
+        accepts: dict[str, Accepts] = {}
+        out: dict[int, str] = {}
+        for i, action in enumerate(actions):
+            sent = [record.slots[s] for s in action.attachments if s < len(record.slots)] + record.always
+            if not sent:
+                continue
+            if action.location not in accepts:
+                accepts[action.location] = self.backend_for(action.location).accepts()
+            why = next((w for a in sent if (w := accepts[action.location].refuses(a))), "")
+            if why:
+                out[i] = f"the {action.location} model {why}"
+        return out
 
     def _admit(self, session: Session, record: TurnRecord, actions: list[Action], allowed: np.ndarray,
                n_new: int) -> tuple[np.ndarray, dict[int, str]]:

@@ -106,12 +106,12 @@ def bench_answer_tokens(model: str, location: str, path: Path = BENCH) -> float 
 def served_model(backend: Backend, location: str, settings: Settings) -> str:
     """The model that really answers on `location` (the stand-in's served one, not its alias)."""
     if location == "local":
-        return str(getattr(backend, "model_name", ""))
+        return backend.model_name
     if settings.uses_standin:
         from app.calibration import standin_served
 
-        return standin_served(getattr(backend, "endpoint", None), settings)
-    return str(getattr(backend, "model", "") or settings.cloud_model)
+        return standin_served(backend.endpoint, settings)
+    return backend.model_name or settings.cloud_model
 
 
 def probed(location: str, settings: Settings, mode: str | None = None) -> bool:

@@ -89,7 +89,7 @@ class Runtime:
                         ) -> float:
             # The backend's model, once resolved (an endpoint may name it only when asked);
             # until then the configured name, and an unknown one is priced at the default row.
-            model = getattr(self.backend("cloud"), "model", "") or self.settings.cloud_model
+            model = self.backend("cloud").model_name or self.settings.cloud_model
             return prices.worst_case_cost(model, prompt_tokens, new_tokens, audio_tokens, image_tokens)
 
         self.engine = Engine(self.store, self.policy, self.backend, observe=self.observe,
@@ -127,18 +127,18 @@ class Runtime:
         `cloud_note` (stand-in only) says why the stand-in serves a fallback model, "" when not."""
         local = self.backend("local")
         cloud = self.backend("cloud")
-        local_name = getattr(local, "model_name", type(local).__name__)
+        local_name = local.model_name or type(local).__name__
         where = "the project's stand-in on 127.0.0.1" if self.settings.uses_standin \
             else redact_url(self.settings.openai_base_url or OPENAI_URL)
         out = {"local": f"{local_name} (4-bit nf4, this machine)",
-               "cloud": f"{getattr(cloud, 'model', self.settings.cloud_model)} via {where}"}
+               "cloud": f"{cloud.model_name or self.settings.cloud_model} via {where}"}
         if self.settings.uses_standin:  # e.g. "Stand-in fell back to SmolLM2-135M-Instruct: …"
             from backends.standin import note_at
             from backends.standin_model import expected_note
 
-            out["cloud_note"] = (note_at(getattr(cloud, "endpoint", None))
+            out["cloud_note"] = (note_at(cloud.endpoint)
                                  or expected_note(self.settings))
-        out["calibration"] = self.calibration_notice(getattr(cloud, "model", ""))
+        out["calibration"] = self.calibration_notice(cloud.model_name)
         return out
 
     def calibration_notice(self, model: str = "") -> str:
@@ -148,7 +148,7 @@ class Runtime:
 
         here = configured(self.settings, model)
         if self.settings.uses_standin:
-            here["served_model"] = standin_served(getattr(self.backend("cloud"), "endpoint", None),
+            here["served_model"] = standin_served(self.backend("cloud").endpoint,
                                                   self.settings)
         return calibration_notice(policy_calibration(), here)
 
@@ -159,11 +159,9 @@ class Runtime:
         def run() -> None:
             try:
                 local = self.backend("local")
-                if hasattr(local, "load"):
-                    local.load()
+                local.load()
                 cloud = self.backend("cloud")
-                if hasattr(cloud, "load"):
-                    cloud.load()  # builds the client; starts the stand-in when it is the cloud
+                cloud.load()  # builds the client; starts the stand-in when it is the cloud
             except Exception as exc:  # turns will report it in the chat
                 log.warning("warm-up failed: %s", exc)
                 return

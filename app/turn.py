@@ -31,7 +31,7 @@ class TurnRecord:
     always: list[Attachment] = field(default_factory=list)  # audio outside the slots (M4A1 spaces)
     extra: list[Attachment] = field(default_factory=list)  # files beyond the slots
     observation: list[float] = field(default_factory=list)
-    masked: dict[int, str] = field(default_factory=dict)  # action -> why the budget refused
+    masked: dict[int, str] = field(default_factory=dict)  # action -> why it was not offered
     worst: list[Cost] = field(default_factory=list)
     decision: Decision | None = None
     action: Action | None = None

@@ -26,7 +26,7 @@ from typing import Any
 
 import openai
 
-from backends.base import Backend, StreamItem, register
+from backends.base import Accepts, Backend, StreamItem, register
 from backends.breaker import CircuitBreaker
 from backends.cloud_errors import map_openai_error, scrub
 from backends.cloud_pump import Pump
@@ -109,6 +109,15 @@ class CloudBackend(Backend):
     def load(self) -> None:
         """Connect now (starting and loading the stand-in if it is the endpoint) to warm up."""
         self.client()
+
+    def accepts(self) -> Accepts:
+        """What the endpoint is configured to take (LCIO_CLOUD_ACCEPTS_*, LCIO_CLOUD_MAX_AUDIO_S)."""
+        return Accepts(images=self.settings.cloud_accepts_images, audio=self.settings.cloud_accepts_audio,
+                       max_audio_s=self.settings.cloud_max_audio_s)
+
+    @property
+    def model_name(self) -> str:
+        return self.model
 
     def client(self) -> openai.OpenAI:
         """The SDK client (starting the stand-in if nothing is configured), with the model
@@ -200,18 +209,16 @@ class CloudBackend(Backend):
     # -- request -----------------------------------------------------------------------------
 
     def check_modalities(self, request: ChatRequest) -> None:
-        """Refuse attachments this endpoint is configured not to accept, before any upload."""
-        kinds = {a.kind for m in request.messages for a in m.attachments}
-        if "image" in kinds and not self.settings.cloud_accepts_images:
-            raise ModalityRefused(
-                f"The cloud model {self.model!r} is configured not to accept images "
-                "(LCIO_CLOUD_ACCEPTS_IMAGES=false); answer locally or remove the image."
-            )
-        if "audio" in kinds and not self.settings.cloud_accepts_audio:
-            raise ModalityRefused(
-                f"The cloud model {self.model!r} is configured not to accept audio "
-                "(LCIO_CLOUD_ACCEPTS_AUDIO=false); answer locally or remove the recording."
-            )
+        """Refuse what `accepts()` excludes, before any upload. The engine masks such actions
+        before the policy decides; this keeps a direct caller from sending them anyway."""
+        accepts = self.accepts()
+        for attachment in (a for m in request.messages for a in m.attachments):
+            if why := accepts.refuses(attachment):
+                setting = {"image": "LCIO_CLOUD_ACCEPTS_IMAGES=false"}.get(
+                    attachment.kind, "LCIO_CLOUD_ACCEPTS_AUDIO=false" if not accepts.audio
+                    else "LCIO_CLOUD_MAX_AUDIO_S")
+                raise ModalityRefused(f"The cloud model {self.model!r} {why} ({setting}); answer "
+                                      f"locally or remove the {attachment.kind} file.")
 
     def to_openai_messages(self, messages: list[Message]) -> list[dict[str, Any]]:
         """Project messages -> OpenAI chat messages (text, image_url, input_audio parts)."""

@@ -61,8 +61,11 @@ class Settings(BaseSettings):
     # Empty: "lcio-standin" for the stand-in, "gpt-4o-mini" for OpenAI itself, and for any
     # other endpoint the first model it lists at /v1/models (resolved by CloudBackend).
     cloud_model: str = ""
+    # What the endpoint takes (configuration, not guesswork): the engine masks every action that
+    # would send it anything else before the policy decides (`Backend.accepts`).
     cloud_accepts_images: bool = True
     cloud_accepts_audio: bool = True
+    cloud_max_audio_s: float | None = None  # a provider's own cap on a recording; None: the app's
     cloud_timeout_s: float = 60.0
     cloud_max_retries: int = 1
     # After the cloud is found unreachable, turns fall back at once and one short probe
