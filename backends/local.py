@@ -11,8 +11,8 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -224,6 +224,30 @@ class LocalBackend(Backend):
 
     # -- generation --------------------------------------------------------------------------
 
+    def _generate_kwargs(self, request: ChatRequest, tokenizer: Any, input_ids: torch.Tensor,
+                         max_new: int, streamer: TextIteratorStreamer, abandon: threading.Event
+                         ) -> dict[str, Any]:
+        """`generate`'s arguments: greedy unless the request samples, the family's decoding
+        settings, and a stop that a person's Stop (or a consumer walking away) triggers."""
+        do_sample = request.temperature > 0
+        kwargs: dict[str, Any] = {
+            "input_ids": input_ids,
+            "attention_mask": torch.ones_like(input_ids),
+            "max_new_tokens": max_new,
+            "do_sample": do_sample,
+            "streamer": streamer,
+            "stopping_criteria": StoppingCriteriaList([_StopOnEvent(request.stop, abandon)]),
+            "pad_token_id": tokenizer.pad_token_id
+            if tokenizer.pad_token_id is not None
+            else tokenizer.eos_token_id,
+        }
+        if do_sample:
+            kwargs["temperature"] = request.temperature
+        else:  # greedy: silence the model's sampling defaults
+            kwargs.update(temperature=None, top_p=None, top_k=None)
+        kwargs.update(self.decoding.generate_kwargs(input_ids.shape[1], tokenizer))
+        return kwargs
+
     def stream(self, request: ChatRequest) -> Iterator[StreamItem]:
         """Yield text deltas, then one Completion; see `Backend.stream`."""
         if not request.messages or request.messages[-1].role != "user":
@@ -249,84 +273,18 @@ class LocalBackend(Backend):
         input_ids = torch.tensor([prompt_ids], dtype=torch.long, device=device)
         streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
         abandon = threading.Event()  # set if the consumer walks away mid-stream
-        result: dict[str, Any] = {}
-        do_sample = request.temperature > 0
-        gen_kwargs: dict[str, Any] = {
-            "input_ids": input_ids,
-            "attention_mask": torch.ones_like(input_ids),
-            "max_new_tokens": max_new,
-            "do_sample": do_sample,
-            "streamer": streamer,
-            "stopping_criteria": StoppingCriteriaList([_StopOnEvent(request.stop, abandon)]),
-            "pad_token_id": tokenizer.pad_token_id
-            if tokenizer.pad_token_id is not None
-            else tokenizer.eos_token_id,
-        }
-        if do_sample:
-            gen_kwargs["temperature"] = request.temperature
-        else:  # greedy: silence the model's sampling defaults
-            gen_kwargs.update(temperature=None, top_p=None, top_k=None)
-        decoding = self.decoding
-        gen_kwargs.update(decoding.generate_kwargs(input_ids.shape[1], tokenizer))
-        trimmer = StopTrimmer(decoding.stop)
-
-        def run() -> None:
-            clock = ThreadGroupClock()  # this thread and its OpenMP team: the turn's own work
-            try:
-                with clock, torch.inference_mode():
-                    result["output"] = loaded.model.generate(**gen_kwargs)
-            except BaseException as exc:  # surfaced in the consumer thread
-                result["error"] = exc
-                streamer.end()
-            finally:
-                meter.add_cpu_seconds(clock.cpu_s)
-
-        pieces: list[str] = []
-        ttft: float | None = None
-        with loaded.lock:
-            on_gpu = device.type == "cuda"
-            gen_started = time.perf_counter()
-            thread = threading.Thread(target=run, name="lcio-local-generate", daemon=True)
-            thread.start()
-            try:
-                for raw in itertools.chain(streamer, [None]):
-                    delta = trimmer.feed(raw) if raw is not None else trimmer.finish()
-                    if not delta:
-                        continue
-                    if ttft is None:
-                        ttft = time.perf_counter() - started
-                    pieces.append(delta)
-                    yield delta
-            finally:
-                abandon.set()  # no-op once finished; ends generation if the caller left
-                thread.join()
-                if on_gpu:
-                    torch.cuda.synchronize(device)
-                    meter.add_gpu_seconds(time.perf_counter() - gen_started)
-
-        if "error" in result:
-            error = result["error"]
-            raise BackendError(
-                f"The local model failed while answering ({type(error).__name__}). "
-                "Try again, or send the turn to the cloud."
-            ) from error
+        gen_kwargs = self._generate_kwargs(request, tokenizer, input_ids, max_new, streamer, abandon)
+        run = yield from _generate(loaded, gen_kwargs, streamer, abandon, StopTrimmer(self.decoding.stop),
+                                   meter, started)
         latency = time.perf_counter() - started
         energy_j, cost_usd = meter.stop()
-        output = result["output"]
-        generated = output[0, input_ids.shape[1] :].tolist()
-        if request.stop.is_set():
-            finish = "cancelled"
-        elif generated and generated[-1] in _eos_ids(loaded):
-            finish = "stop"
-        elif len(generated) >= max_new:
-            finish = "length"
-        else:
-            finish = "stop"
+        generated = run.output[0, input_ids.shape[1] :].tolist()
+        finish = _finish_reason(request, generated, _eos_ids(loaded), max_new)
         yield Completion(
-            text="".join(pieces),
+            text="".join(run.pieces),
             backend=self.name,
             model=loaded.name,
-            ttft_s=ttft if ttft is not None else latency,
+            ttft_s=run.ttft_s if run.ttft_s is not None else latency,
             latency_s=latency,
             prompt_tokens=len(prompt_ids),
             completion_tokens=len(generated),
@@ -336,6 +294,73 @@ class LocalBackend(Backend):
             finish_reason=finish,
             attachments_used=used,
         )
+
+
+@dataclass
+class _Run:
+    """What one generation produced, besides the deltas it streamed."""
+
+    output: Any = None
+    pieces: list[str] = field(default_factory=list)
+    ttft_s: float | None = None
+
+
+def _generate(loaded: LocalModel, gen_kwargs: dict[str, Any], streamer: TextIteratorStreamer,
+              abandon: threading.Event, trimmer: StopTrimmer, meter: EnergyMeter, started: float
+              ) -> Generator[str, None, _Run]:
+    """Run `generate` on a worker thread, holding the model's lock, and yield its text as it
+    comes (trimmed at the family's stop strings); CPU and GPU seconds go to `meter`."""
+    result: dict[str, Any] = {}
+
+    def run() -> None:
+        clock = ThreadGroupClock()  # this thread and its OpenMP team: the turn's own work
+        try:
+            with clock, torch.inference_mode():
+                result["output"] = loaded.model.generate(**gen_kwargs)
+        except BaseException as exc:  # surfaced in the consumer thread
+            result["error"] = exc
+            streamer.end()
+        finally:
+            meter.add_cpu_seconds(clock.cpu_s)
+
+    out = _Run()
+    with loaded.lock:
+        on_gpu = loaded.device.type == "cuda"
+        gen_started = time.perf_counter()
+        thread = threading.Thread(target=run, name="lcio-local-generate", daemon=True)
+        thread.start()
+        try:
+            for raw in itertools.chain(streamer, [None]):
+                delta = trimmer.feed(raw) if raw is not None else trimmer.finish()
+                if not delta:
+                    continue
+                if out.ttft_s is None:
+                    out.ttft_s = time.perf_counter() - started
+                out.pieces.append(delta)
+                yield delta
+        finally:
+            abandon.set()  # no-op once finished; ends generation if the caller left
+            thread.join()
+            if on_gpu:
+                torch.cuda.synchronize(loaded.device)
+                meter.add_gpu_seconds(time.perf_counter() - gen_started)
+    if "error" in result:
+        error = result["error"]
+        raise BackendError(
+            f"The local model failed while answering ({type(error).__name__}). "
+            "Try again, or send the turn to the cloud."
+        ) from error
+    out.output = result["output"]
+    return out
+
+
+def _finish_reason(request: ChatRequest, generated: list[int], eos: Any, max_new: int) -> str:
+    """Why the answer ended: a person's Stop, the model's end token, or the length cap."""
+    if request.stop.is_set():
+        return "cancelled"
+    if generated and generated[-1] in eos:
+        return "stop"
+    return "length" if len(generated) >= max_new else "stop"
 
 
 def _attachments_kept(messages: list[Message], dropped: int) -> tuple[str, ...]:

@@ -157,20 +157,10 @@ def create_app(
     """
     instance = instance if instance is not None else os.environ.get(INSTANCE_ENV, "")
     settings = settings or get_settings()
-    if backend is None:
-        def factory() -> Backend:
-            return default_backend(settings)
-    elif isinstance(backend, Backend):
-        fixed = backend
-
-        def factory() -> Backend:
-            return fixed
-    else:
-        factory = backend
     faults = FaultSwitch()
     faults.set(Fault.parse(fault if fault is not None else os.environ.get(FAULT_ENV, "")), 0)
     state = StandinState(
-        backend_factory=factory,
+        backend_factory=_backend_factory(backend, settings),
         settings=settings,
         model_id=model_id,
         delay_s=settings.standin_delay_s if delay_s is None else delay_s,
@@ -186,12 +176,32 @@ def create_app(
 
     app = FastAPI(title="LCIO stand-in cloud", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.standin = state
+    _add_info_routes(app, state, instance)
+    _add_fault_routes(app, faults)
+    _add_chat_route(app, state)
+    return app
 
-    def authorised(request: Request) -> bool:
-        if state.api_key is None:
-            return True
-        header = request.headers.get("authorization", "")
-        return secrets.compare_digest(header, f"Bearer {state.api_key}")
+
+def _backend_factory(backend: Backend | Callable[[], Backend] | None, settings: Settings
+                     ) -> Callable[[], Backend]:
+    """What builds the answering backend: the default model, a given backend, or a factory."""
+    if backend is None:
+        return lambda: default_backend(settings)
+    if isinstance(backend, Backend):
+        fixed = backend
+        return lambda: fixed
+    return backend
+
+
+def _authorised(state: StandinState, request: Request) -> bool:
+    if state.api_key is None:
+        return True
+    header = request.headers.get("authorization", "")
+    return secrets.compare_digest(header, f"Bearer {state.api_key}")
+
+
+def _add_info_routes(app: FastAPI, state: StandinState, instance: str) -> None:
+    """/health (which model, ready, whose instance) and /v1/models."""
 
     @app.get("/health")
     async def health() -> dict[str, Any]:
@@ -201,12 +211,16 @@ def create_app(
 
     @app.get("/v1/models", response_model=None)
     async def models(request: Request) -> JSONResponse | dict[str, Any]:
-        if not authorised(request):
+        if not _authorised(state, request):
             return error_response(401, "Incorrect API key provided.", "invalid_api_key")
         return {"object": "list", "data": [{
             "id": state.model_id, "object": "model", "created": 0,
             "owned_by": "lcio", "root": state.root_model, "note": state.note,
         }]}
+
+
+def _add_fault_routes(app: FastAPI, faults: FaultSwitch) -> None:
+    """/admin/fault: set the fault the next requests meet, or clear it (tests and demos)."""
 
     @app.post("/admin/fault")
     async def set_fault(request: Request) -> dict[str, Any]:
@@ -224,67 +238,91 @@ def create_app(
         faults.clear()
         return {"fault": None}
 
+
+def _request_fault(state: StandinState, request: Request) -> tuple[Fault, float]:
+    """The fault this request meets (its header's, else the switch's) and its delay in seconds;
+    ValueError for a malformed header."""
+    header_fault = Fault.parse(request.headers.get("x-lcio-fault"))
+    header_delay = request.headers.get("x-lcio-delay")
+    base_delay = state.delay_s if header_delay is None else float(header_delay)
+    fault = header_fault if header_fault.active else state.faults.take()
+    return fault, max(0.0, base_delay + fault.delay_s)
+
+
+async def _json_body(state: StandinState, request: Request) -> dict[str, Any] | JSONResponse:
+    """The request's JSON object naming this server's model, or the error to answer with."""
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return error_response(400, "The body is not valid JSON.")
+    if not isinstance(body, dict):
+        return error_response(400, "The body must be a JSON object.")
+    model = body.get("model")
+    if model not in (state.model_id, state.root_model):
+        return error_response(
+            404, f"The model {model!r} does not exist; this server offers {state.model_id!r}.",
+            "model_not_found",
+        )
+    return body
+
+
+def _fault_response(fault: Fault) -> JSONResponse:
+    response = error_response(fault.status or 500, f"Injected fault: HTTP {fault.status}.")
+    if fault.status == 429:
+        response.headers.update({"retry-after": "1"})
+    return response
+
+
+def _add_chat_route(app: FastAPI, state: StandinState) -> None:
+    """/v1/chat/completions: the OpenAI chat API, streamed or not, with injected faults."""
+
     @app.post("/v1/chat/completions", response_model=None)
     async def chat_completions(request: Request) -> JSONResponse | StreamingResponse:
-        if not authorised(request):
+        if not _authorised(state, request):
             return error_response(401, "Incorrect API key provided.", "invalid_api_key")
         try:
-            header_fault = Fault.parse(request.headers.get("x-lcio-fault"))
-            header_delay = request.headers.get("x-lcio-delay")
-            base_delay = state.delay_s if header_delay is None else float(header_delay)
+            fault, delay = _request_fault(state, request)
         except ValueError as exc:
             return error_response(400, f"Bad fault or delay header: {exc}")
-        fault = header_fault if header_fault.active else faults.take()
-        delay = max(0.0, base_delay + fault.delay_s)
-        try:
-            body = await request.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return error_response(400, "The body is not valid JSON.")
-        if not isinstance(body, dict):
-            return error_response(400, "The body must be a JSON object.")
-        model = body.get("model")
-        if model not in (state.model_id, state.root_model):
-            return error_response(
-                404, f"The model {model!r} does not exist; this server offers {state.model_id!r}.",
-                "model_not_found",
-            )
+        body = await _json_body(state, request)
+        if isinstance(body, JSONResponse):
+            return body
         if delay:
             await asyncio.sleep(delay)  # the network and queue time of a real provider
         if fault.status is not None:
-            headers = {"retry-after": "1"} if fault.status == 429 else None
-            response = error_response(fault.status, f"Injected fault: HTTP {fault.status}.")
-            if headers:
-                response.headers.update(headers)
-            return response
+            return _fault_response(fault)
+        return await _answer(state, body, fault)
 
-        tmp = tempfile.TemporaryDirectory(prefix="lcio-standin-")
-        try:
-            parsed = parse_request(body, Path(tmp.name), settings)
-        except (BadRequest, UnreadableAttachment) as exc:
-            tmp.cleanup()
-            code = getattr(exc, "code", None) or "invalid_attachment"
-            return error_response(getattr(exc, "status", 400), exc.message, code)
-        backend = await asyncio.to_thread(state.get_backend)
-        generation = Generation(backend, parsed.chat, state.lock, tmp.cleanup)
-        items = generation.items()
-        try:
-            first = await anext(items, END)
-        except BaseException:
-            generation.cancel()
-            raise
-        if isinstance(first, BaseException):
-            return error_from_backend(first)
-        if fault.no_usage:
-            parsed.include_usage = False
-        if not parsed.stream:
-            return await complete(first, items, parsed, state.model_id, not fault.no_usage)
-        return StreamingResponse(
-            stream_chunks(first, items, parsed, state.model_id, fault, generation),
-            media_type="text/event-stream",
-            headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
-        )
 
-    return app
+async def _answer(state: StandinState, body: dict[str, Any], fault: Fault
+                  ) -> JSONResponse | StreamingResponse:
+    """Parse the request, generate on the backend, and reply whole or as a stream."""
+    tmp = tempfile.TemporaryDirectory(prefix="lcio-standin-")
+    try:
+        parsed = parse_request(body, Path(tmp.name), state.settings)
+    except (BadRequest, UnreadableAttachment) as exc:
+        tmp.cleanup()
+        code = getattr(exc, "code", None) or "invalid_attachment"
+        return error_response(getattr(exc, "status", 400), exc.message, code)
+    backend = await asyncio.to_thread(state.get_backend)
+    generation = Generation(backend, parsed.chat, state.lock, tmp.cleanup)
+    items = generation.items()
+    try:
+        first = await anext(items, END)
+    except BaseException:
+        generation.cancel()
+        raise
+    if isinstance(first, BaseException):
+        return error_from_backend(first)
+    if fault.no_usage:
+        parsed.include_usage = False
+    if not parsed.stream:
+        return await complete(first, items, parsed, state.model_id, not fault.no_usage)
+    return StreamingResponse(
+        stream_chunks(first, items, parsed, state.model_id, fault, generation),
+        media_type="text/event-stream",
+        headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+    )
 
 
 # -- command line ---------------------------------------------------------------------------
