@@ -22,9 +22,10 @@ import logging
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, cast
 
 import openai
+from openai.types.chat import ChatCompletionMessageParam
 
 from backends.base import Accepts, Backend, StreamItem, register
 from backends.breaker import CircuitBreaker
@@ -268,7 +269,8 @@ class CloudBackend(Backend):
         max_tokens = request.max_new_tokens or self.settings.max_new_tokens
         pump = Pump(lambda: client.chat.completions.create(
             model=self.model,
-            messages=messages,  # type: ignore[arg-type]
+            # our plain dicts have exactly the shape of openai's message TypedDicts
+            messages=cast(list[ChatCompletionMessageParam], messages),
             stream=True,
             stream_options={"include_usage": True},
             max_tokens=max_tokens,

@@ -109,7 +109,7 @@ class Settings(BaseSettings):
     # `forwarded_hops` from the right, which the outermost appending proxy wrote). Off: the
     # connection's own address, whatever headers say (app/client_address.py).
     trust_forwarded_for: bool = False
-    forwarded_hops: int = Field(1, ge=1)
+    forwarded_hops: int = Field(default=1, ge=1)
 
     @model_validator(mode="after")
     def _default_cloud_model(self) -> Settings:

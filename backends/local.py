@@ -89,7 +89,7 @@ class _StopOnEvent:
     def __init__(self, *events: threading.Event) -> None:
         self.events = events
 
-    def __call__(self, input_ids: torch.LongTensor, scores: Any, **kwargs: Any) -> torch.BoolTensor:
+    def __call__(self, input_ids: torch.LongTensor, scores: Any, **kwargs: Any) -> torch.Tensor:
         stop = any(event.is_set() for event in self.events)
         return torch.full((input_ids.shape[0],), stop, dtype=torch.bool, device=input_ids.device)
 

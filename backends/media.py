@@ -214,6 +214,7 @@ def encode_image(path: str | Path, max_side: int) -> EncodedImage:
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     path = Path(path)
+    image: Image.Image  # the opened ImageFile, then exif_transpose's plain Image
     try:
         with Image.open(path, formats=PILLOW_FORMATS) as image:
             source_format = image.format or ""
@@ -281,7 +282,7 @@ def to_wav16k(path: str | Path, max_s: float | None = None) -> bytes:
     cap_bytes = None if max_s is None else int((max_s + 1) * WAV_RATE) * 2
     pcm = bytearray()
     try:
-        with av.open(io.BytesIO(source) if isinstance(source, bytes) else source) as container:
+        with av.open(io.BytesIO(source) if isinstance(source, bytes) else source, "r") as container:
             if not container.streams.audio:
                 raise UnreadableAttachment(f"The file {path.name!r} has no audio in it.")
             stream = container.streams.audio[0]

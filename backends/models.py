@@ -118,7 +118,8 @@ def convert_gguf(gguf: Path, cache_dir: Path | None = None) -> Path:
         model = AutoModelForCausalLM.from_pretrained(
             str(gguf.parent), gguf_file=gguf.name, dtype=torch.bfloat16
         )
-        model.hf_quantizer = None
+        # torch's Module.__setattr__ is typed for Tensor | Module values only
+        model.hf_quantizer = None  # type: ignore[assignment]
         if hasattr(model.config, "quantization_config"):
             del model.config.quantization_config
         model.save_pretrained(tmp)

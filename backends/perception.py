@@ -205,7 +205,7 @@ def _labels(image: Any) -> tuple[tuple[str, float], ...]:
     from PIL import Image
 
     model, names = _classifier()
-    image = image.resize((224, 224), Image.BICUBIC)
+    image = image.resize((224, 224), Image.Resampling.BICUBIC)
     pixels = torch.from_numpy(np.asarray(image, dtype=np.float32)).permute(2, 0, 1)[None]
     with torch.inference_mode():
         probs = model((pixels - 127.0) / 128.0).softmax(-1)[0]

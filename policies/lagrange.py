@@ -44,7 +44,8 @@ class LagrangeTable:
     edges: tuple[float, ...] = BUDGET_EDGES
     lr: float = 0.5
     upper: float = 10.0
-    values: np.ndarray = field(default=None)  # type: ignore[assignment]
+    # None (the default) is replaced by zeros in __post_init__, so the field is always an array.
+    values: np.ndarray = field(default=None)  # type: ignore[arg-type]
 
     def __post_init__(self) -> None:
         if self.values is None:

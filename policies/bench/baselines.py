@@ -37,7 +37,7 @@ class _Fullest(Policy):
 
     def decide(self, observation: np.ndarray, mask: np.ndarray) -> Decision:
         acts = self.space.actions
-        ok = [i for i in np.flatnonzero(mask) if acts[i].location == self.location]
+        ok: list[np.intp | int] = [i for i in np.flatnonzero(mask) if acts[i].location == self.location]
         ok = ok or list(np.flatnonzero(mask)) or [0]
         a = max(ok, key=lambda i: len(acts[i].attachments))
         return _decision(self.space, int(a), 1.0, f"always {self.location}, every attachment")
@@ -83,7 +83,8 @@ class _Estimates:
 
     def __init__(self, outcomes: OutcomeModel, weights: BenchWeights, space: ActionSpace):
         self.outcomes, self.weights, self.space = outcomes, weights, space
-        self._cache: dict[tuple[int, tuple[str, ...]], tuple[np.ndarray, ...]] = {}
+        self._cache: dict[tuple[int, tuple[str, ...], bool],
+                          tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
         for task in range(len(TASKS)):  # warm every (task, file kinds) so no decision pays for it
             for kinds in ALL_KINDS:
                 for heard in (False, True):

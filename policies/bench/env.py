@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 import gymnasium as gym
 import numpy as np
@@ -52,7 +52,7 @@ class BenchEnv(gym.Env):
     explicitly (the oracle's plan when nothing fits).
     """
 
-    metadata: ClassVar[dict[str, list[str]]] = {"render_modes": []}
+    metadata: dict[str, Any] = {"render_modes": []}  # as gym.Env declares it
 
     def __init__(self, dialogues: list[list[BenchTurn]], classifier: TaskClassifier,
                  outcomes: OutcomeModel, config: BenchEnvConfig | None = None,

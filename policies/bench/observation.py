@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,7 +95,7 @@ def observation_space() -> gym.spaces.Box:
     return gym.spaces.Box(low, high, dtype=np.float32)
 
 
-def kinds_from_obs(obs: np.ndarray) -> tuple[str, ...]:
+def kinds_from_obs(obs: np.ndarray | Sequence[float]) -> tuple[str, ...]:
     """Slot kinds encoded in an observation (slots fill from 0, so stop at the first gap)."""
     out = []
     for i in range(SLOTS):

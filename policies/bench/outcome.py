@@ -97,8 +97,8 @@ class OutcomeModel:
         return cls(q, mean, worst, shrink, cost_quantiles=grid, lengths=dict(Counter(ends.values())))
 
     def _q(self, task: int, shape: tuple) -> float:
-        est = self.quality.get("*", [0.0, 1.0])
-        est = est[0] / max(est[1], 1)
+        prior = self.quality.get("*", [0.0, 1.0])
+        est = prior[0] / max(prior[1], 1)
         for k in _quality_keys(task, shape)[1:]:  # coarse to fine
             s, n = self.quality.get(k, (0.0, 0.0))
             est = (s + self.shrink * est) / (n + self.shrink)

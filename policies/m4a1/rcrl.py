@@ -427,8 +427,8 @@ def train_rcrl(train: list[Dialogue], config: RCRLConfig | None = None,
             future = np.cumsum(spent[::-1], axis=0)[::-1]
             for j, (turn, rem, _) in enumerate(steps):
                 t_b, b_b = table.cell(turn, rem[[idx[r] for r in resources]])
-                for k, r in enumerate(resources):
-                    g = (future[j, idx[r]] - rem[idx[r]]) / table.units[k]
+                for k, res in enumerate(resources):
+                    g = (future[j, idx[res]] - rem[idx[res]]) / table.units[k]
                     samples.append((k, t_b, int(b_b[k]), float(g)))
         table.dual_step(samples, lr=config.lr / math.sqrt(1 + epoch))
         log.append({"epoch": epoch, "reward": float(np.mean(rewards)), "over_share": float(np.mean(over)),
