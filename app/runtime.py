@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 # LCIO-Bench's: local or cloud, each with any subset of the slots (what the shipped policy learned)
 APP_SPACE = ActionSpace(slots=3, local_subsets=True)
 OPENAI_URL = "https://api.openai.com/v1"  # what the SDK uses when no base URL is set
+UNRESOLVED_MODEL = "(model not yet known)"  # until the endpoint names its model
 
 
 def policy_factories() -> dict[str, Callable[[], Policy]]:
@@ -110,8 +111,10 @@ class Runtime:
         local_name = getattr(local, "model_name", type(local).__name__)
         where = "the project's stand-in on 127.0.0.1" if self.settings.uses_standin \
             else redact_url(self.settings.openai_base_url or OPENAI_URL)
-        out = {"local": f"{local_name} (4-bit nf4, this machine)",
-               "cloud": f"{getattr(cloud, 'model', self.settings.cloud_model)} via {where}"}
+        # An endpoint without LCIO_CLOUD_MODEL names its model only when first asked (warm-up
+        # or the first cloud turn); until then the header says so rather than "Cloud:  via …".
+        model = getattr(cloud, "model", "") or self.settings.cloud_model or UNRESOLVED_MODEL
+        out = {"local": f"{local_name} (4-bit nf4, this machine)", "cloud": f"{model} via {where}"}
         if self.settings.uses_standin:  # e.g. "Stand-in fell back to SmolLM2-135M-Instruct: …"
             from backends.standin import note_at
             from backends.standin_model import expected_note

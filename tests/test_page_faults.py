@@ -124,3 +124,27 @@ def test_a_weight_that_is_not_a_number_is_said_not_silently_zero(chat) -> None:
     note = outputs[-1]
     assert "The quality weight must be a number; it is 1 (the default)" in note, note
     assert "The cost weight must be a number; it is 0.33 (the default)" in note, note
+
+
+def test_the_header_says_the_cloud_model_is_not_yet_known(tmp_path: Path) -> None:
+    """Item 10: an endpoint without LCIO_CLOUD_MODEL names its model only when first asked;
+    until then the page's header said "Cloud:  via host"."""
+    from app.runtime import Runtime
+    from backends.config import Settings
+    from tests.test_app_engine import FakeBackend, RulePolicy
+
+    settings = Settings(openai_base_url="http://lcio-user:pw@10.0.0.7:8000/v1",
+                        openai_api_key="sk-header-0123456789", cloud_model="")
+    cloud = FakeBackend("cloud", ["x"])
+    cloud.model = ""  # what CloudBackend holds until the endpoint lists its models
+    runtime = Runtime(settings, tmp_path / "log.sqlite", policies={"rule": RulePolicy},
+                      backends={"local": FakeBackend("local", ["x"]), "cloud": cloud})
+    ui = ChatUI(runtime.engine, runtime.models(), runtime.policy_names)
+    with launched(ui.build()) as url:
+        page = urllib.request.urlopen(f"{url}config", timeout=30).read().decode()
+    header = next(c["props"]["value"] for c in json.loads(page)["components"]
+                  if c["props"].get("elem_id") == "models-in-use")
+    assert "**Cloud:** (model not yet known) via 10.0.0.7:8000" in header, header
+    assert "pw" not in header and "sk-header" not in header
+    cloud.model = "gpt-test"  # once named, the name is shown
+    assert runtime.models()["cloud"] == "gpt-test via 10.0.0.7:8000"
