@@ -16,6 +16,7 @@ from pathlib import Path
 from app.engine import Engine
 from app.observe import policy_observation
 from app.online import OnlineLearner
+from app.served import refuse_served_log
 from app.store import SessionStore
 from backends.base import BACKENDS, Backend
 from backends.config import Settings, get_settings
@@ -57,6 +58,7 @@ class Runtime:
         redact_logs([key.get_secret_value() if key else "", *url_secrets(self.settings.openai_base_url)])
         path = (log_path or os.environ.get("LCIO_DATABASE_URL") or os.environ.get("LCIO_LOG_PATH")
                 or self.settings.cache_dir / "sessions.sqlite")
+        refuse_served_log(path)  # the log must never be downloadable through Gradio
         self.store = SessionStore(path)
         self._factories = policies or policy_factories()
         self._policies: dict[str, Policy] = {}
