@@ -193,3 +193,21 @@ def test_the_browser_says_a_file_is_too_large_and_the_chat_stays(served_chat,
             assert page.locator("#msg .thumbnail-item, #msg .thumbnail-wrapper").count() == 0
         finally:
             browser.close()
+
+
+def test_the_upload_guard_refuses_before_reading(tmp_path: Path) -> None:
+    """No length (a chunked body of any size): 411; too long: 413; too little disk left: 507."""
+    from app.uploads import MULTIPART_SLACK, UploadGuard
+
+    def scope(length: int | None, path: str = "/gradio_api/upload") -> dict:
+        headers = [] if length is None else [(b"content-length", str(length).encode())]
+        return {"type": "http", "method": "POST", "path": path, "headers": headers}
+
+    guard = UploadGuard(None, file_cap=2**20, min_free=0, folder=str(tmp_path / "not-yet"))
+    assert guard.refusal(scope(None))[0] == 411
+    assert guard.refusal(scope(8 * 2**20 + MULTIPART_SLACK + 1))[0] == 413
+    assert guard.refusal(scope(8 * 2**20 + MULTIPART_SLACK)) is None
+    full = UploadGuard(None, file_cap=2**20, min_free=shutil.disk_usage(tmp_path).free + 1,
+                       folder=str(tmp_path))
+    assert full.refusal(scope(1000)) == (507, "The server is short of disk space; please try "
+                                               "again later.")
