@@ -52,6 +52,7 @@ import gradio as gr  # noqa: E402
 from app.runtime import Runtime  # noqa: E402
 from app.study import study_configured  # noqa: E402
 from app.ui import ChatUI  # noqa: E402
+from app.uploads import launch_options  # noqa: E402
 
 
 def create_demo(runtime: Runtime | None = None, warm: bool = True) -> tuple[gr.Blocks, Runtime]:
@@ -86,11 +87,10 @@ def stop_on_signals(demo: gr.Blocks) -> None:
 
 
 def main() -> None:
-    demo, _ = create_demo()
+    demo, runtime = create_demo()
     stop_on_signals(demo)
-    demo.queue(default_concurrency_limit=4).launch(
-        # Above the app's own 25 MB limit, so that a too-large file gets a message in the chat.
-        max_file_size="200mb")
+    # Uploads capped at the app's own attachment limit, old files swept (app/uploads.py).
+    demo.queue(default_concurrency_limit=4).launch(**launch_options(demo, runtime.settings))
 
 
 if __name__ == "__main__":

@@ -67,8 +67,8 @@ def decision_card(record: TurnRecord, models: dict[str, str] | None = None,
     masked = (f"<div class='lcio-muted'>Budget guard ruled out {len(record.masked)} option(s): "
               f"{escape('; '.join(sorted(set(record.masked.values()))))}</div>"
               if record.masked else "")
-    fallback = f"<div class='lcio-fallback'>Fallback: {escape(record.fallback)}</div>" \
-        if record.fallback else ""
+    # A fallback's reason leads the "why" (app/explain.py), highlighted: not repeated below.
+    why_class = "lcio-why lcio-fallback" if record.fallback else "lcio-why"
     error = f"<div class='lcio-fallback'>{escape(record.error)}</div>" \
         if record.status == "failed" else ""
     details = details_body(record).replace("\n\n", "<br>")
@@ -79,10 +79,10 @@ def decision_card(record: TurnRecord, models: dict[str, str] | None = None,
         f'<span class="lcio-loc loc-{loc}">{loc.upper()}</span>'
         f'<b>turn {record.turn_index + 1}</b> <span class="lcio-muted">· {escape(status)} · '
         f'{escape(model)}</span>'
-        f'<div class="lcio-why">{why}</div>{conf}'
+        f'<div class="{why_class}">{why}</div>{conf}'
         f'<div class="lcio-muted">{escape(expected_vs_actual(record, source))}</div>'
         f'<div><b>sent:</b> {escape(used)}</div><div><b>left out:</b> {left}</div>'
-        f'{masked}{fallback}{error}'
+        f'{masked}{error}'
         f'<details><summary class="lcio-muted">details</summary>'
         f'<div class="lcio-muted">{details}</div></details></div>'
     )

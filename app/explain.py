@@ -83,7 +83,9 @@ def why_sentence(record: TurnRecord, session: Session, space_actions: list[Any])
     loc = record.location or "local"
     where = loc.capitalize()
     over = record.overrule
-    if over.get("forced") and over.get("applied") and over.get("policy_location") != loc:
+    if record.fallback:  # what ran is not what was chosen: the reason why comes first
+        head = _fallback_reason(record)
+    elif over.get("forced") and over.get("applied") and over.get("policy_location") != loc:
         head = (f"{where}, because you chose it (the policy would have answered "
                 f"{'in the cloud' if over['policy_location'] == 'cloud' else 'locally'}).")
     elif record.decision and record.decision.reason == "budget guard":
@@ -91,6 +93,13 @@ def why_sentence(record: TurnRecord, session: Session, space_actions: list[Any])
     else:
         head = _policy_reason(record, loc, space_actions)
     return f"{head} {_cost_phrase(record, session, loc)}".strip()
+
+
+def _fallback_reason(record: TurnRecord) -> str:
+    """The fallback's own reason, then who had chosen the cloud (the person or the policy)."""
+    chooser = "you" if record.overrule.get("forced") == "cloud" else f"the policy “{escape(record.policy)}”"
+    return (f"{(record.location or 'local').capitalize()}, as a fallback: "
+            f"{escape(record.fallback)} (The cloud had been chosen by {chooser}.)")
 
 
 def _policy_reason(record: TurnRecord, loc: str, space_actions: list[Any]) -> str:
@@ -205,8 +214,6 @@ def panel_body(record: TurnRecord, session: Session, space_actions: list[Any]) -
                      f"{escape('; '.join(sorted(set(record.masked.values()))))}.")
     if over.get("note"):
         lines.append(f"Your choice: {escape(over['note'])}.")
-    if record.fallback:
-        lines.append(f"Fallback: {escape(record.fallback)}")
     if record.status == "failed":
         lines.append(f"⚠️ {escape(record.error)}")
     model = record.completion.model if record.completion else ""

@@ -33,7 +33,7 @@ def read_input(text: str, files: list[str | Attachment], settings: Settings
     if len(files) > MAX_FILES:
         return [], (f"You attached {len(files)} files; a turn takes at most {MAX_FILES}. "
                     "Nothing was sent; please send fewer.")
-    max_bytes = int(settings.max_attachment_mb * 2**20)
+    max_bytes = settings.max_attachment_bytes
     limits = MediaLimits(settings.max_image_pixels, settings.max_audio_s)
     attachments: list[Attachment] = []
     problems: list[str] = []

@@ -17,6 +17,7 @@ from pathlib import Path
 from app.engine import Engine
 from app.observe import policy_observation
 from app.online import OnlineLearner
+from app.served import refuse_served_log
 from app.store import SessionStore
 from backends.base import BACKENDS, Backend
 from backends.config import Settings, get_settings
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 # LCIO-Bench's: local or cloud, each with any subset of the slots (what the shipped policy learned)
 APP_SPACE = BENCH_SPACE
 OPENAI_URL = "https://api.openai.com/v1"  # what the SDK uses when no base URL is set
+UNRESOLVED_MODEL = "(model not yet known)"  # until the endpoint names its model
 
 
 def app_kit() -> Kit:
@@ -76,6 +78,7 @@ class Runtime:
         redact_logs([key.get_secret_value() if key else "", *url_secrets(self.settings.openai_base_url)])
         path = (log_path or os.environ.get("LCIO_DATABASE_URL") or os.environ.get("LCIO_LOG_PATH")
                 or self.settings.cache_dir / "sessions.sqlite")
+        refuse_served_log(path)  # the log must never be downloadable through Gradio
         self.store = SessionStore(path)
         self._factories = policies or policy_factories()
         self._policies: dict[str, Policy] = {}
@@ -130,8 +133,10 @@ class Runtime:
         local_name = local.model_name or type(local).__name__
         where = "the project's stand-in on 127.0.0.1" if self.settings.uses_standin \
             else redact_url(self.settings.openai_base_url or OPENAI_URL)
-        out = {"local": f"{local_name} (4-bit nf4, this machine)",
-               "cloud": f"{cloud.model_name or self.settings.cloud_model} via {where}"}
+        # An endpoint without LCIO_CLOUD_MODEL names its model only when first asked (warm-up
+        # or the first cloud turn); until then the header says so rather than "Cloud:  via …".
+        model = cloud.model_name or self.settings.cloud_model or UNRESOLVED_MODEL
+        out = {"local": f"{local_name} (4-bit nf4, this machine)", "cloud": f"{model} via {where}"}
         if self.settings.uses_standin:  # e.g. "Stand-in fell back to SmolLM2-135M-Instruct: …"
             from backends.standin import note_at
             from backends.standin_model import expected_note

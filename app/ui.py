@@ -36,10 +36,12 @@ from app.charts import budget_gauges, learning_chart, per_turn_chart
 from app.client_address import client_address, keep_tcp_peer
 from app.engine import Engine, Overrule, TurnEvent, TurnRecord, policy_space
 from app.explain import decision_messages
+from app.intake import clean_text
 from app.safe_text import safe_markdown
 from app.session import BudgetLedger, Cost, RewardWeights, Session
 from backends.media import ACCEPTED_EXTENSIONS
 
+MAX_WEIGHT = 10.0  # a reward weight's largest value (the sliders go to 2)
 TURN_CONCURRENCY = 8  # cloud turns overlap; local ones queue on the model's lock
 EXPORT_KEEP_S = 3600  # an export folder older than this is removed at the next export
 _export_root: Path | None = None  # made on the first export: mkdtemp, so private and unguessable
@@ -51,15 +53,18 @@ ACCEPTS = "Accepts images and audio: " + " ".join(ACCEPTED_EXTENSIONS)
 
 
 def _files_of(message: dict | str | None) -> tuple[str, list[str]]:
-    """(text, file paths) from a MultimodalTextbox value (dict) or plain text."""
+    """(text, file paths) from a MultimodalTextbox value (dict) or plain text: every page's
+    entrance (chat and study). The text is made valid Unicode here, before it reaches the
+    history, the log or a model: a lone surrogate echoed back in the history made Gradio's
+    reply fail ("surrogates not allowed") after the turn had been logged."""
     if message is None:
         return "", []
     if isinstance(message, str):
-        return message, []
+        return clean_text(message), []
     files = []
     for f in message.get("files") or []:
         files.append(f if isinstance(f, str) else (f.get("path") or f.get("name") or ""))
-    return message.get("text") or "", [f for f in files if f]
+    return clean_text(str(message.get("text") or "")), [f for f in files if f]
 
 
 def overrule_of(where: str | None, keep: list[str] | None, offered: list[str] | None,
@@ -110,7 +115,7 @@ class ChatUI:
         text, files = _files_of(message)
         for path in files:
             history.append({"role": "user", "content": {"path": path}})
-        if text or not files:
+        if text.strip():  # blank text gets no empty bubble: the engine's message says why
             history.append({"role": "user", "content": safe_markdown(text)})
         base = len(history)  # the turn's panel and answer start here
         skip = gr.skip()
@@ -124,7 +129,7 @@ class ChatUI:
                 # The earlier chat stays; refused files are named in the message, not shown
                 # (a pixel bomb is never handed to the browser); the box is emptied.
                 history = [*earlier,
-                           *([{"role": "user", "content": safe_markdown(text)}] if text else []),
+                           *([{"role": "user", "content": safe_markdown(text)}] if text.strip() else []),
                            {"role": "assistant", "content": f"⚠️ {safe_markdown(rec.error)}"}]
                 yield (list(history), gr.MultimodalTextbox(value=None, interactive=True),
                        decision_card(rec, self.models), skip, skip, skip, session)
@@ -185,9 +190,10 @@ class ChatUI:
         limit, notes = session_budget(((usd, config.max_session_usd, "cloud budget", "$"),
                                        (latency_s, config.max_session_s, "waiting budget", "s"),
                                        (energy_j, config.max_session_j, "energy budget", "J")))
-        weights = [_finite(w, 0.0, 10.0) for w in (w_quality, w_latency, w_cost)]
+        weights, weight_notes = session_weights((w_quality, w_latency, w_cost))
+        notes += weight_notes
         session = Session(policy_name=policy if policy in self.policy_names else self.policy_names[0],
-                          ledger=BudgetLedger(limit=Cost(*limit)), weights=RewardWeights(*weights))
+                          ledger=BudgetLedger(limit=Cost(*limit)), weights=weights)
         note = f"New session {session.id} with policy **{session.policy_name}**."
         if notes:
             note += " " + " ".join(notes)
@@ -389,15 +395,6 @@ def _shown(record: TurnRecord) -> str:
     return text
 
 
-def _finite(value: Any, low: float, high: float) -> float:
-    """`value` as a number within [low, high]; anything not a finite number is `low`."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return low
-    return min(high, max(low, number)) if math.isfinite(number) else low
-
-
 def session_budget(asked: tuple[tuple[Any, float, str, str], ...]) -> tuple[list[float], list[str]]:
     """Each asked budget within [0, its maximum], and a note for each one that was changed."""
     limits, notes = [], []
@@ -415,3 +412,26 @@ def session_budget(asked: tuple[tuple[Any, float, str, str], ...]) -> tuple[list
         else:
             limits.append(max(0.0, number))
     return limits, notes
+
+
+
+def session_weights(asked: tuple[Any, Any, Any]) -> tuple[RewardWeights, list[str]]:
+    """The reward weights within [0, MAX_WEIGHT], and a note for each one that was changed: a
+    weight that is not a number takes its default (a silent 0 would steer every decision)."""
+    defaults = RewardWeights().as_dict()
+    values, notes = {}, []
+    for (name, default), value in zip(defaults.items(), asked, strict=True):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = float("nan")
+        if not math.isfinite(number):
+            values[name] = default
+            notes.append(f"The {name} weight must be a number; it is {default:.2g} (the default).")
+        elif not 0.0 <= number <= MAX_WEIGHT:
+            values[name] = min(MAX_WEIGHT, max(0.0, number))
+            notes.append(f"The {name} weight is between 0 and {MAX_WEIGHT:g} here; it was set "
+                         f"to {values[name]:g}.")
+        else:
+            values[name] = number
+    return RewardWeights(**values), notes

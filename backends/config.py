@@ -93,8 +93,14 @@ class Settings(BaseSettings):
     # thread, 139-142 s with 2 (alone: 4.2-4.4 s against 2.5-2.7 s; `python -m lab.overlap`).
     standin_threads: int = 0
 
-    # Uploads larger than this are refused with a clear message.
+    # Uploads larger than this are refused with a clear message: by the chat, and by Gradio's
+    # upload route, which stores nothing larger (app/uploads.py).
     max_attachment_mb: float = 25.0
+    # Uploaded and temporary files are deleted this long after they were written, by a sweep
+    # this often (0: never; app/uploads.py); uploads are refused while the disk has less free.
+    temp_files_keep_s: int = 3600
+    temp_files_sweep_s: int = 300
+    upload_min_free_mb: float = 500.0
     # Images with more pixels (read from the header, before decoding) and audio longer than
     # this are refused at upload: a 17 KB PNG can claim 144 megapixels (~1 GB decoded).
     max_image_pixels: int = 40_000_000
@@ -119,6 +125,11 @@ class Settings(BaseSettings):
             elif self.openai_base_url is None:
                 self.cloud_model = OPENAI_DEFAULT_MODEL
         return self
+
+    @property
+    def max_attachment_bytes(self) -> int:
+        """`max_attachment_mb` in bytes: what the chat, the stand-in and the upload route take."""
+        return int(self.max_attachment_mb * 2**20)
 
     @property
     def uses_standin(self) -> bool:

@@ -81,7 +81,7 @@ def parse_request(body: Any, tmpdir: Path, settings: Settings) -> ParsedRequest:
     """An OpenAI chat-completions body -> ChatRequest with attachments saved under `tmpdir`."""
     if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
         raise BadRequest("The body must be a JSON object with a 'messages' list.")
-    max_bytes = int(settings.max_attachment_mb * 2**20)
+    max_bytes = settings.max_attachment_bytes
     messages: list[Message] = []
     images, audio_s = 0, 0.0
     for raw in body["messages"]:

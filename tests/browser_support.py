@@ -15,6 +15,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -82,3 +83,15 @@ def short_answer_app(factory: pytest.TempPathFactory) -> Iterator[tuple[str, Pat
     with running_app(factory.mktemp("app"), {"LCIO_MAX_NEW_TOKENS": "16",
                                              "LCIO_LOG_PATH": str(log)}) as url:
         yield url, log
+
+
+@contextmanager
+def launched(demo: Any, **launch: Any) -> Iterator[str]:
+    """A page's Blocks served in this process on 127.0.0.1 (a free port), for gradio_client or
+    raw HTTP; closed after. `launch` adds Gradio launch options (the app's own upload limits)."""
+    demo.queue().launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True,
+                        quiet=True, **launch)
+    try:
+        yield demo.local_url
+    finally:
+        demo.close()

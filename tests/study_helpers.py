@@ -67,15 +67,10 @@ def free_port() -> int:
 def serving(svc: StudyService) -> Iterator[str]:
     """The study's Blocks on 127.0.0.1 (a free port) for gradio_client; closed after."""
     from app.study.ui import StudyUI
+    from tests.browser_support import launched
 
-    demo = StudyUI(svc).build()
-    port = free_port()
-    demo.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
-                        quiet=True)
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        demo.close()
+    with launched(StudyUI(svc).build()) as url:
+        yield url
 
 
 def client(url: str) -> Any:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from app.engine import REJECTED_PROMPT_CHARS, Engine
+from app.engine import REJECTED_PROMPT_CHARS, Engine, Overrule
 from app.session import BudgetLedger, Cost, Session
 from app.store import SessionStore
 from backends.config import Settings
@@ -256,3 +256,26 @@ def test_the_page_keeps_history_and_empties_the_box_after_a_pixel_bomb(tmp_path:
     assert box.value == {"text": "", "files": []} and box.interactive is True, "the box is emptied"
     after = list(ui.respond("and now?", shown, session))[-1][0]
     assert after[-1]["role"] == "assistant" and "answer" in after[-1]["content"]
+
+
+def test_a_fallback_says_why_before_what_the_policy_chose(tmp_path: Path) -> None:
+    """Issue 21 item 9: the card and the chat's panel open with the cloud's failure, not with
+    "Local, because the policy decides so" (the policy chose the cloud)."""
+    from app.card import decision_card
+    from app.ui import ChatUI
+
+    broken = FakeBackend("cloud", ["a", "b"], fail=CloudStreamDropped("cut off"))
+    engine, *_ = make(tmp_path, cloud=broken)
+    ui = ChatUI(engine, {"local": "fake-local", "cloud": "fake-cloud"}, ["rule"])
+    session = Session(policy_name="rule")
+    history, _, card, *_ = list(ui.respond("hello", [], session))[-1]
+    panel = next(m["content"] for m in history if (m.get("metadata") or {}).get("id"))
+    assert panel.startswith("Local, as a fallback: The cloud failed (cut off)"), panel
+    assert "because the policy" not in panel and "had been chosen by the policy" in panel
+    record = engine.store.turn(session.turn_ids[-1])
+    assert record["fallback"].startswith("The cloud failed")
+    why = card.split('class="lcio-why lcio-fallback">', 1)[1]
+    assert why.startswith("Local, as a fallback: The cloud failed (cut off)"), card
+    assert card.count("The cloud failed") == 1, "said once, first"
+    forced = list(engine.run(session, "again", overrule=Overrule("cloud")))[-1].record
+    assert "had been chosen by you" in decision_card(forced)

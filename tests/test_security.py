@@ -277,3 +277,17 @@ def test_server_side_paths_in_inputs_are_refused(app: dict[str, Any],
             for path in re.findall(r'"path": ?"([^"]+)"', body):
                 status, content = get(f"{app['url']}gradio_api/file={path}")
                 assert "root:" not in content and victim["canary"] not in content, path
+
+
+def test_the_app_stores_no_upload_over_its_attachment_limit(app: dict[str, Any]) -> None:
+    """Issue 21 item 3, as `python app.py` launches: the upload route takes at most the app's
+    own limit (25 MB by default; it took 200 MB) and keeps an accepted upload only in
+    Gradio's temp folder, from which the sweep deletes it (tests/test_served_files.py)."""
+    from tests.test_served_files import post_upload
+
+    limit = Settings().max_attachment_bytes
+    status, text = post_upload(app["url"], [("big.wav", os.urandom(limit + 1))])
+    assert status == 413 and f"maximum allowed size of {limit} bytes" in text, (status, text)
+    status, text = post_upload(app["url"], [("small.wav", os.urandom(1000))])
+    stored = Path(json.loads(text)[0])
+    assert status == 200 and stored.is_file() and app["tmp"] in stored.parents

@@ -5,6 +5,7 @@ researcher token, flood consent. Real HTTP against the study's Blocks on 127.0.0
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import urllib.error
 import urllib.request
@@ -93,6 +94,27 @@ def test_wrong_researcher_tokens_lock_the_address_out(tmp_path: Path) -> None:
         files, note = c.predict(TOKEN, "CSV", api_name="/researcher_export")
         assert files is None and "Too many" in note
 
+
+
+def test_the_global_lockout_says_what_happened_to_someone_who_did_nothing(tmp_path: Path) -> None:
+    """Issue 21 item 10: after wrong tokens from elsewhere lock everyone out, the researcher
+    is told so (from all addresses, for everyone, for how long), not "from here"."""
+    cfg = make_config(tmp_path, limits={"token_failures_per_ip": 100, "token_failures_global": 3,
+                                        "token_lockout_s": 60})
+    svc = make_service(cfg)
+    with serving(svc) as url:
+        c = client(url)
+        notes = [c.predict(f"guess-{i}", api_name="/researcher_dashboard")[0] for i in range(4)]
+        assert notes[:2] == ["Wrong or missing token."] * 2
+        for note in notes[2:]:
+            assert "from all addresses together" in note and "locked for everyone" in note, note
+            assert "from here" not in note and re.search(r"try again in \d+ s", note), note
+    gate_owner = StudyUI(make_service(cfg)).researcher
+    for i in range(3):
+        gate_owner.dashboard(f"guess-{i}", "203.0.113.9")  # a guesser elsewhere
+    innocent = gate_owner.message("198.51.100.7")
+    assert "from all addresses together" in innocent and "from here" not in innocent
+    assert gate_owner.dashboard(TOKEN, "198.51.100.7") is None  # the documented trade-off
 
 def test_consent_flooding_is_limited(tmp_path: Path) -> None:
     cfg = make_config(tmp_path, limits={"consent_per_ip": 4})

@@ -15,14 +15,17 @@ from typing import Any
 from app.study import analysis, stats
 from app.study.codebook import codebook_csv
 from app.study.config import StudyConfig
-from app.study.limits import TokenGate
+from app.study.limits import GLOBAL, TokenGate
 from app.study.ranking import ranking_figure
 from app.study.store import StudyStore
 
 NO_TOKEN = ("No researcher token is configured. Set `LCIO_STUDY_TOKEN` (a Space secret, or "
             "an environment variable on a laptop) and restart.")
 WRONG = "Wrong or missing token."
-LOCKED = "Too many wrong tokens from here: try again in {wait} s."
+LOCKED = "Too many wrong tokens from this address: try again in {wait} s."
+# The global lockout meets the real researcher too, who may have done nothing wrong.
+LOCKED_FOR_ALL = ("Too many wrong tokens were tried from all addresses together, so the "
+                  "researcher view is locked for everyone: try again in {wait} s.")
 PARTICIPANT_COLUMNS = ["participant", "external_id", "conditions", "answered", "rated",
                        "attention_failed", "excluded", "repeat_of", "outcome",
                        "questionnaire_ts", "created", "last_active"]
@@ -114,7 +117,8 @@ class Researcher:
                 "reproduce": "python -m app.study.analysis <this folder> --out <folder>"}
 
     def message(self, address: str = "local") -> str:
+        everyone = self.gate.locked_for(GLOBAL)  # read first: never below `wait` if it binds
         wait = self.gate.locked_for(address)
         if wait > 0:
-            return LOCKED.format(wait=int(wait) + 1)
+            return (LOCKED_FOR_ALL if everyone >= wait else LOCKED).format(wait=int(wait) + 1)
         return WRONG if self.config.token_value() else NO_TOKEN

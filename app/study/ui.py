@@ -12,7 +12,8 @@ Researcher: token box, then the dashboard and exports; each handler checks the t
 with lockouts after repeated wrong ones.
 
 Files: only the exact task attachment files are served (never their folder), and the
-study refuses to start if its database lies anywhere Gradio serves files from.
+study refuses to start if its database lies anywhere Gradio serves files from (app/served.py,
+the chat's check too).
 """
 
 from __future__ import annotations
@@ -26,13 +27,12 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import gradio as gr
-from gradio import utils as gr_utils
-from gradio.data_classes import _StaticFiles
 
 from app.client_address import client_address, keep_tcp_peer
 from app.database import database_url, sqlite_file
 from app.engine import Engine
 from app.safe_text import safe_history, safe_markdown
+from app.served import refuse_served_database
 from app.study.config import StudyConfig, load_study_config
 from app.study.limits import ConsentLimiter
 from app.study.pairwise import VOTES, PairwiseService
@@ -78,20 +78,6 @@ BUSY = ("Too many people are starting the study right now. Please wait a minute 
 def served_files(config: StudyConfig) -> list[Path]:
     """The task attachments, exactly: the only files of the study that are served."""
     return sorted({a.resolve() for t in config.tasks for a in t.attachments})
-
-
-def refuse_served_database(db_path: Path, extra: list[Path] | None = None) -> None:
-    """Stop before the database (or its -wal/-journal) could be downloaded: it must not lie
-    in or at any path Gradio serves (static paths, its upload and cache folders)."""
-    db = Path(db_path).expanduser().resolve()
-    roots = [*(extra or []), *_StaticFiles.all_paths, Path(gr_utils.get_upload_folder()),
-             gr_utils.get_cache_folder()]
-    companions = {db, *(db.with_name(db.name + sfx) for sfx in ("-wal", "-journal", "-shm"))}
-    for root in roots:
-        root = Path(root).resolve()
-        if root in companions or root in db.parents:
-            raise ValueError(f"the study database {db} would be served to anyone (it is in or "
-                             f"at {root}); set db_path to a folder of its own")
 
 
 def token_hash(token: Any) -> str | None:
