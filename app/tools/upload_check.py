@@ -1,4 +1,4 @@
-"""Disk use after many anonymous uploads: `python -m app.upload_check`.
+"""Disk use after many anonymous uploads: `python -m app.tools.upload_check`.
 
 Serves the chat page (no models: uploads need none) with the app's launch options
 (`app.uploads`), in a fresh Gradio upload folder, and POSTs `--uploads` files of `--kb` KB
@@ -7,7 +7,7 @@ folder's disk use right after, then again once the keep time and two sweeps have
 and what happens to a file one byte over the cap and to a 120 MB file. `--before` launches
 as the app did before issue 21 (max_file_size="200mb", nothing deleted), for comparison.
 
-    python -m app.upload_check --uploads 1000 --kb 100 --keep-s 5 --sweep-s 2
+    python -m app.tools.upload_check --uploads 1000 --kb 100 --keep-s 5 --sweep-s 2
 """
 
 from __future__ import annotations
