@@ -28,33 +28,36 @@ from app.guard import (
     PriceFn,
     SpeedModel,
     admission,
-    local_power_w,
     pacing_lengths,
     run_bound,
+    seconds_left,
     worst_case,
     worst_cases,
 )
 from app.intake import clean_text, read_input
 from app.predict import CostPredictor, Prediction, TurnShape, turn_shape
 from app.session import Cost, Session
-from app.slots import attachment_prompt, local_index, place_attachments
+from app.slots import attachment_prompt, local_index, place_attachments, refused_actions
 from app.store import SessionStore
 from app.switches import thread_switches
 from app.turn import (  # noqa: F401 (REJECTED_PROMPT_CHARS, TurnEvent: re-exported for callers)
+    BUDGET_IN_USE,
     REJECTED_PROMPT_CHARS,
     Overrule,
     TurnEvent,
     TurnRecord,
     apply_overrule,
+    budget_cannot_pay,
     forced_decision,
     log_row,
+    no_backend_takes,
 )
 from app.zerogpu import local_stream
-from backends.base import Accepts, Backend
+from backends.base import Backend
 from backends.config import Settings, get_settings
 from backends.errors import BackendError
 from backends.types import Attachment, ChatRequest, Completion, Message
-from policies.base import Action, ActionSpace, Policy, Preferences
+from policies.base import Action, ActionSpace, Decision, Policy, Preferences
 from policies.guard import guard_quantile
 
 log = logging.getLogger(__name__)
@@ -67,11 +70,6 @@ STOP_MARGIN_S = 0.3
 
 Observe = Callable[[Session, TurnRecord, ActionSpace], np.ndarray]
 PreferencesFn = Callable[[Session, Policy, np.ndarray], Preferences]
-
-
-def policy_space(policy: Policy) -> ActionSpace:
-    """The action space a policy decides over (`Policy.space`, the contract's)."""
-    return policy.space
 
 
 class Engine:
@@ -120,77 +118,32 @@ class Engine:
 
         `files` are uploads (paths, checked and measured here) or Attachments already checked;
         `overrule` is what the person forced before sending (applied inside the guard's mask)."""
-        text = clean_text(text or "").strip()
-        record = TurnRecord(session.id, session.take_log_index(), text, policy=session.policy_name)
-        try:
-            attachments, problem = read_input(text, files or [], self.settings)
-            for att in attachments:
-                (record.always if att.kind == "audio" else record.slots).append(att)
-        except Exception as exc:  # an unforeseen file must cost a message, never the session
-            log.exception("reading the input failed")
-            problem = (f"The attachment could not be read ({type(exc).__name__}). Nothing was "
-                       "sent; please try again without it.")
+        record, problem = self._intake(session, text, files)
         if problem:
             yield self._reject(session, record, problem)
             return
-
         policy = self.policy_for(session.policy_name)
-        space = policy_space(policy)
+        space = policy.space
         place_attachments(record, space)
+        observation = self._observation(session, record, space)
+        n_new = max_new_tokens or self.settings.max_new_tokens
         drop = overrule.drop if overrule else frozenset()
         present = [i < len(record.slots) and str(record.slots[i].path) not in drop
                    for i in range(space.slots)]
-        try:
-            observation = np.asarray(self.observe(session, record, space), dtype=np.float32)
-        except Exception as exc:  # a feature bug must not end the session
-            observation = simple_observation(session, record, space)
-            record.error = f"observation fallback: {type(exc).__name__}"
-        record.observation = [float(x) for x in observation.ravel()]
-
-        actions = space.actions
-        n_new = max_new_tokens or self.settings.max_new_tokens
-        record.worst = worst_cases(actions, record.slots, record.always, record.prompt,
-                                   self._history(session), self.settings, self.speed,
-                                   self.price_usd, n_new)
-        refused = self._refused(actions, record)  # what a backend does not take: never offered
-        possible = space.mask_for(present) & ~np.isin(np.arange(space.n), list(refused))
-        if not possible.any():
-            yield self._reject(session, record, (
-                f"No model here takes this turn's files ({'; '.join(sorted(set(refused.values())))}). "
-                "Nothing was sent; remove them or send the words alone."))
+        mask, problem = self._offer(session, record, space, present, n_new)
+        if problem:
+            yield self._reject(session, record, problem)
             return
-        mask, record.masked = self._admit(session, record, actions, possible.copy(), n_new)
-        record.masked = {**record.masked, **refused}
-
-        if not mask.any():  # running anything would overrun a budget: say so, send nothing
-            why = "; ".join(sorted({reason for i, reason in record.masked.items() if possible[i]}))
-            yield self._reject(session, record, (
-                f"The session's budget cannot pay for any answer to this turn ({why}). Nothing "
-                "was sent. Start a new session with a larger budget, or send less (shorter "
-                "audio, fewer or smaller images)."))
-            return
-        preferences = self._preferences(session, policy, observation, record)
-        switches = thread_switches()
-        wall, cpu = time.perf_counter(), time.thread_time()
-        decision = policy.decide_with(observation, mask.copy(), preferences)
-        record.decide_ms = ((time.perf_counter() - wall) * 1e3, (time.thread_time() - cpu) * 1e3)
-        record.decide_switches = tuple(b - a for a, b in zip(switches, thread_switches(), strict=True))
-        if not mask[decision.action]:  # never trust a policy to respect the mask
-            decision = forced_decision(space, mask, "the policy chose a masked action")
-        if overrule is not None and (overrule.location or overrule.drop):
-            decision = apply_overrule(record, space, mask, decision, overrule)
-        held = self._hold(session, record, actions[decision.action], n_new)
+        decision = self._choose(session, record, policy, observation, mask, overrule)
+        held = self._hold(session, record, space.actions[decision.action], n_new)
         if held is None:
-            yield self._reject(session, record, (
-                "Another turn of this session is using what is left of the budget. Nothing "
-                "was sent; please try again when it has finished."))
+            yield self._reject(session, record, BUDGET_IN_USE)
             return
         n_new = held
-        record.decision = decision
-        record.action = actions[decision.action]
+        record.decision, record.taken = decision, decision.action
+        record.action = space.actions[decision.action]
         record.expected_range = self._expected(session, record, record.action, n_new)
         record.expected, record.expected_source = record.expected_range.cost, "predicted"
-        record.taken = decision.action
         record.decided_at = time.perf_counter()
         stop = threading.Event()
         ran_out = threading.Event()  # set with `stop` when a budget ran out mid-answer
@@ -207,6 +160,64 @@ class Engine:
         if ran_out.is_set() and record.status == "cancelled" and not record.error:
             record.error = "Stopped where the session's waiting-time or energy budget ran out."
         yield self._finish(session, record)
+
+    def _intake(self, session: Session, text: str | None, files: list[str | Attachment] | None
+                ) -> tuple[TurnRecord, str]:
+        """The turn's record with its checked files, and what is wrong with them ("" if nothing)."""
+        text = clean_text(text or "").strip()
+        record = TurnRecord(session.id, session.take_log_index(), text, policy=session.policy_name)
+        try:
+            attachments, problem = read_input(text, files or [], self.settings)
+            for att in attachments:
+                (record.always if att.kind == "audio" else record.slots).append(att)
+        except Exception as exc:  # an unforeseen file must cost a message, never the session
+            log.exception("reading the input failed")
+            problem = (f"The attachment could not be read ({type(exc).__name__}). Nothing was "
+                       "sent; please try again without it.")
+        return record, problem
+
+    def _observation(self, session: Session, record: TurnRecord, space: ActionSpace) -> np.ndarray:
+        """The deciding policy's observation; a plain one if building it fails (never the turn)."""
+        try:
+            observation = np.asarray(self.observe(session, record, space), dtype=np.float32)
+        except Exception as exc:  # a feature bug must not end the session
+            observation = simple_observation(session, record, space)
+            record.error = f"observation fallback: {type(exc).__name__}"
+        record.observation = [float(x) for x in observation.ravel()]
+        return observation
+
+    def _offer(self, session: Session, record: TurnRecord, space: ActionSpace, present: list[bool],
+               n_new: int) -> tuple[np.ndarray, str]:
+        """The actions the policy may choose among: those using files that are there, that the
+        backend takes (`Backend.accepts`) and that the budget guard admits; or why there is none."""
+        actions, history = space.actions, self._history(session)
+        record.worst = worst_cases(actions, record.slots, record.always, record.prompt, history,
+                                   self.settings, self.speed, self.price_usd, n_new)
+        refused = refused_actions(actions, record.slots, record.always, self.backend_for)
+        possible = space.mask_for(present) & ~np.isin(np.arange(space.n), list(refused))
+        if not possible.any():
+            return possible, no_backend_takes(set(refused.values()))
+        mask, record.masked = self._admit(session, record, actions, possible.copy(), n_new)
+        record.masked = {**record.masked, **refused}
+        if not mask.any():  # running anything would overrun a budget: say so, send nothing
+            return mask, budget_cannot_pay({reason for i, reason in record.masked.items() if possible[i]})
+        return mask, ""
+
+    def _choose(self, session: Session, record: TurnRecord, policy: Policy, observation: np.ndarray,
+                mask: np.ndarray, overrule: Overrule | None) -> Decision:
+        """The policy's decision within the mask (timed), then what the person overruled."""
+        space = policy.space
+        preferences = self._preferences(session, policy, observation, record)
+        switches = thread_switches()
+        wall, cpu = time.perf_counter(), time.thread_time()
+        decision = policy.decide_with(observation, mask.copy(), preferences)
+        record.decide_ms = ((time.perf_counter() - wall) * 1e3, (time.thread_time() - cpu) * 1e3)
+        record.decide_switches = tuple(b - a for a, b in zip(switches, thread_switches(), strict=True))
+        if not mask[decision.action]:  # never trust a policy to respect the mask
+            decision = forced_decision(space, mask, "the policy chose a masked action")
+        if overrule is not None and (overrule.location or overrule.drop):
+            decision = apply_overrule(record, space, mask, decision, overrule)
+        return decision
 
     def _history(self, session: Session) -> list[Message]:
         """The system prompt (LCIO-Bench's, `LCIO_SYSTEM_PROMPT`) and the last turns: the guard,
@@ -225,22 +236,6 @@ class Engine:
             prefs = Preferences(session.weights)
         record.preferences = prefs
         return prefs
-
-    def _refused(self, actions: list[Action], record: TurnRecord) -> dict[int, str]:
-        """Actions that would send a backend a file it does not take (`Backend.accepts`), and
-        why. A backend is asked only when one of its actions would send it a file."""
-        accepts: dict[str, Accepts] = {}
-        out: dict[int, str] = {}
-        for i, action in enumerate(actions):
-            sent = [record.slots[s] for s in action.attachments if s < len(record.slots)] + record.always
-            if not sent:
-                continue
-            if action.location not in accepts:
-                accepts[action.location] = self.backend_for(action.location).accepts()
-            why = next((w for a in sent if (w := accepts[action.location].refuses(a))), "")
-            if why:
-                out[i] = f"the {action.location} model {why}"
-        return out
 
     def _admit(self, session: Session, record: TurnRecord, actions: list[Action], allowed: np.ndarray,
                n_new: int) -> tuple[np.ndarray, dict[int, str]]:
@@ -274,9 +269,8 @@ class Engine:
             record.held = Cost()
 
     def _worst(self, session: Session, record: TurnRecord, action: Action, n_new: int) -> Cost:
-        return worst_case(action, record.slots, record.always, record.prompt,
-                          self._history(session), self.settings, self.speed,
-                          self.price_usd, n_new)
+        return worst_case(action, record.slots, record.always, record.prompt, self._history(session),
+                          self.settings, self.speed, self.price_usd, n_new)
 
     def _shape(self, session: Session, record: TurnRecord, action: Action, n_new: int) -> TurnShape:
         # The history as it stands before this turn's answer joins it (the request's own).
@@ -287,15 +281,10 @@ class Engine:
         """What the person is told to expect for `action` (the guard keeps its worst case)."""
         return self.predictor.predict(self._shape(session, record, action, n_new))
 
-    def _seconds_left(self, session: Session, record: TurnRecord) -> float:
-        """How long this turn may run: the waiting time left (its own reservation included)
-        and, for a local answer, the energy left at the most power it can be charged."""
-        left = session.ledger.remaining + record.held
-        seconds = left.latency_s
-        watts = local_power_w(self.settings)
-        if record.location == "local" and watts > 0:
-            seconds = min(seconds, left.energy_j / watts)
-        return max(0.0, seconds)
+    def _run_for_s(self, session: Session, record: TurnRecord) -> float:
+        """Seconds the answer may stream before its budget's deadline stops it."""
+        left = session.ledger.remaining + record.held  # its own reservation included
+        return max(0.0, seconds_left(left, record.location, self.settings) - STOP_MARGIN_S)
 
     # -- steps ---------------------------------------------------------------------------
 
@@ -305,7 +294,7 @@ class Engine:
         message = Message("user", record.prompt or attachment_prompt(record.used),
                           tuple(record.used))
         return ChatRequest(messages=[*history, message], max_new_tokens=n_new, stop=stop,
-                           time_left_s=max(0.0, self._seconds_left(session, record) - STOP_MARGIN_S))
+                           time_left_s=self._run_for_s(session, record))
 
     def _answer(self, session: Session, record: TurnRecord, n_new: int,
                 stop: threading.Event, ran_out: threading.Event) -> Iterator[TurnEvent]:
@@ -340,7 +329,7 @@ class Engine:
             n_new = held
             record.fallback = f"The cloud failed ({reason}); the local model answers."
             record.action = local
-            record.taken = local_index(policy_space(self.policy_for(session.policy_name)), record.action)
+            record.taken = local_index(self.policy_for(session.policy_name).space, record.action)
             yield TurnEvent("fallback", record)
         if stop.is_set():
             record.status = "cancelled"
@@ -363,8 +352,7 @@ class Engine:
         # The guard's speeds are priors and measurements: should this answer still run past
         # what is left of the waiting-time (or, locally, energy) budget, stop it there.
         # The margin leaves time to close the call and book it before the budget is reached.
-        deadline = self._deadlines.add(max(0.0, self._seconds_left(session, record) - STOP_MARGIN_S),
-                                       ran_out, stop)
+        deadline = self._deadlines.add(self._run_for_s(session, record), ran_out, stop)
         try:
             items = local_stream(backend, request) if location == "local" else backend.stream(request)
             for item in items:

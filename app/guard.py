@@ -100,6 +100,16 @@ def local_power_w(settings: Settings) -> float:
     return settings.cpu_power_w * cores + gpu
 
 
+def seconds_left(left: Cost, location: str | None, settings: Settings) -> float:
+    """How long a turn may run on what is `left`: the waiting time, and for a local answer the
+    energy left at the most power it can be charged (`local_power_w`)."""
+    seconds = left.latency_s
+    watts = local_power_w(settings)
+    if location == "local" and watts > 0:
+        seconds = min(seconds, left.energy_j / watts)
+    return max(0.0, seconds)
+
+
 @lru_cache(maxsize=1)
 def _has_cuda() -> bool:
     try:

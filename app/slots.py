@@ -13,7 +13,10 @@ takes no slot. Earlier turns' attachments are not re-sent: the history carries t
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from app.turn import TurnRecord
+from backends.base import Accepts, Backend
 from backends.types import Attachment
 from policies.base import Action, ActionSpace
 
@@ -44,3 +47,21 @@ def attachment_prompt(used: list[Attachment]) -> str:
     if kinds == ["audio"]:
         return "Answer the question asked in the audio."
     return "Describe what is attached." if kinds else "Hello."
+
+
+def refused_actions(actions: list[Action], slots: list[Attachment], always: list[Attachment],
+                    backend_for: Callable[[str], Backend]) -> dict[int, str]:
+    """Actions that would send a backend a file it does not take (`Backend.accepts`), and why.
+    A backend is asked only when one of its actions would send it a file."""
+    accepts: dict[str, Accepts] = {}
+    out: dict[int, str] = {}
+    for i, action in enumerate(actions):
+        sent = [slots[s] for s in action.attachments if s < len(slots)] + always
+        if not sent:
+            continue
+        if action.location not in accepts:
+            accepts[action.location] = backend_for(action.location).accepts()
+        why = next((w for a in sent if (w := accepts[action.location].refuses(a))), "")
+        if why:
+            out[i] = f"the {action.location} model {why}"
+    return out

@@ -17,6 +17,21 @@ from policies.base import Action, ActionSpace, Decision, Location, Preferences
 
 EventKind = Literal["decision", "delta", "fallback", "done", "rejected"]
 REJECTED_PROMPT_CHARS = 1_000  # a refused prompt is logged only this far (a 5 MB paste is not kept)
+BUDGET_IN_USE = ("Another turn of this session is using what is left of the budget. Nothing was "
+                 "sent; please try again when it has finished.")
+
+
+def budget_cannot_pay(reasons: set[str]) -> str:
+    """Why a turn is refused when no action's worst case fits what the budgets have left."""
+    return (f"The session's budget cannot pay for any answer to this turn ({'; '.join(sorted(reasons))}). "
+            "Nothing was sent. Start a new session with a larger budget, or send less (shorter "
+            "audio, fewer or smaller images).")
+
+
+def no_backend_takes(reasons: set[str]) -> str:
+    """Why a turn is refused when every action would send a backend a file it does not take."""
+    return (f"No model here takes this turn's files ({'; '.join(sorted(reasons))}). Nothing was "
+            "sent; remove them or send the words alone.")
 
 
 @dataclass

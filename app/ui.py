@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import atexit
 import logging
-import math
 import secrets
 import shutil
 import tempfile
@@ -34,14 +33,14 @@ import gradio as gr
 from app.card import decision_card, decision_data, empty_card, totals_markdown
 from app.charts import budget_gauges, learning_chart, per_turn_chart
 from app.client_address import client_address, keep_tcp_peer
-from app.engine import Engine, Overrule, TurnEvent, TurnRecord, policy_space
+from app.engine import Engine, Overrule, TurnEvent, TurnRecord
 from app.explain import decision_messages
 from app.intake import clean_text
+from app.page_settings import session_budget, session_weights
 from app.safe_text import safe_markdown
-from app.session import BudgetLedger, Cost, RewardWeights, Session
+from app.session import BudgetLedger, Cost, Session
 from backends.media import ACCEPTED_EXTENSIONS
 
-MAX_WEIGHT = 10.0  # a reward weight's largest value (the sliders go to 2)
 TURN_CONCURRENCY = 8  # cloud turns overlap; local ones queue on the model's lock
 EXPORT_KEEP_S = 3600  # an export folder older than this is removed at the next export
 _export_root: Path | None = None  # made on the first export: mkdtemp, so private and unguessable
@@ -135,7 +134,7 @@ class ChatUI:
                        decision_card(rec, self.models), skip, skip, skip, session)
                 return
             if not actions:
-                actions = policy_space(self.engine.policy_for(session.policy_name)).actions
+                actions = self.engine.policy_for(session.policy_name).space.actions
             card = decision_card(rec, self.models, session, actions)
             if event.kind in ("decision", "fallback"):
                 history[base:] = [*decision_messages(rec, session, actions),
@@ -393,45 +392,3 @@ def _shown(record: TurnRecord) -> str:
     elif record.status == "cancelled":
         text = f"{text}\n\n_(stopped)_".strip()
     return text
-
-
-def session_budget(asked: tuple[tuple[Any, float, str, str], ...]) -> tuple[list[float], list[str]]:
-    """Each asked budget within [0, its maximum], and a note for each one that was changed."""
-    limits, notes = [], []
-    for value, most, name, unit in asked:
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            number = float("nan")
-        if not math.isfinite(number):
-            limits.append(0.0)
-            notes.append(f"The {name} must be a number; it is 0 {unit}.")
-        elif number > most:
-            limits.append(most)
-            notes.append(f"The {name} is at most {most:g} {unit} here; it was set to {most:g}.")
-        else:
-            limits.append(max(0.0, number))
-    return limits, notes
-
-
-
-def session_weights(asked: tuple[Any, Any, Any]) -> tuple[RewardWeights, list[str]]:
-    """The reward weights within [0, MAX_WEIGHT], and a note for each one that was changed: a
-    weight that is not a number takes its default (a silent 0 would steer every decision)."""
-    defaults = RewardWeights().as_dict()
-    values, notes = {}, []
-    for (name, default), value in zip(defaults.items(), asked, strict=True):
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            number = float("nan")
-        if not math.isfinite(number):
-            values[name] = default
-            notes.append(f"The {name} weight must be a number; it is {default:.2g} (the default).")
-        elif not 0.0 <= number <= MAX_WEIGHT:
-            values[name] = min(MAX_WEIGHT, max(0.0, number))
-            notes.append(f"The {name} weight is between 0 and {MAX_WEIGHT:g} here; it was set "
-                         f"to {values[name]:g}.")
-        else:
-            values[name] = number
-    return RewardWeights(**values), notes

@@ -22,6 +22,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 import openai
@@ -278,31 +279,9 @@ class CloudBackend(Backend):
             extra_headers=self.extra_headers or None,
         ), request.stop)
 
-        pieces: list[str] = []
-        ttft: float | None = None
-        finish: str | None = None
-        usage: Any = None
-        served_model = self.model
-        cancelled = False
+        got = _Streamed(self.model)
         try:
-            for chunk in pump:
-                if chunk.model:
-                    served_model = chunk.model
-                if chunk.usage is not None:
-                    usage = chunk.usage
-                for choice in chunk.choices:
-                    delta = choice.delta.content if choice.delta is not None else None
-                    if delta:
-                        if ttft is None:
-                            ttft = time.perf_counter() - started
-                        pieces.append(delta)
-                        yield delta
-                    if choice.finish_reason:
-                        finish = choice.finish_reason
-                if request.stop.is_set() and finish is None:
-                    cancelled = True
-                    break
-            cancelled = cancelled or (request.stop.is_set() and finish is None)
+            yield from _read_chunks(pump, request.stop, started, got)
         except openai.OpenAIError as exc:
             if not pump.opened and isinstance(exc, openai.APIConnectionError):
                 self.breaker.trip()  # refused or timed out before answering: unreachable
@@ -311,23 +290,21 @@ class CloudBackend(Backend):
                     raise mapped(exc, mid_stream=False) from None
                 error = mapped(exc, mid_stream=True)
                 # Tokens already streamed were paid for: the caller charges them.
-                error.partial_cost = self._completion(None, messages, "".join(pieces),
-                                                      attachments, served_model, started, ttft,
-                                                      "error", max_tokens)
+                error.partial_cost = self._completion(None, messages, got.text, attachments, got.model,
+                                                      started, got.ttft_s, "error", max_tokens)
                 raise error from None
-            cancelled = True
+            got.cancelled = True
         finally:
             pump.close()
-        text = "".join(pieces)
-        if finish is None and not cancelled:
+        if got.finish is None and not got.cancelled:
             error = CloudStreamDropped(
                 f"The answer from {self.endpoint} was cut off before it finished; try again."
             )
-            error.partial_cost = self._completion(usage, messages, text, attachments,
-                                                  served_model, started, ttft, "error", max_tokens)
+            error.partial_cost = self._completion(got.usage, messages, got.text, attachments, got.model,
+                                                  started, got.ttft_s, "error", max_tokens)
             raise error
-        yield self._completion(usage, messages, text, attachments, served_model, started, ttft,
-                               "cancelled" if cancelled else finish or "stop", max_tokens)
+        yield self._completion(got.usage, messages, got.text, attachments, got.model, started, got.ttft_s,
+                               "cancelled" if got.cancelled else got.finish or "stop", max_tokens)
 
     def _call_limits(self, time_left_s: float | None) -> tuple[float, int]:
         """The SDK's timeout and retries for one call, within the seconds the turn has left:
@@ -383,3 +360,41 @@ class CloudBackend(Backend):
 
 def _has_usage(usage: Any) -> bool:
     return usage is not None and getattr(usage, "prompt_tokens", None) is not None
+
+
+@dataclass
+class _Streamed:
+    """What a streamed answer has brought so far (read by the error paths too)."""
+
+    model: str  # the model that answers, as the chunks name it
+    pieces: list[str] = field(default_factory=list)
+    ttft_s: float | None = None
+    finish: str | None = None
+    usage: Any = None
+    cancelled: bool = False
+
+    @property
+    def text(self) -> str:
+        return "".join(self.pieces)
+
+
+def _read_chunks(pump: Pump, stop: threading.Event, started: float, got: _Streamed) -> Iterator[str]:
+    """Yield the answer's text deltas from the chunks, noting the rest in `got`; a Stop ends it."""
+    for chunk in pump:
+        if chunk.model:
+            got.model = chunk.model
+        if chunk.usage is not None:
+            got.usage = chunk.usage
+        for choice in chunk.choices:
+            delta = choice.delta.content if choice.delta is not None else None
+            if delta:
+                if got.ttft_s is None:
+                    got.ttft_s = time.perf_counter() - started
+                got.pieces.append(delta)
+                yield delta
+            if choice.finish_reason:
+                got.finish = choice.finish_reason
+        if stop.is_set() and got.finish is None:
+            got.cancelled = True
+            return
+    got.cancelled = got.cancelled or (stop.is_set() and got.finish is None)

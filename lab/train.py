@@ -16,9 +16,10 @@ from pathlib import Path
 
 import torch
 
+from lab.m4a1.training import train_rcrl
 from policies.artifacts import DEFAULT_DATASET, M4A1_POLICY_PATH
 from policies.m4a1.data import load_dialogues, split_dialogues
-from policies.m4a1.rcrl import RCRLConfig, train_rcrl
+from policies.m4a1.rcrl import RCRLConfig
 
 
 def main(argv: list[str] | None = None) -> Path:

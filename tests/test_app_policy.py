@@ -23,11 +23,11 @@ M4A1 = Path(__file__).resolve().parents[2] / "shared" / "data" / "m4a1" / "M4A1.
 def rcrl():
     if not M4A1.exists():
         pytest.skip("M4A1 data is not beside the repository")
-    rcrl_mod = pytest.importorskip("policies.m4a1.rcrl")
+    from lab.m4a1.training import train_rcrl
     from policies.m4a1.data import load_dialogues
+    from policies.m4a1.rcrl import RCRLConfig
 
-    policy, _ = rcrl_mod.train_rcrl(load_dialogues(M4A1)[:30], rcrl_mod.RCRLConfig(epochs=2),
-                                    progress=False)
+    policy, _ = train_rcrl(load_dialogues(M4A1)[:30], RCRLConfig(epochs=2), progress=False)
     return policy
 
 

@@ -6,7 +6,8 @@ import pytest
 from lab.m4a1.hindsight import HindsightPolicy
 from lab.m4a1.oracle import best_sequence
 from lab.m4a1.protocol import PaperEvaluator
-from policies.m4a1.rcrl import RCRLConfig, train_rcrl
+from lab.m4a1.training import train_rcrl
+from policies.m4a1.rcrl import RCRLConfig
 from tests.policy_fixtures import synthetic_dialogues
 
 

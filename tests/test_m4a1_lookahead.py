@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 
 from lab.m4a1.protocol import PAPER_BUDGETS, PaperEvaluator, PaperSimulator, paper_split
+from lab.m4a1.training import train_rcrl
 from policies.guard import affordable_mask
 from policies.m4a1.data import load_dialogues
 from policies.m4a1.features import REMAIN, SPAN, STEP_DIM, TURN
 from policies.m4a1.lookahead import LookaheadKNN
-from policies.m4a1.rcrl import RCRLConfig, train_rcrl
+from policies.m4a1.rcrl import RCRLConfig
 from policies.m4a1.simulator import QualityModel
 from policies.profiles import RESOURCES
 from tests.policy_fixtures import synthetic_dialogues

@@ -15,9 +15,10 @@ from lab.m4a1.protocol import (
     summarise_paper,
 )
 from lab.m4a1.runner import bootstrap
+from lab.m4a1.training import train_rcrl
 from policies.m4a1.baselines import LocalOnly, PaperCloud, fork
 from policies.m4a1.data import load_dialogues
-from policies.m4a1.rcrl import RCRLConfig, train_rcrl
+from policies.m4a1.rcrl import RCRLConfig
 from policies.m4a1.simulator import QualityModel
 
 M4A1 = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "m4a1" / "M4A1.json"

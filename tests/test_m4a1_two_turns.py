@@ -7,8 +7,9 @@ import dataclasses
 import numpy as np
 import pytest
 
+from lab.m4a1.training import train_rcrl
 from policies.m4a1.features import build_observation, step_state
-from policies.m4a1.rcrl import RCRLConfig, RCRLPolicy, train_rcrl
+from policies.m4a1.rcrl import RCRLConfig, RCRLPolicy
 from tests.policy_fixtures import synthetic_dialogues
 
 BUDGETS = {"latency_s": 30.0, "usd": 0.05, "energy_j": float("inf")}

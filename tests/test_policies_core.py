@@ -7,12 +7,13 @@ from hypothesis import strategies as st
 
 from lab.m4a1.oracle import best_sequence
 from lab.m4a1.rollout import run_episode
+from lab.m4a1.training import train_rcrl
 from policies.base import ActionSpace
 from policies.lagrange import Lagrange, LagrangeTable
 from policies.m4a1.data import Dialogue, Turn
 from policies.m4a1.env import EnvConfig, OffloadEnv
 from policies.m4a1.features import SPAN, STEP_DIM, AppObservationBuilder, classify_task, step_state
-from policies.m4a1.rcrl import RCRLConfig, RCRLPolicy, train_rcrl
+from policies.m4a1.rcrl import RCRLConfig, RCRLPolicy
 from policies.m4a1.simulator import RewardWeights, normalised_association, paper_reward
 from policies.profiles import cost_table
 from tests.policy_fixtures import synthetic_dialogues

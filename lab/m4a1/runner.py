@@ -32,11 +32,12 @@ from lab.m4a1.protocol import (
     summarise_paper,
 )
 from lab.m4a1.recipes import ALGORITHMS, PaperRecipe
+from lab.m4a1.training import train_rcrl
 from lab.report import aggregate, plots, prepare_run, sweep_table, table
 from policies import roster
 from policies.base import Policy
 from policies.m4a1.data import Dialogue, load_dialogues
-from policies.m4a1.rcrl import RCRLConfig, RCRLPolicy, train_rcrl
+from policies.m4a1.rcrl import RCRLConfig, RCRLPolicy
 from policies.roster import Kit
 
 ORACLE = "oracle (hindsight)"
