@@ -227,12 +227,7 @@ def pacing_lengths(logged: dict[int, int]) -> dict[int, int] | None:
 
 
 def _array(costs: Sequence[Cost]) -> np.ndarray:
-    return np.array([[getattr(c, r) for r in RESOURCES] for c in costs], dtype=np.float64).reshape(-1, 3)
-
-
-def _cost(row: np.ndarray) -> Cost:
-    """The inverse of `_array`: by name, as `RESOURCES` is not `Cost`'s field order."""
-    return Cost(**{r: float(x) for r, x in zip(RESOURCES, row, strict=True)})
+    return np.array([c.as_array() for c in costs], dtype=np.float64).reshape(-1, len(RESOURCES))
 
 
 @dataclass(frozen=True)
@@ -265,11 +260,12 @@ def admission(worst: Sequence[Cost], floors: Sequence[Cost], upper: Sequence[Cos
         fits_floor, reason = ledger.can_afford(floors[i])
         if not fits_floor:
             why[int(i)] = reason
-        elif not (fits_bound := ledger.can_afford(_cost(bound[i])))[0]:
+        elif not (fits_bound := ledger.can_afford(Cost.from_array(bound[i])))[0]:
             why[int(i)] = fits_bound[1].replace("needs up to", "likely needs")
         elif allowed[i]:
             why[int(i)] = "kept for the dialogue's later turns (pacing)"
-    return Admission(ok, why, [_cost(b) for b in bound], _cost(reserve) if paced else Cost())
+    held = Cost.from_array(reserve) if paced else Cost()
+    return Admission(ok, why, [Cost.from_array(b) for b in bound], held)
 
 
 def run_bound(worst_at: Callable[[int], Cost], n_new: int, left: Cost) -> tuple[Cost, int] | None:
@@ -278,7 +274,7 @@ def run_bound(worst_at: Callable[[int], Cost], n_new: int, left: Cost) -> tuple[
     worst-case dollars fit (the endpoint bills at most `max_tokens`); waiting time and energy
     are held up to what is left, where the deadline watchdog stops the answer."""
     def fits(cost: Cost, resources: Sequence[str] = RESOURCES) -> bool:
-        return all(getattr(cost, r) <= getattr(left, r) + rule.TOL for r in resources)
+        return all(rule.within(getattr(cost, r), getattr(left, r)) for r in resources)
 
     lo = max(1, min(FLOOR_TOKENS, n_new))
     if not fits(worst_at(lo)):
@@ -288,4 +284,5 @@ def run_bound(worst_at: Callable[[int], Cost], n_new: int, left: Cost) -> tuple[
         mid = (cap + hi + 1) // 2
         cap, hi = (mid, hi) if fits(worst_at(mid), ("usd",)) else (cap, mid - 1)
     worst = worst_at(cap)
-    return Cost(worst.usd, min(worst.latency_s, left.latency_s), min(worst.energy_j, left.energy_j)), cap
+    return Cost(latency_s=min(worst.latency_s, left.latency_s), usd=worst.usd,
+                energy_j=min(worst.energy_j, left.energy_j)), cap

@@ -10,33 +10,45 @@ from __future__ import annotations
 import math
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from backends.types import Completion, Message
 from policies.base import RewardWeights  # the session's weights are the contract's
+from policies.guard import within
 from policies.profiles import RESOURCES  # the one order of the three resources
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Cost:
-    """What an answer spent (or may spend) in the three budgeted resources."""
+    """What an answer spent (or may spend) in the three budgeted resources, in the one order of
+    `RESOURCES` (seconds, dollars, joules); named, never positional, so no caller can mix them."""
 
-    usd: float = 0.0
     latency_s: float = 0.0
+    usd: float = 0.0
     energy_j: float = 0.0
 
     def __add__(self, other: Cost) -> Cost:
-        return Cost(self.usd + other.usd, self.latency_s + other.latency_s,
-                    self.energy_j + other.energy_j)
+        return Cost.from_array(self.as_array() + other.as_array())
 
     def as_dict(self) -> dict[str, float]:
         """Keyed and ordered like `RESOURCES`: what policies read (`TurnContext` budgets)."""
         return {r: getattr(self, r) for r in RESOURCES}
 
+    def as_array(self) -> np.ndarray:
+        return np.array([getattr(self, r) for r in RESOURCES], dtype=np.float64)
 
-# What people read, in the order they have always read it (the budget card, which budget a
-# refusal names, the log's fractions): dollars first. Presentation only; the resources and
-# their order are `RESOURCES`.
+    @classmethod
+    def from_array(cls, values: Sequence[float] | np.ndarray) -> Cost:
+        return cls(**{r: float(x) for r, x in zip(RESOURCES, values, strict=True)})
+
+
+# Budgets of a new session, and the page's settings before anyone changes them.
+DEFAULT_LIMIT = Cost(latency_s=300.0, usd=0.05, energy_j=3000.0)
+# What people read (the budget card, which budget a refusal names, the log's fractions), in the
+# order they have always read it: dollars first. Presentation only; vectors are in `RESOURCES`.
 RESOURCE_LABELS = {"usd": "Cloud dollars", "latency_s": "Waiting time (s)",
                    "energy_j": "Local energy (J)"}
 
@@ -45,7 +57,7 @@ RESOURCE_LABELS = {"usd": "Cloud dollars", "latency_s": "Waiting time (s)",
 class BudgetLedger:
     """Limits and what has been spent against them for one session."""
 
-    limit: Cost = field(default_factory=lambda: Cost(usd=0.05, latency_s=300.0, energy_j=3000.0))
+    limit: Cost = DEFAULT_LIMIT
     spent: Cost = field(default_factory=Cost)
     # Worst cases of the session's turns still running: two turns of one session at once
     # (two API calls) cannot both spend what is left.
@@ -58,7 +70,7 @@ class BudgetLedger:
         is not charged to it; its energy is charged to the energy budget instead.
         """
         usd = 0.0 if completion.backend == "local" else completion.cost_usd
-        cost = Cost(usd, completion.latency_s, completion.energy_j)
+        cost = Cost(latency_s=completion.latency_s, usd=usd, energy_j=completion.energy_j)
         self.spent = self.spent + cost
         return cost
 
@@ -68,21 +80,20 @@ class BudgetLedger:
 
     def overspent(self) -> list[str]:
         """The budgets spent beyond their limits (empty while the guard's promise holds)."""
-        return [r for r in RESOURCE_LABELS if getattr(self.spent, r) > getattr(self.limit, r) + 1e-9]
+        return [r for r in RESOURCE_LABELS if not within(getattr(self.spent, r), getattr(self.limit, r))]
 
     @property
     def remaining(self) -> Cost:
         """What a new turn may still spend: the limits less what is spent and reserved."""
-        return Cost(**{r: max(0.0, getattr(self.limit, r) - getattr(self.spent, r)
-                              - getattr(self.reserved, r)) for r in RESOURCES})
+        return Cost.from_array(np.maximum(0.0, self.limit.as_array() - self.spent.as_array()
+                                          - self.reserved.as_array()))
 
     def reserve(self, cost: Cost) -> None:
         """Hold a running turn's worst case until `release`."""
         self.reserved = self.reserved + cost
 
     def release(self, cost: Cost) -> None:
-        self.reserved = Cost(**{r: max(0.0, getattr(self.reserved, r) - getattr(cost, r))
-                                for r in RESOURCES})
+        self.reserved = Cost.from_array(np.maximum(0.0, self.reserved.as_array() - cost.as_array()))
 
     def remaining_fractions(self) -> dict[str, float]:
         """Share of each budget left, in [0, 1]; a zero limit counts as nothing left."""
@@ -97,7 +108,7 @@ class BudgetLedger:
         left = self.remaining
         for r in RESOURCE_LABELS:
             need, have = getattr(cost, r), getattr(left, r)
-            if need > have + 1e-12:
+            if not within(need, have):
                 return False, f"{RESOURCE_LABELS[r]}: needs up to {_fmt(r, need)}, {_fmt(r, have)} left"
         return True, ""
 

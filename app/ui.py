@@ -38,8 +38,9 @@ from app.explain import decision_messages
 from app.intake import clean_text
 from app.page_settings import session_budget, session_weights
 from app.safe_text import safe_markdown
-from app.session import BudgetLedger, Cost, Session
+from app.session import DEFAULT_LIMIT, BudgetLedger, Cost, Session
 from backends.media import ACCEPTED_EXTENSIONS
+from policies.base import RewardWeights
 
 TURN_CONCURRENCY = 8  # cloud turns overlap; local ones queue on the model's lock
 EXPORT_KEEP_S = 3600  # an export folder older than this is removed at the next export
@@ -48,6 +49,7 @@ _export_lock = threading.Lock()
 
 Rater = Callable[[Session, int, int | None, int | None], str]
 WHERE = [("Let LCIO decide", "auto"), ("Local", "local"), ("Cloud", "cloud")]
+DEFAULT_WEIGHTS = RewardWeights()  # the sliders start at the contract's defaults
 ACCEPTS = "Accepts images and audio: " + " ".join(ACCEPTED_EXTENSIONS)
 
 
@@ -192,7 +194,8 @@ class ChatUI:
         weights, weight_notes = session_weights((w_quality, w_latency, w_cost))
         notes += weight_notes
         session = Session(policy_name=policy if policy in self.policy_names else self.policy_names[0],
-                          ledger=BudgetLedger(limit=Cost(*limit)), weights=weights)
+                          ledger=BudgetLedger(limit=Cost(usd=limit[0], latency_s=limit[1],
+                                                         energy_j=limit[2])), weights=weights)
         note = f"New session {session.id} with policy **{session.policy_name}**."
         if notes:
             note += " " + " ".join(notes)
@@ -287,14 +290,16 @@ class ChatUI:
                                         show_label=False)
             with gr.Accordion("Settings: budgets, reward weights, policy", open=False):
                 with gr.Row():
-                    b_usd = gr.Number(0.05, label="Cloud budget ($)", minimum=0, elem_id="b-usd")
-                    b_lat = gr.Number(300, label="Waiting budget (s)", minimum=0, elem_id="b-lat")
-                    b_en = gr.Number(3000, label="Local energy budget (J)", minimum=0,
+                    b_usd = gr.Number(DEFAULT_LIMIT.usd, label="Cloud budget ($)", minimum=0,
+                                      elem_id="b-usd")
+                    b_lat = gr.Number(DEFAULT_LIMIT.latency_s, label="Waiting budget (s)", minimum=0,
+                                      elem_id="b-lat")
+                    b_en = gr.Number(DEFAULT_LIMIT.energy_j, label="Local energy budget (J)", minimum=0,
                                      elem_id="b-en")
                 with gr.Row():
-                    w_q = gr.Slider(0, 2, 1.0, step=0.05, label="Weight: quality")
-                    w_l = gr.Slider(0, 2, 1 / 3, step=0.05, label="Weight: latency")
-                    w_c = gr.Slider(0, 2, 1 / 3, step=0.05, label="Weight: cost")
+                    w_q = gr.Slider(0, 2, DEFAULT_WEIGHTS.quality, step=0.05, label="Weight: quality")
+                    w_l = gr.Slider(0, 2, DEFAULT_WEIGHTS.latency, step=0.05, label="Weight: latency")
+                    w_c = gr.Slider(0, 2, DEFAULT_WEIGHTS.cost, step=0.05, label="Weight: cost")
                     policy = gr.Dropdown(self.policy_names, value=self.policy_names[0],
                                          label="Policy", elem_id="policy")
                 new_btn = gr.Button("Start a new session with these settings", elem_id="new")

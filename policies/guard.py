@@ -41,8 +41,13 @@ def guard_quantile(value: float | str | None = None) -> float:
     return q
 
 
+def within(need: float, have: float) -> bool:
+    """The one fit rule: `need` fits in `have`, up to TOL (sums of floats may overshoot by that)."""
+    return need <= have + TOL
+
+
 def fits(remaining: np.ndarray, worst: np.ndarray) -> np.ndarray:
-    """[n] bool: row i of `worst` ([n, resources]) fits in `remaining` ([resources])."""
+    """[n] bool: row i of `worst` ([n, resources]) fits in `remaining` ([resources]), by `within`."""
     return np.all(np.asarray(worst) <= np.asarray(remaining, dtype=np.float64)[None, :] + TOL, axis=1)
 
 

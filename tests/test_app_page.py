@@ -72,7 +72,8 @@ def test_overrule_to_local_is_answered_locally_and_logged(page: ChatUI) -> None:
 
 
 def test_overrule_to_cloud_without_budget_keeps_the_guard(page: ChatUI) -> None:
-    session = Session(policy_name="rule", ledger=BudgetLedger(limit=Cost(0.0, 300, 3000)))
+    session = Session(policy_name="rule", ledger=BudgetLedger(limit=Cost(usd=0.0, latency_s=300,
+                                                                         energy_j=3000)))
     taught = len(page.policy.updates)
     list(page.engine.run(session, "hi", overrule=Overrule("cloud")))
     row = page.engine.store.rows(session.id)[-1]
@@ -144,20 +145,24 @@ def test_a_turn_never_reads_the_checkboxes_themselves(page: ChatUI) -> None:
 
 
 def test_budget_projection_and_warning() -> None:
-    ledger = BudgetLedger(limit=Cost(0.01, 300, 3000), spent=Cost(0.007, 10, 0))
+    ledger = BudgetLedger(limit=Cost(usd=0.01, latency_s=300, energy_j=3000),
+                          spent=Cost(usd=0.007, latency_s=10, energy_j=0))
     per_turn = [{"turn": 1, "location": "cloud", "cost_usd": 0.0035, "latency_s": 5.0, "energy_j": 0},
                 {"turn": 2, "location": "cloud", "cost_usd": 0.0035, "latency_s": 5.0, "energy_j": 0}]
     assert projection("usd", ledger.remaining.usd, per_turn) == 0
     html = budget_gauges(ledger, per_turn)
     assert "spent $0.0070" in html and "left $0.0030" in html
     assert "answers now stay local" in html
-    ledger = BudgetLedger(limit=Cost(0.05, 300, 3000), spent=Cost(0.007, 10, 0))
+    ledger = BudgetLedger(limit=Cost(usd=0.05, latency_s=300, energy_j=3000),
+                          spent=Cost(usd=0.007, latency_s=10, energy_j=0))
     assert "about 12 more cloud turns" in budget_gauges(ledger, per_turn)
     assert budget_warnings(ledger, per_turn) == []
-    ledger = BudgetLedger(limit=Cost(0.05, 300, 3000), spent=Cost(0.043, 10, 0))
+    ledger = BudgetLedger(limit=Cost(usd=0.05, latency_s=300, energy_j=3000),
+                          spent=Cost(usd=0.043, latency_s=10, energy_j=0))
     assert "after about 2 more cloud turns" in budget_warnings(ledger, per_turn)[0]
     # the guard's worst case can end the cloud before the pace does
-    ledger = BudgetLedger(limit=Cost(0.05, 300, 3000), spent=Cost(0.045, 10, 0))
+    ledger = BudgetLedger(limit=Cost(usd=0.05, latency_s=300, energy_j=3000),
+                          spent=Cost(usd=0.045, latency_s=10, energy_j=0))
     cheap = [{"turn": 1, "location": "cloud", "cost_usd": 0.00001, "latency_s": 5.0, "energy_j": 0}]
     assert budget_warnings(ledger, cheap) == []
     assert "after about 1 more cloud turn," in budget_warnings(ledger, cheap, cloud_worst_usd=0.004)[0]

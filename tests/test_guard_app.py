@@ -65,7 +65,8 @@ def test_the_predictor_bounds_what_it_has_seen() -> None:
 
 
 def _costs(draw: st.DrawFn, n: int) -> list[Cost]:
-    return [Cost(draw(amount) * 1e-3, draw(amount), draw(amount) * 10) for _ in range(n)]
+    return [Cost(usd=draw(amount) * 1e-3, latency_s=draw(amount),
+                 energy_j=draw(amount) * 10) for _ in range(n)]
 
 
 @QUICK
@@ -74,12 +75,14 @@ def test_admission_by_a_higher_quantile_is_a_subset(data: st.DataObject, q_low: 
     q_low, q_high = sorted((q_low, q_high))
     n = 6
     worst = _costs(data.draw, n)
-    point = [Cost(w.usd / 3, w.latency_s / 3, w.energy_j / 3) for w in worst]
-    ledger = BudgetLedger(limit=Cost(data.draw(amount) * 1e-3, data.draw(amount), data.draw(amount) * 10))
+    point = [Cost(usd=w.usd / 3, latency_s=w.latency_s / 3, energy_j=w.energy_j / 3) for w in worst]
+    ledger = BudgetLedger(limit=Cost(usd=data.draw(amount) * 1e-3, latency_s=data.draw(amount),
+                                     energy_j=data.draw(amount) * 10))
 
     def upper(q: float) -> list[Cost]:  # a log-normal spread around the point
         z = 2.0 * (q - 0.5)
-        return [Cost(p.usd * math.exp(z), p.latency_s * math.exp(z), p.energy_j * math.exp(z)) for p in point]
+        return [Cost(usd=p.usd * math.exp(z), latency_s=p.latency_s * math.exp(z),
+                     energy_j=p.energy_j * math.exp(z)) for p in point]
 
     low = admission(worst, [Cost()] * n, upper(q_low), point, ledger, 0, turns=1)
     high = admission(worst, [Cost()] * n, upper(q_high), point, ledger, 0, turns=1)
@@ -92,8 +95,9 @@ def test_admission_by_a_higher_quantile_is_a_subset(data: st.DataObject, q_low: 
 def test_pacing_keeps_room_for_the_turns_to_come(data: st.DataObject, turn: int, turns: float) -> None:
     n = 5
     point = _costs(data.draw, n)
-    upper = [Cost(p.usd * 1.5, p.latency_s * 1.5, p.energy_j * 1.5) for p in point]
-    ledger = BudgetLedger(limit=Cost(data.draw(amount) * 1e-2, data.draw(amount) * 5, data.draw(amount) * 50))
+    upper = [Cost(usd=p.usd * 1.5, latency_s=p.latency_s * 1.5, energy_j=p.energy_j * 1.5) for p in point]
+    ledger = BudgetLedger(limit=Cost(usd=data.draw(amount) * 1e-2, latency_s=data.draw(amount) * 5,
+                                     energy_j=data.draw(amount) * 50))
     floors = [Cost()] * n
     alone = admission(upper, floors, upper, point, ledger, turn, turns=1)
     paced = admission(upper, floors, upper, point, ledger, turn, turns=turns)
@@ -154,16 +158,20 @@ def test_logged_short_sessions_keep_nothing_back_where_the_prior_would() -> None
 
 
 def _affine(base: Cost, per_token: Cost):
-    return lambda n: Cost(base.usd + n * per_token.usd, base.latency_s + n * per_token.latency_s,
-                          base.energy_j + n * per_token.energy_j)
+    return lambda n: Cost(usd=base.usd + n * per_token.usd,
+                          latency_s=base.latency_s + n * per_token.latency_s,
+                          energy_j=base.energy_j + n * per_token.energy_j)
 
 
 @QUICK
 @given(data=st.data(), n_new=st.integers(1, 512))
 def test_the_run_bound_fits_and_caps_the_answer_at_the_dollars_left(data: st.DataObject, n_new: int) -> None:
-    worst_at = _affine(Cost(data.draw(amount) * 1e-4, data.draw(amount), data.draw(amount)),
-                       Cost(data.draw(amount) * 1e-6, data.draw(amount) / 100, data.draw(amount) / 10))
-    left = Cost(data.draw(amount) * 1e-3, data.draw(amount) * 2, data.draw(amount) * 20)
+    worst_at = _affine(Cost(usd=data.draw(amount) * 1e-4, latency_s=data.draw(amount),
+                            energy_j=data.draw(amount)),
+                       Cost(usd=data.draw(amount) * 1e-6, latency_s=data.draw(amount) / 100,
+                            energy_j=data.draw(amount) / 10))
+    left = Cost(usd=data.draw(amount) * 1e-3, latency_s=data.draw(amount) * 2,
+                energy_j=data.draw(amount) * 20)
     bound = run_bound(worst_at, n_new, left)
     floor = worst_at(min(FLOOR_TOKENS, n_new))
     floor_fits = all(getattr(floor, r) <= getattr(left, r) + 1e-12 for r in ("usd", "latency_s", "energy_j"))
@@ -184,21 +192,26 @@ def test_no_sequence_of_turns_overspends(data: st.DataObject, turns: int, q: flo
     prediction to 3× its worst case, stopped where the engine stops them (the dollars at the
     token cap, time and energy at the deadline): the ledger never goes past a limit."""
     scale = [data.draw(st.floats(0.1, 3.0)) for _ in range(3)]
-    ledger = BudgetLedger(limit=Cost(0.05 * scale[0], 300.0 * scale[1], 3000.0 * scale[2]))
+    ledger = BudgetLedger(limit=Cost(usd=0.05 * scale[0], latency_s=300.0 * scale[1],
+                                     energy_j=3000.0 * scale[2]))
     watts = 40.0
     for turn in range(turns):
         n = 4
-        per_token = [Cost(data.draw(st.floats(0, 2e-4)), data.draw(st.floats(0.01, 0.5)))
+        per_token = [Cost(usd=data.draw(st.floats(0, 2e-4)), latency_s=data.draw(st.floats(0.01, 0.5)))
                      for _ in range(n)]
-        base = [Cost(data.draw(st.floats(0, 5e-3)), data.draw(st.floats(0.5, 60.0))) for _ in range(n)]
+        base = [Cost(usd=data.draw(st.floats(0, 5e-3)), latency_s=data.draw(st.floats(0.5, 60.0)))
+                for _ in range(n)]
         local = [data.draw(st.booleans()) for _ in range(n)]
-        worst_fns = [_affine(Cost(0.0 if lo else b.usd, b.latency_s, b.latency_s * watts if lo else 0.0),
-                             Cost(0.0 if lo else p.usd, p.latency_s, p.latency_s * watts if lo else 0.0))
+        worst_fns = [_affine(Cost(usd=0.0 if lo else b.usd, latency_s=b.latency_s,
+                                  energy_j=b.latency_s * watts if lo else 0.0),
+                             Cost(usd=0.0 if lo else p.usd, latency_s=p.latency_s,
+                                  energy_j=p.latency_s * watts if lo else 0.0))
                      for b, p, lo in zip(base, per_token, local, strict=True)]
         worst = [f(256) for f in worst_fns]
-        point = [Cost(w.usd / 4, w.latency_s / 4, w.energy_j / 4) for w in worst]
+        point = [Cost(usd=w.usd / 4, latency_s=w.latency_s / 4, energy_j=w.energy_j / 4) for w in worst]
         spread = 1 + 3 * q
-        upper = [Cost(p.usd * spread, p.latency_s * spread, p.energy_j * spread) for p in point]
+        upper = [Cost(usd=p.usd * spread, latency_s=p.latency_s * spread,
+                      energy_j=p.energy_j * spread) for p in point]
         floors = [f(FLOOR_TOKENS) for f in worst_fns]
         admitted = admission(worst, floors, upper, point, ledger, turn, turns=pace)
         if not admitted.mask.any():
@@ -217,5 +230,6 @@ def test_no_sequence_of_turns_overspends(data: st.DataObject, turns: int, q: flo
         # the endpoint bills at most the tokens it may send
         usd = worst_fns[i](cap).usd * data.draw(st.just(1.0) | st.floats(0.0, 1.0))
         ledger.release(held)
-        ledger.charge_cost(Cost(usd, ran, ran * watts * data.draw(st.floats(0.0, 1.0)) if local[i] else 0.0))
+        joules = ran * watts * data.draw(st.floats(0.0, 1.0)) if local[i] else 0.0
+        ledger.charge_cost(Cost(usd=usd, latency_s=ran, energy_j=joules))
         assert not ledger.overspent(), (turn, ledger)

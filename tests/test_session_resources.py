@@ -38,3 +38,13 @@ def test_people_and_the_log_read_dollars_first() -> None:
     assert list(ledger.remaining_fractions()) == ["usd", "latency_s", "energy_j"]
     ledger.charge_cost(Cost(usd=1.0, latency_s=5.0, energy_j=200.0))
     assert ledger.overspent() == ["usd", "latency_s", "energy_j"]
+
+
+def test_a_cost_is_in_the_one_order_and_always_named() -> None:
+    """Cost's fields are `RESOURCES` in order, and positional construction is refused, so no
+    caller can put dollars where seconds belong; arrays round-trip in that order."""
+    assert tuple(f.name for f in fields(Cost)) == RESOURCES
+    with pytest.raises(TypeError):
+        Cost(1.0, 2.0, 3.0)  # type: ignore[misc]
+    cost = Cost(usd=1.0, latency_s=2.0, energy_j=3.0)
+    assert list(cost.as_array()) == [2.0, 1.0, 3.0] and Cost.from_array(cost.as_array()) == cost

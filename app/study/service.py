@@ -302,16 +302,16 @@ class StudyService:
             if session is None:
                 spec = self.config.condition(condition)
                 default = BudgetLedger().limit
-                limit = Cost(spec.budget_usd if spec.budget_usd is not None else default.usd,
-                             spec.budget_latency_s if spec.budget_latency_s is not None
+                limit = Cost(usd=spec.budget_usd if spec.budget_usd is not None else default.usd,
+                             latency_s=spec.budget_latency_s if spec.budget_latency_s is not None
                              else default.latency_s,
-                             spec.budget_energy_j if spec.budget_energy_j is not None
+                             energy_j=spec.budget_energy_j if spec.budget_energy_j is not None
                              else default.energy_j)
                 session = Session(policy_name=spec.policy, ledger=BudgetLedger(limit=limit),
                                   id=f"{pid}.{condition}", participant=pid, condition=condition)
                 for r in self.store.log.rows(session.id):
-                    session.ledger.charge_cost(Cost(r["cost_usd"] or 0.0, r["latency_s"] or 0.0,
-                                                    r["energy_j"] or 0.0))
+                    session.ledger.charge_cost(Cost(usd=r["cost_usd"] or 0.0, latency_s=r["latency_s"] or 0.0,
+                                                    energy_j=r["energy_j"] or 0.0))
                     session.turn_ids.append(r["id"])
                     session.past_actions.append(r["action"] or 0)
                     session.past_prompts.append(r["prompt"] or "")

@@ -79,7 +79,8 @@ class SimBackend(Backend):
             # booked within the margin (and never later than the answer would have ended)
             ran = min(cost.latency_s, deadline + self.rng.uniform(0.0, STOP_MARGIN_S))
             share = ran / cost.latency_s
-            cost, finish = Cost(cost.usd * share, ran, cost.energy_j * share), "cancelled"
+            cost, finish = Cost(usd=cost.usd * share, latency_s=ran,
+                                energy_j=cost.energy_j * share), "cancelled"
             self.stopped += 1
         yield Completion(text="simulated answer", backend=self.name, model=f"sim-{self.name}",
                          ttft_s=0.0, latency_s=cost.latency_s, prompt_tokens=1,
@@ -157,7 +158,7 @@ def draw(rng: random.Random, expected: Cost, worst: Cost, held: Cost, watts: flo
     share = latency / worst.latency_s if worst.latency_s > 0 else 1.0
     usd = min(held.usd, worst.usd * min(1.0, share * rng.uniform(0.5, 1.5)))
     energy = latency * watts * rng.uniform(0.3, 1.0) if worst.energy_j > 0 else 0.0
-    return Cost(usd, latency, energy)
+    return Cost(usd=usd, latency_s=latency, energy_j=energy)
 
 
 def simulate(dialogues: int, seed: int, settings: Settings | None = None) -> Counter[str]:
@@ -183,8 +184,9 @@ def simulate(dialogues: int, seed: int, settings: Settings | None = None) -> Cou
         model = rng.choice(models)
         scale = [rng.uniform(0.1, 3.0) for _ in range(3)]
         roomy = min(scale) >= 0.5
-        session = Session(policy_name="random", ledger=BudgetLedger(limit=Cost(
-            default.usd * scale[0], default.latency_s * scale[1], default.energy_j * scale[2])))
+        limit = Cost(usd=default.usd * scale[0], latency_s=default.latency_s * scale[1],
+                     energy_j=default.energy_j * scale[2])
+        session = Session(policy_name="random", ledger=BudgetLedger(limit=limit))
         counts["dialogues"] += 1
         for _turn in range(rng.randint(1, 20)):
             counts["turns"] += 1
