@@ -67,6 +67,9 @@ def decision_card(record: TurnRecord, models: dict[str, str] | None = None,
     masked = (f"<div class='lcio-muted'>Budget guard ruled out {len(record.masked)} option(s): "
               f"{escape('; '.join(sorted(set(record.masked.values()))))}</div>"
               if record.masked else "")
+    masked += (f"<div class='lcio-muted'>Not offered, {len(record.refused)} option(s): "
+               f"{escape('; '.join(sorted(set(record.refused.values()))))}</div>"
+               if record.refused else "")
     # A fallback's reason leads the "why" (app/explain.py), highlighted: not repeated below.
     why_class = "lcio-why lcio-fallback" if record.fallback else "lcio-why"
     error = f"<div class='lcio-fallback'>{escape(record.error)}</div>" \
@@ -109,6 +112,7 @@ def decision_data(record: TurnRecord) -> dict[str, Any]:
         "model": record.completion.model if record.completion else None,
         "fallback": record.fallback or None,
         "masked_by_budget": {str(k): v for k, v in record.masked.items()},
+        "not_taken_by_backend": {str(k): v for k, v in record.refused.items()},
         "overruled": record.overrule or None,
     }
 

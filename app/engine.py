@@ -193,12 +193,11 @@ class Engine:
         actions, history = space.actions, self._history(session)
         record.worst = worst_cases(actions, record.slots, record.always, record.prompt, history,
                                    self.settings, self.speed, self.price_usd, n_new)
-        refused = refused_actions(actions, record.slots, record.always, self.backend_for)
-        possible = space.mask_for(present) & ~np.isin(np.arange(space.n), list(refused))
+        record.refused = refused_actions(actions, record.slots, record.always, self.backend_for)
+        possible = space.mask_for(present) & ~np.isin(np.arange(space.n), list(record.refused))
         if not possible.any():
-            return possible, no_backend_takes(set(refused.values()))
+            return possible, no_backend_takes(set(record.refused.values()))
         mask, record.masked = self._admit(session, record, actions, possible.copy(), n_new)
-        record.masked = {**record.masked, **refused}
         if not mask.any():  # running anything would overrun a budget: say so, send nothing
             return mask, budget_cannot_pay({reason for i, reason in record.masked.items() if possible[i]})
         return mask, ""

@@ -120,9 +120,10 @@ def _policy_reason(record: TurnRecord, loc: str, space_actions: list[Any]) -> st
                     f"to score ~{gap:.2f} lower (quality {q_alt:.2f} vs {q:.2f} on a 0–1 scale).")
         return (f"Cloud: {about} both were expected to score about the same "
                 f"({q:.2f} on a 0–1 scale); the policy judged the cloud worth its cost and wait.")
-    other_masked = alt in record.masked if alt is not None else False
-    if other_masked:
+    if alt is not None and alt in record.masked:
         return (f"Local, because the budget guard ruled out the cloud ({escape(record.masked[alt])}).")
+    if alt is not None and alt in record.refused:
+        return f"Local, because {escape(record.refused[alt])}."
     if gap >= -CLEAR_GAP:
         lat, lat_alt = _est(record, "latency_s", d.action), _est(record, "latency_s", alt)
         sooner = (f" and sooner (~{lat:.1f} s vs {lat_alt:.1f} s)"
@@ -212,6 +213,9 @@ def panel_body(record: TurnRecord, session: Session, space_actions: list[Any]) -
     if record.masked:
         lines.append(f"The budget guard ruled out {len(record.masked)} option(s): "
                      f"{escape('; '.join(sorted(set(record.masked.values()))))}.")
+    if record.refused:
+        lines.append(f"Not offered, as a model does not take the file, {len(record.refused)} option(s): "
+                     f"{escape('; '.join(sorted(set(record.refused.values()))))}.")
     if over.get("note"):
         lines.append(f"Your choice: {escape(over['note'])}.")
     if record.status == "failed":

@@ -46,7 +46,8 @@ class TurnRecord:
     always: list[Attachment] = field(default_factory=list)  # audio outside the slots (M4A1 spaces)
     extra: list[Attachment] = field(default_factory=list)  # files beyond the slots
     observation: list[float] = field(default_factory=list)
-    masked: dict[int, str] = field(default_factory=dict)  # action -> why it was not offered
+    masked: dict[int, str] = field(default_factory=dict)  # action -> why the budget refused
+    refused: dict[int, str] = field(default_factory=dict)  # action -> the file its backend does not take
     worst: list[Cost] = field(default_factory=list)
     decision: Decision | None = None
     action: Action | None = None
@@ -140,6 +141,8 @@ def log_row(session: Session, record: TurnRecord) -> dict[str, Any]:
                      "decide_ms": record.decide_ms[0], "decide_cpu_ms": record.decide_ms[1],
                      "decide_switches": list(record.decide_switches),
                      "reason": d.reason, "masked": {str(k): v for k, v in record.masked.items()},
+                     **({"not_taken": {str(k): v for k, v in record.refused.items()}}
+                        if record.refused else {}),
                      "expected_source": record.expected_source,
                      **({"expected_range": record.expected_range.as_dict()}
                         if record.expected_range else {}),

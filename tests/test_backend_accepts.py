@@ -4,6 +4,7 @@ chosen with the recording, so the refusal costs no fallback."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -76,7 +77,10 @@ def test_a_cloud_that_refuses_audio_is_never_sent_the_recording(standin: Standin
         audio_slot = [i for i, a in enumerate(record.slots) if a.kind == "audio"][0]
         refused = [i for i, a in enumerate(BENCH_SPACE.actions)
                    if a.location == "cloud" and audio_slot in a.attachments]
-        assert refused and all("does not accept audio" in record.masked[i] for i in refused)
+        assert refused and all("does not accept audio" in record.refused[i] for i in refused)
+        assert not set(refused) & set(record.masked), "what a model does not take is not the budget's"
+        logged = json.loads(engine.store.turn(record.turn_id)["decision"])
+        assert set(logged["not_taken"].values()) == {"the cloud model does not accept audio"}
 
 
 def test_the_cloud_backend_refuses_a_direct_request_it_does_not_take(standin: StandinServer,
