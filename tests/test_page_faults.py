@@ -135,8 +135,14 @@ def test_the_header_says_the_cloud_model_is_not_yet_known(tmp_path: Path) -> Non
 
     settings = Settings(openai_base_url="http://lcio-user:pw@10.0.0.7:8000/v1",
                         openai_api_key="sk-header-0123456789", cloud_model="")
-    cloud = FakeBackend("cloud", ["x"])
-    cloud.model = ""  # what CloudBackend holds until the endpoint lists its models
+    class Unnamed(FakeBackend):
+        model = ""  # what CloudBackend holds until the endpoint lists its models
+
+        @property
+        def model_name(self) -> str:
+            return self.model
+
+    cloud = Unnamed("cloud", ["x"])
     runtime = Runtime(settings, tmp_path / "log.sqlite", policies={"rule": RulePolicy},
                       backends={"local": FakeBackend("local", ["x"]), "cloud": cloud})
     ui = ChatUI(runtime.engine, runtime.models(), runtime.policy_names)
