@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lab.m4a1.protocol import PAPER_BUDGETS, PaperEvaluator, PaperSimulator, paper_split
+from lab.m4a1.protocol import PaperEvaluator, PaperSimulator, paper_split
 from lab.m4a1.training import train_rcrl
 from policies.guard import affordable_mask
 from policies.m4a1.data import load_dialogues
@@ -15,7 +15,7 @@ from policies.m4a1.features import REMAIN, SPAN, STEP_DIM, TURN
 from policies.m4a1.lookahead import LookaheadKNN
 from policies.m4a1.rcrl import RCRLConfig
 from policies.m4a1.simulator import QualityModel
-from policies.profiles import RESOURCES
+from policies.profiles import PAPER_BUDGETS, RESOURCES
 from tests.policy_fixtures import synthetic_dialogues
 
 M4A1 = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "m4a1" / "M4A1.json"

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 from lab.m4a1.protocol import (
-    PAPER_BUDGETS,
     PAPER_SEEDS,
     PaperEvaluator,
     PaperSimulator,
@@ -20,6 +19,7 @@ from policies.m4a1.baselines import LocalOnly, PaperCloud, fork
 from policies.m4a1.data import load_dialogues
 from policies.m4a1.rcrl import RCRLConfig
 from policies.m4a1.simulator import QualityModel
+from policies.profiles import PAPER_BUDGETS
 
 M4A1 = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "m4a1" / "M4A1.json"
 pytestmark = pytest.mark.skipif(not M4A1.is_file(),

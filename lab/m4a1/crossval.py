@@ -18,12 +18,13 @@ import dataclasses
 
 import numpy as np
 
-from lab.m4a1.protocol import PAPER_BUDGETS, PAPER_SEEDS, PaperEvaluator, paper_split, summarise_paper
+from lab.m4a1.protocol import PAPER_SEEDS, PaperEvaluator, paper_split, summarise_paper
 from lab.m4a1.training import train_rcrl
 from policies.artifacts import DEFAULT_DATASET
 from policies.m4a1.data import load_dialogues
 from policies.m4a1.rcrl import RCRLConfig, RCRLPolicy
 from policies.m4a1.simulator import QualityModel
+from policies.profiles import PAPER_BUDGETS
 
 FOLDS, JUDGES = 4, 3
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from lab.m4a1.oracle import best_sequence
-from lab.m4a1.protocol import PAPER_BUDGETS, PAPER_SEEDS, PaperEvaluator, PaperSimulator, paper_split
+from lab.m4a1.protocol import PAPER_SEEDS, PaperEvaluator, PaperSimulator, paper_split
 from lab.m4a1.protocol import summarise_paper as summary
 from lab.m4a1.runner import lcio_path, lcio_policy
 from lab.m4a1.training import train_rcrl
@@ -27,6 +27,7 @@ from policies.artifacts import DEFAULT_DATASET
 from policies.m4a1.baselines import FixedSequence
 from policies.m4a1.data import load_dialogues
 from policies.m4a1.rcrl import RCRLConfig
+from policies.profiles import PAPER_BUDGETS
 
 ROWS = ("oracle (hindsight, judge's model)", "oracle (hindsight, LCIO's own model)", "lcio",
         "lcio, order-broken k-NN")

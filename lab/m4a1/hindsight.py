@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lab.m4a1.protocol import PAPER_BUDGETS, PAPER_SEEDS, PaperEvaluator, PaperSimulator, paper_split
+from lab.m4a1.protocol import PAPER_SEEDS, PaperEvaluator, PaperSimulator, paper_split
 from lab.m4a1.protocol import summarise_paper as summary
 from lab.m4a1.training import train_rcrl
 from policies.artifacts import DEFAULT_DATASET
@@ -31,7 +31,7 @@ from policies.m4a1.data import Dialogue, load_dialogues
 from policies.m4a1.features import ASSOC, HIST, PRESENT, REMAIN, STEP_DIM, TURN, step_state
 from policies.m4a1.rcrl import RCRLConfig, RCRLPolicy
 from policies.m4a1.simulator import QualityModel, action_code, normalised_association, paper_reward
-from policies.profiles import RESOURCES
+from policies.profiles import PAPER_BUDGETS, RESOURCES
 
 MIN_MATCH = 5  # fewer training dialogues with this turn's task: use all that reached the turn
 BUDGETED = ("latency_s", "usd")

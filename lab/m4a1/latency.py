@@ -22,11 +22,12 @@ from pathlib import Path
 
 import numpy as np
 
-from lab.m4a1.protocol import PAPER_BUDGETS, PAPER_SEEDS, PaperEvaluator, PaperSimulator, paper_split
+from lab.m4a1.protocol import PAPER_SEEDS, PaperEvaluator, PaperSimulator, paper_split
 from lab.m4a1.runner import lcio_path, lcio_policy
 from policies.artifacts import DEFAULT_DATASET
 from policies.m4a1.data import load_dialogues
 from policies.m4a1.rcrl import RCRLPolicy
+from policies.profiles import PAPER_BUDGETS
 
 
 class _Timed:

@@ -43,7 +43,6 @@ from policies.m4a1.simulator import (
 from policies.profiles import RESOURCES, CostTable, cost_table
 
 PAPER_SEEDS: tuple[int, ...] = (1, 2, 3)
-PAPER_BUDGETS: dict[str, float] = {"latency_s": 30.0, "usd": 0.05, "energy_j": float("inf")}
 
 
 def paper_split(dialogues: list[Dialogue], seed: int, test_ratio: float = 0.2

@@ -24,7 +24,6 @@ from pathlib import Path
 import numpy as np
 
 from lab.m4a1.protocol import (
-    PAPER_BUDGETS,
     PAPER_SEEDS,
     PaperEvaluator,
     PaperSimulator,
@@ -38,6 +37,7 @@ from policies import roster
 from policies.base import Policy
 from policies.m4a1.data import Dialogue, load_dialogues
 from policies.m4a1.rcrl import RCRLConfig, RCRLPolicy
+from policies.profiles import PAPER_BUDGETS
 from policies.roster import Kit
 
 ORACLE = "oracle (hindsight)"

@@ -37,9 +37,7 @@ from policies.m4a1.simulator import (
     paper_reward,
     plain_reward,
 )
-from policies.profiles import RESOURCES, CostTable, cost_table
-
-PAPER_BUDGETS: dict[str, float] = {"latency_s": 30.0, "usd": 0.05, "energy_j": float("inf")}
+from policies.profiles import PAPER_BUDGETS, RESOURCES, CostTable, cost_table
 
 
 @dataclass
