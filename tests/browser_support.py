@@ -95,3 +95,10 @@ def launched(demo: Any, **launch: Any) -> Iterator[str]:
         yield demo.local_url
     finally:
         demo.close()
+
+
+def attach(page: Any, files: list[Path] | tuple[Path, ...]) -> None:
+    """Attach files as a person does: click the box's paperclip, pick them in the file chooser."""
+    with page.expect_file_chooser(timeout=30_000) as chooser:
+        page.click("#msg .upload-button")
+    chooser.value.set_files([str(f) for f in files])

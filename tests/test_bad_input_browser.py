@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser_support import ARGS, CHROMIUM, OUT, short_answer_app
+from tests.browser_support import ARGS, CHROMIUM, OUT, attach, short_answer_app
 from tests.media import minimal_pdf, pixel_bomb
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.fault]
@@ -45,7 +45,7 @@ def _send(page, text: str, files: list[Path]) -> int:
     """Attach `files`, type `text`, press Enter; returns the bot message count before."""
     before = len(_bot_texts(page))
     if files:
-        page.set_input_files("#msg input[type=file]", [str(f) for f in files])
+        attach(page, files)
         page.wait_for_function(  # the file sits in the box (so clearing it can be seen)
             "() => document.querySelectorAll('#msg .thumbnail-item, #msg .thumbnail-wrapper')"
             ".length >= 1", timeout=30_000)

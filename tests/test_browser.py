@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser_support import ARGS, CHROMIUM, OUT, short_answer_app
+from tests.browser_support import ARGS, CHROMIUM, OUT, attach, short_answer_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -119,7 +119,7 @@ def test_text_then_image_and_audio_turn(app_url: str, media: dict[str, Path]) ->
         timings["turn1_location"] = page.get_attribute("#decision-card .lcio-card", "data-location")
 
         # Turn 2: an image and an audio file.
-        page.set_input_files("#msg input[type=file]", [str(media["image"]), str(media["audio"])])
+        attach(page, [media["image"], media["audio"]])
         page.wait_for_function(
             "() => document.querySelectorAll('#msg .thumbnail-item, #msg .thumbnail-wrapper').length >= 2"
             " || document.querySelectorAll('#msg img').length >= 1", timeout=30_000)

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from app.explain import money
-from tests.browser_support import ARGS, CHROMIUM, OUT, short_answer_app
+from tests.browser_support import ARGS, CHROMIUM, OUT, attach, short_answer_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 TURN_MS = 300_000
@@ -67,7 +67,7 @@ def _send(page, text: str, files: list[Path] = (), where: str | None = None) -> 
     """Type (and attach), optionally overrule, submit, and wait until the turn is answered."""
     turns_before = page.locator("#chat .thought-group").count()
     if files:
-        page.set_input_files("#msg input[type=file]", [str(f) for f in files])
+        attach(page, files)
         page.wait_for_timeout(1500)  # uploads finish
     page.fill("#msg textarea", text)
     if where:
@@ -155,7 +155,7 @@ def test_pdf_is_named_in_the_chat(app, browser, tmp_path: Path) -> None:
     page = _open(browser, url, 1400)
     assert ".png" in page.inner_text("#msg") and ".wav" in page.inner_text("#msg"), \
         "the upload control lists what it takes"
-    page.set_input_files("#msg input[type=file]", [str(pdf)])
+    attach(page, [pdf])
     page.wait_for_timeout(1500)
     page.fill("#msg textarea", "Summarise this document")
     page.press("#msg textarea", "Enter")

@@ -22,7 +22,7 @@ from gradio import utils as gr_utils
 from app.runtime import Runtime
 from app.ui import ChatUI
 from backends.config import Settings
-from tests.browser_support import launched
+from tests.browser_support import attach, launched
 from tests.test_app_engine import FakeBackend, RulePolicy
 
 pytestmark = pytest.mark.abuse
@@ -184,7 +184,7 @@ def test_the_browser_says_a_file_is_too_large_and_the_chat_stays(served_chat,
                                    " !chat.innerText.includes('answering'); }", timeout=30_000)
             page.wait_for_timeout(500)
             before = page.locator("#chat").inner_text()
-            page.set_input_files("#msg input[type=file]", [str(big)])
+            attach(page, [big])
             toast = page.locator("[data-testid='toast-body']").first
             toast.wait_for(timeout=15_000)
             assert "exceed the maximum allowed size of 1.0 Mb" in toast.inner_text()
