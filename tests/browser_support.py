@@ -44,15 +44,16 @@ def small_standin_env() -> dict[str, str]:
 
 
 @contextmanager
-def running_app(workdir: Path, env: dict[str, str], startup_s: float = 240) -> Iterator[str]:
-    """Start `python app.py` with `env` added (its log in `workdir/app.log`); yield its URL."""
+def running_app(workdir: Path, env: dict[str, str], startup_s: float = 240,
+                python: str = sys.executable, log_name: str = "app.log") -> Iterator[str]:
+    """Start `python app.py` with `env` added (its log in `workdir/log_name`); yield its URL."""
     port = free_port()
     full_env = {**os.environ, **OFFLINE, **small_standin_env(), "GRADIO_SERVER_NAME": "127.0.0.1",
                 "GRADIO_SERVER_PORT": str(port), "LCIO_STANDIN_PORT": str(free_port()), **env}
     full_env.pop("OPENAI_API_KEY", None), full_env.pop("OPENAI_BASE_URL", None)
-    log_path = workdir / "app.log"
+    log_path = workdir / log_name
     with log_path.open("wb") as log:
-        proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=full_env,
+        proc = subprocess.Popen([python, "app.py"], cwd=ROOT, env=full_env,
                                 stdout=log, stderr=subprocess.STDOUT)
         try:
             url = f"http://127.0.0.1:{port}/"
