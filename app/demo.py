@@ -22,8 +22,8 @@ import gradio as gr
 from app.session import DEFAULT_LIMIT, Cost
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "assets" / "examples"
-DEMO_LIMIT = Cost(usd=0.0008, latency_s=60.0, energy_j=3000.0)
-DEMO_NOTE = ("Demo budget: $0.0008 of cloud, 60 s of waiting, 3000 J of local energy, small "
+DEMO_LIMIT = Cost(usd=0.0008, latency_s=120.0, energy_j=3000.0)
+DEMO_NOTE = ("Demo budget: $0.0008 of cloud, 120 s of waiting, 3000 J of local energy, small "
              "enough that the examples make the budget decide.")
 # (text, files under assets/examples, where): played in this order.
 EXAMPLES: list[tuple[str, list[str], str]] = [
