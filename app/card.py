@@ -7,6 +7,7 @@ from typing import Any
 
 from app.engine import TurnRecord
 from app.explain import details_body, expected_vs_actual, source_label, why_sentence
+from app.savings import savings_markdown
 from app.session import Session
 
 _CSS = """
@@ -124,4 +125,5 @@ def totals_markdown(session: Session) -> str:
             f"({n_cloud} cloud, {len(session.per_turn) - n_cloud} local) · "
             f"spent **${spent.usd:.4f}** of ${limit.usd:.4f} · "
             f"waited **{spent.latency_s:.1f} s** of {limit.latency_s:.0f} s · "
-            f"used **{spent.energy_j:.0f} J** of {limit.energy_j:.0f} J")
+            f"used **{spent.energy_j:.0f} J** of {limit.energy_j:.0f} J"
+            + (f"\n\n{saved}" if (saved := savings_markdown(session.per_turn)) else ""))

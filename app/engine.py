@@ -36,6 +36,7 @@ from app.guard import (
 )
 from app.intake import clean_text, read_input
 from app.predict import CostPredictor, Prediction, TurnShape, turn_shape
+from app.savings import alternatives
 from app.session import Cost, Session
 from app.slots import attachment_prompt, local_index, place_attachments, refused_actions
 from app.store import SessionStore
@@ -51,6 +52,7 @@ from app.turn import (  # noqa: F401 (REJECTED_PROMPT_CHARS, TurnEvent: re-expor
     forced_decision,
     log_row,
     no_backend_takes,
+    per_turn_row,
 )
 from app.zerogpu import local_stream
 from backends.base import Backend
@@ -244,6 +246,7 @@ class Engine:
                              self.settings, self.speed, self.price_usd, min(FLOOR_TOKENS, n_new))
         bounds = self.predictor.bounds([self._shape(session, record, a, n_new) for a in actions],
                                        self.guard_quantile)
+        record.alternatives = alternatives(actions, [b[0] for b in bounds], allowed)  # app.savings
         admitted = admission(record.worst, floors, [b[1] for b in bounds], [b[0] for b in bounds],
                              session.ledger, session.turn_index, allowed,
                              lengths=self.dialogue_lengths)
@@ -381,10 +384,7 @@ class Engine:
         session.past_actions.append(record.taken if record.taken is not None else 0)
         session.past_prompts.append(record.prompt)
         session.past_attachments.append(record.action.attachments if record.action else ())
-        actual = record.actual or Cost()
-        session.per_turn.append({"turn": record.turn_index + 1, "location": record.location,
-                                 "cost_usd": actual.usd, "latency_s": actual.latency_s,
-                                 "energy_j": actual.energy_j})
+        session.per_turn.append(per_turn_row(record))
         if record.status in ("answered", "cancelled") and record.answer:
             session.history.append(Message("user", record.prompt or attachment_prompt(record.used)))
             session.history.append(Message("assistant", record.answer))

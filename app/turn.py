@@ -11,6 +11,7 @@ import numpy as np
 
 from app.intake import clean_text
 from app.predict import Prediction
+from app.savings import turn_columns
 from app.session import Cost, Session
 from backends.types import Attachment, Completion
 from policies.base import Action, ActionSpace, Decision, Location, Preferences
@@ -70,6 +71,8 @@ class TurnRecord:
     decide_switches: tuple[int, int] = (0, 0)
     overrule: dict[str, Any] = field(default_factory=dict)  # what the person forced, if anything
     preferences: Preferences | None = None  # the weights and rating offsets it was decided with
+    # Always-cloud's and always-local's action on this turn and its estimate (app/savings.py).
+    alternatives: dict[str, tuple[int, Cost]] = field(default_factory=dict)
 
     @property
     def attachments(self) -> list[Attachment]:
@@ -147,6 +150,7 @@ def log_row(session: Session, record: TurnRecord) -> dict[str, Any]:
                      **({"expected_range": record.expected_range.as_dict()}
                         if record.expected_range else {}),
                      **({"overruled": record.overrule} if record.overrule else {}),
+                     **({"alternatives": _alternatives(record)} if record.alternatives else {}),
                      **({"rating_offsets": record.preferences.quality_offsets}
                         if record.preferences is not None
                         and record.preferences.quality_offsets is not None else {})}
@@ -165,6 +169,18 @@ def log_row(session: Session, record: TurnRecord) -> dict[str, Any]:
         "budget_remaining": session.ledger.remaining_fractions(),
         "weights": session.weights.as_dict(),
     }
+
+
+def _alternatives(record: TurnRecord) -> dict[str, float]:
+    return turn_columns(record.alternatives, record.taken, record.actual)
+
+
+def per_turn_row(record: TurnRecord) -> dict[str, float | str]:
+    """A finished turn's figures for the session's per-turn table (charts, budgets, savings):
+    what it spent and what always-cloud and always-local would have (`app.savings`)."""
+    actual = record.actual or Cost()
+    return {"turn": record.turn_index + 1, "location": record.location, "cost_usd": actual.usd,
+            "latency_s": actual.latency_s, "energy_j": actual.energy_j, **_alternatives(record)}
 
 
 def forced_decision(space: ActionSpace, mask: np.ndarray, reason: str) -> Decision:

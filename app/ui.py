@@ -17,13 +17,7 @@ concurrently (`concurrency_limit` on the turn events).
 
 from __future__ import annotations
 
-import atexit
 import logging
-import secrets
-import shutil
-import tempfile
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -33,19 +27,19 @@ import gradio as gr
 from app.card import decision_card, decision_data, empty_card, totals_markdown
 from app.charts import budget_gauges, learning_chart, per_turn_chart
 from app.client_address import client_address, keep_tcp_peer
+from app.demo import DEMO_LIMIT, DEMO_NOTE, add_examples, start_limit
 from app.engine import Engine, Overrule, TurnEvent, TurnRecord
 from app.explain import decision_messages
+from app.exports import export_folder
 from app.intake import clean_text
 from app.page_settings import session_budget, session_weights
 from app.safe_text import safe_markdown
-from app.session import DEFAULT_LIMIT, BudgetLedger, Cost, Session
+from app.savings import METHOD
+from app.session import BudgetLedger, Cost, Session
 from backends.media import ACCEPTED_EXTENSIONS
 from policies.base import RewardWeights
 
 TURN_CONCURRENCY = 8  # cloud turns overlap; local ones queue on the model's lock
-EXPORT_KEEP_S = 3600  # an export folder older than this is removed at the next export
-_export_root: Path | None = None  # made on the first export: mkdtemp, so private and unguessable
-_export_lock = threading.Lock()
 
 Rater = Callable[[Session, int, int | None, int | None], str]
 WHERE = [("Let LCIO decide", "auto"), ("Local", "local"), ("Cloud", "cloud")]
@@ -96,7 +90,8 @@ class ChatUI:
         self.rate_fn = rate
         # One session's learning points (by session id): nobody sees another's ratings.
         self.learning_points = learning_points or (lambda session_id: [])
-        self.default_session = default_session or (lambda: Session(policy_name=policy_names[0]))
+        self.default_session = default_session or (lambda: Session(
+            policy_name=policy_names[0], ledger=BudgetLedger(limit=start_limit())))
 
     # -- handlers (plain functions; the tests call these) ----------------------------------
 
@@ -244,7 +239,7 @@ class ChatUI:
         if session is None:
             return None
         ext = "jsonl" if str(fmt).lower().startswith("json") else "csv"
-        folder = _export_folder()
+        folder = export_folder()
         path = folder / f"lcio-log-{session.id}.{ext}"
         path.write_text(self.engine.store.export(ext, session.id), encoding="utf-8")
         return str(path)
@@ -253,6 +248,7 @@ class ChatUI:
 
     def build(self) -> gr.Blocks:
         keep_tcp_peer()  # before Gradio starts uvicorn: a header cannot pick the rater
+        limit = start_limit()  # the demo budget on a Space (app/demo.py)
         with gr.Blocks(title="LCIO — local–cloud offloading chat") as demo:
             session = gr.State(self.default_session)
             offered = gr.State([])
@@ -277,24 +273,30 @@ class ChatUI:
                         stars = gr.Radio(["1", "2", "3", "4", "5"], label="Rate the last answer",
                                          elem_id="stars", scale=2, min_width=220)
                         rate_btn = gr.Button("Rate", scale=0, elem_id="rate", size="sm", min_width=70)
+                    add_examples(box, where)
                     note = gr.Markdown(elem_id="note")
                 with gr.Column(scale=1, min_width=300, elem_id="side"):
                     with gr.Accordion("This turn", open=True, elem_id="side-turn"):
                         card = gr.HTML(empty_card(), elem_id="decision-card")
                     with gr.Accordion("Budget", open=True, elem_id="side-budget"):
-                        gauges = gr.HTML(budget_gauges(BudgetLedger()), elem_id="gauges")
+                        gauges = gr.HTML(budget_gauges(BudgetLedger(limit=limit)), elem_id="gauges")
                         totals = gr.Markdown(elem_id="totals")
+                        with gr.Accordion("How 'what was saved' is worked out", open=False,
+                                          elem_id="savings-method"):
+                            gr.Markdown(METHOD)
                     with gr.Accordion("Charts", open=False, elem_id="side-charts"):
                         chart = gr.Plot(per_turn_chart([]), elem_id="per-turn", show_label=False)
                         learn = gr.Plot(learning_chart([]), elem_id="learning",
                                         show_label=False)
             with gr.Accordion("Settings: budgets, reward weights, policy", open=False):
+                demo_btn = gr.Button("Use the demo budget (small, so the examples make it bind)",
+                                     elem_id="demo-budget", size="sm")
                 with gr.Row():
-                    b_usd = gr.Number(DEFAULT_LIMIT.usd, label="Cloud budget ($)", minimum=0,
+                    b_usd = gr.Number(limit.usd, label="Cloud budget ($)", minimum=0,
                                       elem_id="b-usd")
-                    b_lat = gr.Number(DEFAULT_LIMIT.latency_s, label="Waiting budget (s)", minimum=0,
+                    b_lat = gr.Number(limit.latency_s, label="Waiting budget (s)", minimum=0,
                                       elem_id="b-lat")
-                    b_en = gr.Number(DEFAULT_LIMIT.energy_j, label="Local energy budget (J)", minimum=0,
+                    b_en = gr.Number(limit.energy_j, label="Local energy budget (J)", minimum=0,
                                      elem_id="b-en")
                 with gr.Row():
                     w_q = gr.Slider(0, 2, DEFAULT_WEIGHTS.quality, step=0.05, label="Weight: quality")
@@ -326,6 +328,11 @@ class ChatUI:
             new_btn.click(self.new_session, [b_usd, b_lat, b_en, w_q, w_l, w_c, policy],
                           [session, chatbot, card, gauges, totals, chart, note],
                           api_name="new_session")
+            demo_btn.click(lambda: (DEMO_LIMIT.usd, DEMO_LIMIT.latency_s, DEMO_LIMIT.energy_j),
+                           None, [b_usd, b_lat, b_en], queue=False, api_visibility="private").then(
+                self.new_session, [b_usd, b_lat, b_en, w_q, w_l, w_c, policy],
+                [session, chatbot, card, gauges, totals, chart, note], api_visibility="private").then(
+                lambda n: f"{n} {DEMO_NOTE}", [note], [note], queue=False, api_visibility="private")
             export_btn.click(self.export, [fmt, session], [export_file], api_name="export")
 
             # `/chat` for scripts and studies: hidden components, same engine and state.
@@ -355,23 +362,6 @@ def _cloud_worst(record: TurnRecord, actions: list[Any]) -> float | None:
     """The guard's cheapest worst case for a cloud answer at the last turn (for the warning)."""
     costs = [w.usd for a, w in zip(actions, record.worst, strict=False) if a.location == "cloud"]
     return min(costs) if costs else None
-
-
-def _export_folder() -> Path:
-    """A fresh folder for one export, named by a secret inside this process's private (0700)
-    temp folder; exports older than EXPORT_KEEP_S are removed first."""
-    global _export_root
-    with _export_lock:
-        if _export_root is None:
-            _export_root = Path(tempfile.mkdtemp(prefix="lcio-exports-"))
-            atexit.register(shutil.rmtree, _export_root, True)
-        now = time.time()
-        for old in _export_root.iterdir():
-            if now - old.stat().st_mtime > EXPORT_KEEP_S:
-                shutil.rmtree(old, ignore_errors=True)
-        folder = _export_root / secrets.token_urlsafe(24)
-        folder.mkdir(mode=0o700)
-        return folder
 
 
 def _guarded(events: Iterator[TurnEvent], session: Session, text: str) -> Iterator[TurnEvent]:

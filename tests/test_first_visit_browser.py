@@ -1,0 +1,108 @@
+"""A first visit in a real headless chromium against `python app.py` (real SmolLM2, the
+stand-in cloud over HTTP): the demo budget preset, then the examples played in order by
+clicking each and pressing Enter, as a visitor would. The panels are checked against the
+session log: at least one local and one cloud answer, one attachment left out, one budget
+past half, and a decision the budget guard shaped; the totals say what was saved."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.demo import EXAMPLES
+from tests.browser_support import ARGS, CHROMIUM, OUT, running_app
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+TURN_MS = 300_000
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    log = tmp_path_factory.mktemp("log") / "sessions.sqlite"
+    with running_app(tmp_path_factory.mktemp("app"), {"LCIO_MAX_NEW_TOKENS": "48",
+                                                      "LCIO_LOG_PATH": str(log)}) as url:
+        yield url, log
+
+
+def _rows(log: Path) -> list[dict]:
+    with sqlite3.connect(log) as db:
+        db.row_factory = sqlite3.Row
+        return [dict(r) for r in db.execute("SELECT * FROM turns ORDER BY id")]
+
+
+def _play(page, index: int) -> None:
+    """Click example `index`, press Enter, wait until that turn is answered (or refused)."""
+    page.locator("#examples tbody tr").nth(index).click()
+    page.wait_for_timeout(1500)  # the example's files reach the box
+    page.press("#msg textarea", "Enter")
+    page.wait_for_function(
+        "n => { const c = document.querySelector('#decision-card .lcio-card');"
+        " return c && Number(c.dataset.turn) >= n && c.dataset.status !== 'streaming'; }",
+        arg=index + 1, timeout=TURN_MS)
+    page.wait_for_function("() => !document.querySelector('#chat [aria-busy=\"true\"]')",
+                           timeout=TURN_MS)
+    page.wait_for_timeout(500)
+
+
+def test_examples_under_the_demo_budget(app, browser_page) -> None:
+    url, log = app
+    page = browser_page(url)
+    page.click("text=Settings: budgets, reward weights, policy")
+    page.click("#demo-budget")
+    page.wait_for_function("() => (document.querySelector('#note') || {innerText: ''}).innerText"
+                           ".includes('Demo budget')", timeout=30_000)
+    for i in range(len(EXAMPLES)):
+        _play(page, i)
+    rows = [r for r in _rows(log) if r["status"] == "answered"]
+    titles = [t.strip() for t in page.locator("#chat .thought-group > .title").all_inner_texts()
+              if t.strip() and not t.strip().startswith("Details")]
+    assert len(titles) == len(rows) >= 3, (titles, [r["status"] for r in _rows(log)])
+    for title, row in zip(titles, rows, strict=True):
+        assert title.startswith(f"{'☁' if row['location'] == 'cloud' else '⌂'} {row['location']}"), \
+            (title, row["location"])
+    locations = {r["location"] for r in rows}
+    assert locations == {"local", "cloud"}, locations
+    left_out = [r for r in rows if len(json.loads(r["attachments_present"]))
+                > len(json.loads(r["attachments_used"]))]
+    assert left_out, "no example left an attachment out"
+    for i in range(len(titles)):  # open every panel: what was left out and why it is written
+        page.locator("#chat .thought-group > .title").nth(i).click()
+    page.wait_for_timeout(800)
+    chat = page.inner_text("#chat")
+    assert "left out" in chat.lower() or "left it out" in chat.lower()
+    # a budget past half, and a decision whose panel says the budget shaped it
+    lowest = min(min(json.loads(r["budget_remaining"]).values()) for r in _rows(log))
+    assert lowest <= 0.5, lowest
+    shaped = [r for r in rows if json.loads(r["decision"])["masked"]]
+    assert shaped, "the budget guard ruled nothing out"
+    assert "budget" in chat.lower() and ("ruled out" in chat.lower() or "later turns" in chat.lower())
+    totals = page.inner_text("#totals")
+    assert "always-cloud would have cost about" in totals and "always-local would have" in totals
+    page.click("#savings-method")
+    page.wait_for_timeout(500)
+    assert "How this is worked out" in page.inner_text("#side")
+    page.screenshot(path=str(OUT / "first-visit.png"), full_page=True)
+
+
+@pytest.fixture(scope="module")
+def browser_page():
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian chromium is not installed (apt-get install -y chromium)")
+    OUT.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield lambda url: _open(chromium, url)
+        chromium.close()
+
+
+def _open(chromium, url: str):
+    page = chromium.new_page(viewport={"width": 1400, "height": 1100})
+    page.goto(url)
+    page.wait_for_selector("#msg textarea", timeout=90_000)
+    return page
