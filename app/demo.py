@@ -6,8 +6,9 @@ The examples, played in order, show what LCIO is for: a picture the policy sends
 not need it, voice notes, and a question you keep on this machine (the "Where" choice). The
 default budgets ($0.05, 300 s, 3000 J) never bind in a demo (a 12-turn session spent 3 % of
 the dollars); under `DEMO_LIMIT` the budget guard rules the cloud out for pictures and sound
-from the first turn (their worst case does not fit $0.0008) and the waiting time runs past half
-within the examples, so the panels say which budget shaped each decision. On a Space
+from the first turn (their worst case does not fit $0.0008) and the waiting time drains (past
+half on 2 busy cores, about a sixth on quiet ones), so the panels say which budget shaped each
+decision. On a Space
 (`SPACE_ID` set) the demo budget is the default unless `LCIO_DEMO_BUDGET=0`.
 """
 
