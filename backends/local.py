@@ -224,19 +224,18 @@ class LocalBackend(Backend):
 
     # -- generation --------------------------------------------------------------------------
 
-    def _generate_kwargs(self, request: ChatRequest, tokenizer: Any, input_ids: torch.Tensor,
-                         max_new: int, streamer: TextIteratorStreamer, abandon: threading.Event
-                         ) -> dict[str, Any]:
-        """`generate`'s arguments: greedy unless the request samples, the family's decoding
-        settings, and a stop that a person's Stop (or a consumer walking away) triggers."""
+    def generate_kwargs(self, request: ChatRequest, input_ids: torch.Tensor, max_new: int
+                        ) -> dict[str, Any]:
+        """What `generate` gets besides streaming and Stop: greedy unless the request samples,
+        and the family's decoding settings. Public so that a bare `model.generate` (the speed
+        benchmark, the same-answer test) runs with exactly these."""
+        tokenizer = self.load().tokenizer
         do_sample = request.temperature > 0
         kwargs: dict[str, Any] = {
             "input_ids": input_ids,
             "attention_mask": torch.ones_like(input_ids),
             "max_new_tokens": max_new,
             "do_sample": do_sample,
-            "streamer": streamer,
-            "stopping_criteria": StoppingCriteriaList([_StopOnEvent(request.stop, abandon)]),
             "pad_token_id": tokenizer.pad_token_id
             if tokenizer.pad_token_id is not None
             else tokenizer.eos_token_id,
@@ -273,7 +272,8 @@ class LocalBackend(Backend):
         input_ids = torch.tensor([prompt_ids], dtype=torch.long, device=device)
         streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
         abandon = threading.Event()  # set if the consumer walks away mid-stream
-        gen_kwargs = self._generate_kwargs(request, tokenizer, input_ids, max_new, streamer, abandon)
+        gen_kwargs = {**self.generate_kwargs(request, input_ids, max_new), "streamer": streamer,
+                      "stopping_criteria": StoppingCriteriaList([_StopOnEvent(request.stop, abandon)])}
         run = yield from _generate(loaded, gen_kwargs, streamer, abandon, StopTrimmer(self.decoding.stop),
                                    meter, started)
         latency = time.perf_counter() - started

@@ -1,7 +1,7 @@
 """Speed benchmark of the backends: figures measured side by side in one run, printed and saved.
 
     python -m lab.speed [--tokens 64] [--repeats 3] [--model REF|standin] [--device auto]
-                             [--json PATH]
+                        [--skip local|stream|perception|cloud|quality] [--json PATH]
 
 (LCIO-Bench, the routing benchmark, is `policies.bench`; this one times the backends.)
 It measures, on this machine:
@@ -9,6 +9,8 @@ It measures, on this machine:
   first token and decoding tokens per second (runs interleaved, medians reported), and with
   `--variant-quality` each variant's score on the fixed question set (answers that degrade
   show here); `--model standin` measures the stand-in's model (Qwen when installed);
+- `LocalBackend.stream` against a bare `model.generate` with the same prompt ids and decoding
+  arguments, on the main thread and on a worker thread (`lab.speed_local`);
 - perception for the local path: seconds per photo, text picture and spoken question;
 - cloud backend: our `CloudBackend` vs a bare `openai` streaming call to the same stand-in
   server (a child process, no network delay): wall time, and the client process's CPU time,
@@ -34,6 +36,8 @@ from typing import Any
 from backends.config import default_offline_env
 
 default_offline_env()
+
+from lab.speed_local import bench_streaming, print_streaming  # noqa: E402
 
 PROMPT = "Explain in a few sentences why the sky is blue."
 
@@ -108,6 +112,19 @@ def bench_local(
     del backends
     gc.collect()
     return result
+
+
+def bench_stream(tokens: int, repeats: int, ref: str, device: str) -> dict[str, Any]:
+    """The nf4 model's stream against bare generate (see `lab.speed_local`)."""
+    from backends.config import Settings
+    from backends.local import LocalBackend
+
+    if ref == "standin":
+        from backends.standin_model import choose_standin
+
+        ref = choose_standin().ref
+    backend = LocalBackend(Settings(local_device=device), model_ref=ref)
+    return bench_streaming(backend, tokens, repeats)
 
 
 def _timed(call: Callable[[], Any]) -> tuple[float, float]:
@@ -270,7 +287,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                         help="answer cap for the quality questions (each task has its own length)")
     parser.add_argument("--variant-quality", action="store_true",
                         help="also score the nf4 and bf16 variants on the question set")
-    parser.add_argument("--skip", choices=["local", "perception", "cloud", "quality"], action="append",
+    parser.add_argument("--skip", choices=["local", "stream", "perception", "cloud", "quality"],
+                        action="append",
                         default=[])
     parser.add_argument("--device", default="auto",
                         help="where the local model runs: auto (CUDA when present), cpu or cuda")
@@ -289,6 +307,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if "local" not in args.skip:
         results["local"] = bench_local(args.tokens, args.repeats, args.model,
                                        args.quality_tokens if args.variant_quality else 0, device)
+    if "stream" not in args.skip:
+        results["stream"] = bench_stream(args.tokens, max(args.repeats, 5), args.model, device)
     if "perception" not in args.skip:
         results["perception"] = bench_perception()
     if "cloud" not in args.skip:
@@ -296,6 +316,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if "quality" not in args.skip:
         results["quality"] = bench_quality(args.quality_tokens)
     _print(results)
+    if results.get("stream"):
+        print_streaming(results["stream"])
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=2))
