@@ -86,7 +86,7 @@ def served_chat(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """The chat page launched with the app's upload limits, as `python app.py` launches it,
     its Gradio folder a temp folder of its own; a 1 MB cap and a 2 s keep time from the
     environment, swept every second."""
-    from app.uploads import launch_options
+    from app.uploads import kept_files, launch_options
 
     folder = tmp_path / "gradio"
     for key, value in {"GRADIO_TEMP_DIR": str(folder), "LCIO_MAX_ATTACHMENT_MB": "1",
@@ -95,18 +95,25 @@ def served_chat(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     runtime = fake_runtime(tmp_path / "log.sqlite")
     demo = ChatUI(runtime.engine, {}, runtime.policy_names).build()
     with launched(demo, **launch_options(demo, Settings())) as url:
-        yield url, folder
+        yield url, folder, kept_files(demo)
+
+
+def left_behind(folder: Path, own: set[str]) -> list[Path]:
+    """What is in Gradio's folder besides the page's own files (`own`: the examples' media,
+    which Gradio keeps and the sweep spares) and the folders that hold them."""
+    kept = {Path(k) for k in own}
+    return [p for p in folder.rglob("*") if p not in kept and not any(p in k.parents for k in kept)]
 
 
 def test_an_upload_over_the_apps_limit_is_refused_and_nothing_is_kept(served_chat) -> None:
     """Item 3: the cap is the app's own attachment limit (was 200 MB), per file and per
     request; a refused upload leaves nothing on disk."""
-    url, folder = served_chat
+    url, folder, own = served_chat
     status, text = post_upload(url, [("big.png", os.urandom(2**20 + 1))])
     assert status == 413 and "maximum allowed size of 1048576 bytes" in text, (status, text)
     status, text = post_upload(url, [(f"f{i}.png", os.urandom(2**20 - 4096)) for i in range(10)])
     assert status == 413 and "at most 8 files of 1 MB" in text, (status, text)
-    assert not [p for p in folder.rglob("*") if p.is_file()], "nothing of a refused upload stays"
+    assert not [p for p in left_behind(folder, own) if p.is_file()], "nothing of a refused upload stays"
     status, text = post_upload(url, [("ok.png", os.urandom(2**20))])  # exactly the limit
     assert status == 200 and Path(json.loads(text)[0]).is_file()
 
@@ -114,7 +121,8 @@ def test_an_upload_over_the_apps_limit_is_refused_and_nothing_is_kept(served_cha
 def test_old_uploads_and_aborted_ones_are_deleted_on_schedule(served_chat) -> None:
     """Item 3: an upload, and the orphan an aborted upload leaves, are gone once older than
     LCIO_TEMP_FILES_KEEP_S (2 s here); Gradio's folder is left empty."""
-    url, folder = served_chat
+    url, folder, own = served_chat
+    assert own, "the page's examples are files Gradio keeps (the sweep must spare them)"
     status, text = post_upload(url, [("old.png", os.urandom(50_000))])
     kept = Path(json.loads(text)[0])
     assert status == 200 and kept.is_file()
@@ -122,10 +130,11 @@ def test_old_uploads_and_aborted_ones_are_deleted_on_schedule(served_chat) -> No
     orphans = [p for p in folder.iterdir() if p.is_file()]
     assert orphans, "an aborted upload leaves Gradio's temp file (what the sweep must catch)"
     deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and any(folder.rglob("*")):
+    while time.monotonic() < deadline and left_behind(folder, own):
         time.sleep(0.5)
     assert not kept.exists() and not any(p.exists() for p in orphans)
-    assert not any(folder.rglob("*")), "no file and no empty folder is left"
+    assert not left_behind(folder, own), "no file and no empty folder is left but the page's own"
+    assert all(Path(k).is_file() for k in own), "the examples' media survive the sweep"
     status, text = post_upload(url, [("new.png", os.urandom(50_000))])
     assert status == 200 and Path(json.loads(text)[0]).is_file(), "uploads go on after sweeps"
 
@@ -168,7 +177,7 @@ def test_the_browser_says_a_file_is_too_large_and_the_chat_stays(served_chat,
 
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian chromium is not installed (apt-get install -y chromium)")
-    url, _ = served_chat
+    url, _, _ = served_chat
     big = tmp_path / "holiday.png"
     big.write_bytes(os.urandom(2**20 + 1))
     with sync_playwright() as p:
