@@ -65,12 +65,8 @@ def decision_card(record: TurnRecord, models: dict[str, str] | None = None,
     used = ", ".join(f"{a.kind} {a.path.name}" for a in record.used) or "text only"
     left = "<br>".join(f"{escape(a.kind)} {escape(a.path.name)} <span class='lcio-muted'>"
                        f"({escape(reason)})</span>" for a, reason in record.left_out) or "none"
-    masked = (f"<div class='lcio-muted'>Budget guard ruled out {len(record.masked)} option(s): "
-              f"{escape('; '.join(sorted(set(record.masked.values()))))}</div>"
-              if record.masked else "")
-    masked += (f"<div class='lcio-muted'>Not offered, {len(record.refused)} option(s): "
-               f"{escape('; '.join(sorted(set(record.refused.values()))))}</div>"
-               if record.refused else "")
+    masked = (_ruled_out("Budget guard ruled out", record.masked)
+              + _ruled_out("Not offered,", record.refused))
     # A fallback's reason leads the "why" (app/explain.py), highlighted: not repeated below.
     why_class = "lcio-why lcio-fallback" if record.fallback else "lcio-why"
     error = f"<div class='lcio-fallback'>{escape(record.error)}</div>" \
@@ -90,6 +86,14 @@ def decision_card(record: TurnRecord, models: dict[str, str] | None = None,
         f'<details><summary class="lcio-muted">details</summary>'
         f'<div class="lcio-muted">{details}</div></details></div>'
     )
+
+
+def _ruled_out(label: str, reasons: dict[int, str]) -> str:
+    """One muted line: how many options were ruled out, and the distinct reasons ("" if none)."""
+    if not reasons:
+        return ""
+    return (f"<div class='lcio-muted'>{label} {len(reasons)} option(s): "
+            f"{escape('; '.join(sorted(set(reasons.values()))))}</div>")
 
 
 def decision_data(record: TurnRecord) -> dict[str, Any]:

@@ -246,8 +246,9 @@ class Engine:
                              self.settings, self.speed, self.price_usd, min(FLOOR_TOKENS, n_new))
         bounds = self.predictor.bounds([self._shape(session, record, a, n_new) for a in actions],
                                        self.guard_quantile)
-        record.alternatives = alternatives(actions, [b[0] for b in bounds], allowed)  # app.savings
-        admitted = admission(record.worst, floors, [b[1] for b in bounds], [b[0] for b in bounds],
+        points = [b[0] for b in bounds]  # the predictor's estimate of each action
+        record.alternatives = alternatives(actions, points, allowed)  # app.savings
+        admitted = admission(record.worst, floors, [b[1] for b in bounds], points,
                              session.ledger, session.turn_index, allowed,
                              lengths=self.dialogue_lengths)
         return admitted.mask, admitted.why
