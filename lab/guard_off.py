@@ -9,8 +9,9 @@ The protocol of `lab.evaluate` (M4A1: the paper's splits, seeds 1–3, its judge
 `--cache` when `lab.evaluate` left it there). Per budget scale: the share of held-out
 dialogues that end over any budget when nothing but the policy's own prices and look-ahead
 stands between it and its budgets (guard off: the policy's `decide(..., guard=False)`, no mask
-but the attachments present, no cut), the same with its multipliers set to 0, and the reward
-with the guard on (what the app plays). Mean over seeds.
+but the attachments present, no cut), on the bench the same with its budget prices set to 0
+(M4A1's planner has none), and the reward with the guard on (what the app plays). Mean over
+seeds.
 """
 
 from __future__ import annotations
@@ -53,19 +54,22 @@ def zero_multipliers(policy: Policy) -> Policy:
 
 
 def variants(lcio: Policy) -> dict[str, Policy]:
-    return {"guard off": Unguarded(lcio), "guard off, λ = 0": Unguarded(zero_multipliers(lcio)),
-            "guard on": lcio}
+    out = {"guard off": Unguarded(lcio)}
+    if hasattr(lcio, "table"):  # the bench planner's budget prices
+        out["guard off, λ = 0"] = Unguarded(zero_multipliers(lcio))
+    return {**out, "guard on": lcio}
 
 
 def m4a1_seed(dataset: str, seed: int, scales: tuple[float, ...], cache: Path, epochs: int
               ) -> dict[str, dict[float, dict[str, float]]]:
+    """`epochs` is the bench's: M4A1's planner has nothing trained by epochs."""
     from lab.m4a1.protocol import PaperEvaluator, PaperSimulator, paper_split, summarise_paper
     from lab.m4a1.runner import lcio_path, lcio_policy, scaled
     from policies.m4a1.data import load_dialogues
 
     train, test, _ = paper_split(load_dialogues(dataset), seed)
     evaluator = PaperEvaluator(test, PaperSimulator(train))
-    lcio = lcio_policy(train, seed, epochs, lcio_path(cache, seed, epochs))
+    lcio = lcio_policy(train, seed, lcio_path(cache, seed))
     return {name: {s: summarise_paper([evaluator.play(pol, d, scaled(s)) for d in test], scaled(s))
                    for s in scales} for name, pol in variants(lcio).items()}
 
@@ -75,14 +79,14 @@ def bench_seed(dataset: str, seed: int, scales: tuple[float, ...], cache: Path, 
     from lab.bench_eval import run_episode, scaled, summarise
     from policies.bench.dataset import complete_dialogues, split
     from policies.bench.env import BenchEnv, BenchEnvConfig
-    from policies.bench.rcrl import BenchRCRLConfig, BenchRCRLPolicy
+    from policies.bench.planner import BenchPlanner, BenchPlannerConfig
 
     train, test = split(complete_dialogues(dataset), seed)
-    path = cache / f"bench_rcrl_seed{seed}_e{epochs}.json"
+    path = cache / f"bench_lcio_seed{seed}_e{epochs}.json"
     if path.exists():
-        lcio = BenchRCRLPolicy.load(path)
+        lcio = BenchPlanner.load(path)
     else:
-        lcio, _ = BenchRCRLPolicy.train(train, BenchRCRLConfig(seed=seed, epochs=epochs), progress=False)
+        lcio, _ = BenchPlanner.train(train, BenchPlannerConfig(seed=seed, epochs=epochs), progress=False)
         lcio.save(path, command=f"python -m lab.guard_off (bench, seed {seed}, train split)")
     env = BenchEnv(test, lcio.classifier, lcio.outcomes, BenchEnvConfig())
     return {name: {s: summarise([run_episode(env, pol, i, scaled(s)) for i in range(len(test))])
@@ -98,9 +102,8 @@ def run(dataset: str, seeds: int, scales: tuple[float, ...], cache: Path, epochs
     play: Callable[..., dict] = bench_seed if bench else m4a1_seed
     seed_ids = list(range(seeds)) if bench else list(range(1, seeds + 1))
     if epochs is None:
-        from policies.bench.rcrl import BenchRCRLConfig
-        from policies.m4a1.rcrl import RCRLConfig
-        epochs = BenchRCRLConfig.epochs if bench else RCRLConfig.epochs
+        from policies.bench.planner import BenchPlannerConfig
+        epochs = BenchPlannerConfig.epochs
     cache.mkdir(parents=True, exist_ok=True)
     per_seed = [play(dataset, s, scales, cache, epochs) for s in seed_ids]
     return {v: {str(s): {m: float(np.mean([r[v][s][m] for r in per_seed]))
@@ -114,7 +117,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--scales", type=lambda s: tuple(float(x) for x in s.split(",")), default=SCALES)
     ap.add_argument("--cache", type=Path, default=Path("runs/guard-off/cache"))
-    ap.add_argument("--epochs", type=int, default=None, help="LCIO's dual-ascent epochs")
+    ap.add_argument("--epochs", type=int, default=None, 
+                    help="bench: the dual-ascent epochs of its budget prices")
     ap.add_argument("--out", type=Path, default=None, help="also write the figures as JSON here")
     args = ap.parse_args(argv)
     res = run(args.dataset, args.seeds, args.scales, args.cache, args.epochs)

@@ -124,7 +124,7 @@ def _cascade(kit: Kit) -> Policy:
 
 
 # The app's menu lists "app" entries in this order (LCIO first: the default).
-register("lcio-rcrl", {"bench": _lcio}, tags=("app",))
+register("lcio-lookahead", {"bench": _lcio}, tags=("app",))
 register("local-only", {"m4a1": lambda kit: LocalOnly(kit.space),
                         "bench": lambda kit: BenchLocalOnly(kit.space)}, tags=("app", "baseline"))
 register("cloud-only", {"bench": lambda kit: BenchCloudOnly(kit.space)}, tags=("app", "baseline"))
