@@ -110,6 +110,7 @@ class Runtime:
         return list(self._factories)
 
     def policy(self, name: str) -> Policy:
+        name = roster.canonical(name)
         with self._lock:
             if name not in self._policies:
                 factory = self._factories.get(name) or next(iter(self._factories.values()))

@@ -77,6 +77,13 @@ class Entry:
 
 
 ROSTER: dict[str, Entry] = {}
+# Former names that callers (API clients, study configs, stored logs) may still use -> the name now.
+ALIASES: dict[str, str] = {"lcio-rcrl": "lcio-lookahead"}
+
+
+def canonical(name: str) -> str:
+    """The roster's name for `name`: itself, or what a former name (`ALIASES`) became."""
+    return ALIASES.get(name, name)
 
 
 def register(name: str, factories: Mapping[Family, Factory], tags: tuple[str, ...] = ()) -> None:

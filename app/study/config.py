@@ -40,6 +40,14 @@ class ConditionSpec(BaseModel):
             raise ValueError(f"condition name {v!r}: letters, digits, '_', '-', '.' only")
         return v
 
+    @field_validator("policy")
+    @classmethod
+    def _current_name(cls, v: str) -> str:
+        """A former policy name (`policies.roster.ALIASES`) means the policy it became."""
+        from policies.roster import canonical
+
+        return canonical(v)
+
 
 class TaskSpec(BaseModel):
     """A scripted task: what the participant is asked to do, and files sent with it."""
