@@ -4,7 +4,7 @@ what was left out) and the sentence the side card leads with.
 Built from what the engine recorded: the policy's per-action estimates (quality, latency,
 dollars) where it gives them, the task the observation carries (the bench policy's task
 classifier), the budget guard's mask and any fallback or overrule. Internal quantities
-(Lagrange multipliers, raw scores) go to a nested "details" panel, never the main text.
+(raw scores, the policy's note) go to a nested "details" panel, never the main text.
 Everything a person or a model wrote (file names, errors) is HTML-escaped.
 """
 
@@ -227,7 +227,9 @@ def panel_body(record: TurnRecord, session: Session, space_actions: list[Any]) -
 
 
 def details_body(record: TurnRecord) -> str:
-    """The internal quantities, for the curious: multipliers, scores, the policy's note."""
+    """The internal quantities, for the curious: estimates, the policy's note. (The bench
+    planner's budget prices show in its note and the price estimate; its multipliers stay in the
+    log, not on the page.)"""
     d = record.decision
     if d is None:
         return "No decision."
@@ -235,9 +237,6 @@ def details_body(record: TurnRecord) -> str:
     task = task_name(record)
     if task:
         rows.append(f"task class: {escape(task)}")
-    if d.multipliers:
-        rows.append("Lagrange multipliers (price per unit of each budget): " + ", ".join(
-            f"{escape(k)} {v:.3f}" for k, v in d.multipliers.items()))
     for key in ("quality", "reward", "price"):
         v = _est(record, key, d.action)
         if v is not None:

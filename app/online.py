@@ -41,6 +41,7 @@ from app.store import SessionStore
 from backends.config import get_settings
 from policies.base import Policy, Preferences, RatingLearner
 from policies.preferences import Lesson, Mode, PreferenceBook, ShrinkConfig, residual
+from policies.roster import canonical
 
 log = logging.getLogger(__name__)
 QUALITY_MAX = 2.0
@@ -89,6 +90,7 @@ class OnlineLearner:
     # -- the book ------------------------------------------------------------------------
 
     def book(self, policy_name: str) -> PreferenceBook:
+        policy_name = canonical(policy_name)  # lessons logged under a former name count too
         if policy_name not in self.books:
             self.books[policy_name] = PreferenceBook(0, 0, self.config, self.mode)
         return self.books[policy_name]

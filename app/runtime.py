@@ -25,7 +25,7 @@ from backends.redact import redact_logs, redact_url, url_secrets
 from policies import roster
 from policies.base import ActionSpace, Policy
 from policies.bench.observation import BENCH_SPACE, context_observation
-from policies.bench.rcrl import BenchRCRLPolicy
+from policies.bench.planner import BenchPlanner
 from policies.roster import Kit
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ def app_kit() -> Kit:
     except Exception as exc:  # its roster entry is then left out, with the reason in the log
         log.warning("the shipped policy is unavailable: %s", exc)
         return Kit("bench", APP_SPACE)
-    if not isinstance(lcio, BenchRCRLPolicy):  # the M4A1 fallback: no bench task classifier
+    if not isinstance(lcio, BenchPlanner):  # the M4A1 fallback: no bench task classifier
         return Kit("bench", APP_SPACE, lcio=lcio)
     observer = partial(context_observation, classifier=lcio.classifier, space=APP_SPACE)
     return Kit("bench", APP_SPACE, observer=observer, lcio=lcio)
@@ -110,6 +110,7 @@ class Runtime:
         return list(self._factories)
 
     def policy(self, name: str) -> Policy:
+        name = roster.canonical(name)
         with self._lock:
             if name not in self._policies:
                 factory = self._factories.get(name) or next(iter(self._factories.values()))

@@ -125,7 +125,7 @@ def _fmt(resource: str, value: float) -> str:
 class Session:
     """One person's conversation: history for the backends, ledger, settings, turn ids."""
 
-    policy_name: str = "rcrl"
+    policy_name: str = "lcio-lookahead"
     ledger: BudgetLedger = field(default_factory=BudgetLedger)
     weights: RewardWeights = field(default_factory=RewardWeights)
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])

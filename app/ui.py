@@ -37,6 +37,7 @@ from app.safe_text import safe_markdown
 from app.savings import METHOD
 from app.session import BudgetLedger, Cost, Session
 from backends.media import ACCEPTED_EXTENSIONS
+from policies import roster
 from policies.base import RewardWeights
 
 TURN_CONCURRENCY = 8  # cloud turns overlap; local ones queue on the model's lock
@@ -188,6 +189,7 @@ class ChatUI:
                                        (energy_j, config.max_session_j, "energy budget", "J")))
         weights, weight_notes = session_weights((w_quality, w_latency, w_cost))
         notes += weight_notes
+        policy = roster.canonical(policy)  # a former name still picks its policy
         session = Session(policy_name=policy if policy in self.policy_names else self.policy_names[0],
                           ledger=BudgetLedger(limit=Cost(usd=limit[0], latency_s=limit[1],
                                                          energy_j=limit[2])), weights=weights)

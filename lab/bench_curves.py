@@ -14,7 +14,7 @@ import numpy as np
 from policies.base import Policy
 from policies.bench.baselines import _Estimates
 from policies.bench.observation import BenchWeights
-from policies.bench.rcrl import BenchRCRLPolicy
+from policies.bench.planner import BenchPlanner
 from policies.bench.routers import BenchCascade, BenchRouter
 
 ROUTER_SHARES = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
@@ -23,7 +23,7 @@ CASCADE_THRESHOLDS = [0.1, 0.3, 0.5, 0.7, 0.9]
 QUALITY_SHARE, DOLLAR_SHARE = 0.95, 0.35  # the issue's target: ≥ 95 % quality at ≤ 35 % dollars
 
 
-def lcio_with_dollar_weight(policy: BenchRCRLPolicy, per_usd: float) -> BenchRCRLPolicy:
+def lcio_with_dollar_weight(policy: BenchPlanner, per_usd: float) -> BenchPlanner:
     """The same trained policy deciding with another price per dollar (nothing refitted)."""
     out = copy.copy(policy)
     w = policy.est.weights
@@ -31,7 +31,7 @@ def lcio_with_dollar_weight(policy: BenchRCRLPolicy, per_usd: float) -> BenchRCR
     return out
 
 
-def curves(rcrl: BenchRCRLPolicy, router: BenchRouter, cascade: BenchCascade,
+def curves(planner: BenchPlanner, router: BenchRouter, cascade: BenchCascade,
            play: Callable[[Policy], dict[str, float]]) -> dict[str, list[dict[str, float]]]:
     """{curve: [{knob, quality, usd, reward, cloud_share}, ...]} at the nominal budgets;
     `play(policy)` returns a policy's summary on the held-out dialogues."""
@@ -41,7 +41,7 @@ def curves(rcrl: BenchRCRLPolicy, router: BenchRouter, cascade: BenchCascade,
                                                    "refused_share", "over_budget_share")}}
 
     return {
-        "lcio (dollar weight)": [point(w, lcio_with_dollar_weight(rcrl, w)) for w in LCIO_DOLLAR_WEIGHTS],
+        "lcio (dollar weight)": [point(w, lcio_with_dollar_weight(planner, w)) for w in LCIO_DOLLAR_WEIGHTS],
         "router (cloud share)": [point(s, BenchRouter(router.model, s, router.space))
                                  for s in ROUTER_SHARES],
         "cascade (weakness threshold)": [point(t, BenchCascade(cascade.weakness, t, cascade.space))
@@ -85,7 +85,7 @@ def figure(agg: dict, curve_means: dict, scales: list[float], out: Path) -> Path
     for name, pts in curve_means.items():
         fig.add_scatter(x=[p["usd"] for p in pts], y=[p["quality"] for p in pts], name=name,
                         mode="lines+markers", text=[f"{p['knob']:g}" for p in pts])
-    lcio = agg.get("lcio-rcrl", {})
+    lcio = agg.get("lcio-lookahead", {})
     if lcio:
         fig.add_scatter(x=[lcio[s]["usd"]["mean"] for s in scales],
                         y=[lcio[s]["quality"]["mean"] for s in scales], name="lcio (budget ×)",

@@ -5,7 +5,7 @@
         --out assets/policy/rcrl-bench.json
 
 Both commands detect the bench file (`is_bench_file`) and come here. Protocol as for M4A1:
-seed s picks the 80/20 split by dialogue, trains LCIO's RCRL (classifier, prompt-aware quality
+seed s picks the 80/20 split by dialogue, trains LCIO's planner (classifier, prompt-aware quality
 model, outcome model and multipliers on the 80 %), the RouteLLM-style router and the cascade
 (`policies.bench.routers`), RC-A2C and RC-PPO, seeds the random baselines; every policy then
 plays the held-out 20 % with measured outcomes, at the nominal budgets and at every budget
@@ -46,13 +46,13 @@ from policies.bench_policy import (
     RESOURCES,
     BenchEnv,
     BenchEnvConfig,
+    BenchPlanner,
+    BenchPlannerConfig,
     BenchRCA2C,
-    BenchRCRLConfig,
-    BenchRCRLPolicy,
 )
 from policies.roster import Kit
 
-ORACLE, LCIO, PAPER, PPO = "oracle (hindsight)", "lcio-rcrl", "rc-a2c (paper)", "rc-ppo (paper)"
+ORACLE, LCIO, PAPER, PPO = "oracle (hindsight)", "lcio-lookahead", "rc-a2c (paper)", "rc-ppo (paper)"
 ROUTER, CASCADE = BenchRouter.name, BenchCascade.name
 LCIO_TABLE = "lcio, task-class quality"  # ablation: the quality table of the task class only
 LCIO_NO_LAMBDA = "lcio, λ = 0"  # ablation: no budget prices, only the guard
@@ -133,7 +133,7 @@ def summarise(eps: list[Episode], oracle_reward: float | None = None) -> dict[st
     return out
 
 
-def observe_decide_ms_p99(policy: BenchRCRLPolicy, test: list[list[BenchTurn]],
+def observe_decide_ms_p99(policy: BenchPlanner, test: list[list[BenchTurn]],
                           repeats: int = 5) -> tuple[float, float]:
     """What the app pays per decision: the classifier + observation + decide, p99 in ms
     over `repeats` passes of the held-out turns (enough samples for a 99th percentile):
@@ -151,7 +151,7 @@ def observe_decide_ms_p99(policy: BenchRCRLPolicy, test: list[list[BenchTurn]],
             float(np.percentile(np.asarray(cpu) * 1e3, 99)))
 
 
-def without_prompt_quality(policy: BenchRCRLPolicy) -> BenchRCRLPolicy:
+def without_prompt_quality(policy: BenchPlanner) -> BenchPlanner:
     """The same trained policy with the task-class quality table instead of the prompt model."""
     import copy
 
@@ -160,7 +160,7 @@ def without_prompt_quality(policy: BenchRCRLPolicy) -> BenchRCRLPolicy:
     return out
 
 
-def without_multipliers(policy: BenchRCRLPolicy) -> BenchRCRLPolicy:
+def without_multipliers(policy: BenchPlanner) -> BenchPlanner:
     """The same trained policy with every Lagrange multiplier 0 (the guard still applies)."""
     import copy
 
@@ -175,31 +175,32 @@ def evaluate_seed(dialogues: list[list[BenchTurn]], seed: int, args: argparse.Na
     """metrics[policy][budget scale] for one seed, LCIO's observe+decide p99 (ms; wall, CPU),
     and the quality-vs-cost curves at the nominal budgets."""
     train, test = split(dialogues, seed)
-    path = cache / f"bench_rcrl_seed{seed}_e{args.epochs}.json"
+    path = cache / f"bench_lcio_seed{seed}_e{args.epochs}.json"
     if path.exists():
-        rcrl = BenchRCRLPolicy.load(path)
+        planner = BenchPlanner.load(path)
     else:
-        rcrl, _ = BenchRCRLPolicy.train(train, BenchRCRLConfig(seed=seed, epochs=args.epochs))
-        rcrl.save(path, command=f"python -m lab.evaluate (bench, seed {seed}, train split)")
-    env = BenchEnv(test, rcrl.classifier, rcrl.outcomes, BenchEnvConfig())
-    kit = Kit("bench", BENCH_SPACE, seed=seed, lcio=rcrl, outcomes=rcrl.outcomes,
-              training=turn_observations(train, rcrl.classifier))
+        planner, _ = BenchPlanner.train(train, BenchPlannerConfig(seed=seed, epochs=args.epochs))
+        planner.save(path, command=f"python -m lab.evaluate (bench, seed {seed}, train split)")
+    env = BenchEnv(test, planner.classifier, planner.outcomes, BenchEnvConfig())
+    kit = Kit("bench", BENCH_SPACE, seed=seed, lcio=planner, outcomes=planner.outcomes,
+              training=turn_observations(train, planner.classifier))
     # The roster's baselines, rebuilt for each budget scale (a fresh random generator each time).
     policies: dict[str, Callable[[], Policy]] = {
         name: (lambda name=name: roster.build(name, kit)) for name in roster.names("bench", "baseline")}
     router, cascade = roster.build(ROUTER, kit), roster.build(CASCADE, kit)
     assert isinstance(router, BenchRouter) and isinstance(cascade, BenchCascade)
     train_obs, train_turns = kit.train_turns()
-    lcio_cascade = BenchLCIOCascade(rcrl, CascadeValue.fit(train_obs, train_turns, cascade.weakness),
+    lcio_cascade = BenchLCIOCascade(planner, CascadeValue.fit(train_obs, train_turns, cascade.weakness),
                                     cascade.weakness)
     policies.update({
-        LCIO: lambda: rcrl,
-        LCIO_TABLE: lambda: without_prompt_quality(rcrl), LCIO_NO_LAMBDA: lambda: without_multipliers(rcrl),
+        LCIO: lambda: planner,
+        LCIO_TABLE: lambda: without_prompt_quality(planner),
+        LCIO_NO_LAMBDA: lambda: without_multipliers(planner),
         BenchLCIOCascade.name: lambda: lcio_cascade,
     })
     if args.a2c_steps > 0:
         for label, recipe in ((PAPER, BenchRCA2C), (PPO, BenchRCPPO)):
-            rl_env = BenchEnv(train, rcrl.classifier, rcrl.outcomes,
+            rl_env = BenchEnv(train, planner.classifier, planner.outcomes,
                               BenchEnvConfig(budget_sampling="paper", overspend="zero_reward", guard=False))
             name = f"bench_{recipe.algorithm.lower()}_seed{seed}_{args.a2c_steps}.zip"
             trained = recipe.train(rl_env, seed, args.a2c_steps, cache / name)
@@ -223,7 +224,7 @@ def evaluate_seed(dialogues: list[list[BenchTurn]], seed: int, args: argparse.Na
     def play(pol: Policy) -> dict[str, float]:
         return summarise([run_episode(env, pol, i, nominal) for i in range(len(test))])
 
-    return out, observe_decide_ms_p99(rcrl, test), curves(rcrl, router, cascade, play)
+    return out, observe_decide_ms_p99(planner, test), curves(planner, router, cascade, play)
 
 
 def budget_label() -> str:
@@ -238,7 +239,8 @@ def evaluate_main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--dataset", required=True)
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--out", default="runs/eval-bench")
-    ap.add_argument("--epochs", type=int, default=BenchRCRLConfig.epochs, help="RCRL dual-ascent epochs")
+    ap.add_argument("--epochs", type=int, default=BenchPlannerConfig.epochs,
+                    help="dual-ascent epochs of the planner's budget prices")
     ap.add_argument("--a2c-steps", "--rl-steps", dest="a2c_steps", type=int, default=10_000,
                     help="steps of each paper recipe, A2C and PPO (0 skips them; 10k keeps CPU time low)")
     ap.add_argument("--sweep", type=lambda s: [float(x) for x in s.split(",")], default=list(SWEEP))
@@ -251,7 +253,7 @@ def evaluate_main(argv: list[str] | None = None) -> dict:
     agg = aggregate([r[0] for r in runs])
     app_ms = (max(r[1][0] for r in runs), max(r[1][1] for r in runs))
     curve_means = mean_curves([r[2] for r in runs])
-    train_range = BenchRCRLConfig().scale_range
+    train_range = BenchPlannerConfig().scale_range
     res = {"config": {"dataset": str(args.dataset), "dialogues": len(dialogues), "turns": n_turns,
                       "seeds": args.seeds, "budgets": BENCH_BUDGETS, "sweep_scales": args.sweep,
                       "rcrl_training_scale_range": list(train_range), "rcrl_epochs": args.epochs,
@@ -283,14 +285,14 @@ def train_main(argv: list[str] | None = None) -> Path:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dataset", required=True)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--epochs", type=int, default=BenchRCRLConfig.epochs)
+    ap.add_argument("--epochs", type=int, default=BenchPlannerConfig.epochs)
     ap.add_argument("--split", choices=["all", "train"], default="all")
     ap.add_argument("--out", default=str(APP_POLICY_PATH))
     args = ap.parse_args(argv)
     dialogues = complete_dialogues(args.dataset)
     if args.split == "train":
         dialogues, _ = split(dialogues, args.seed)
-    policy, log = BenchRCRLPolicy.train(dialogues, BenchRCRLConfig(seed=args.seed, epochs=args.epochs))
+    policy, log = BenchPlanner.train(dialogues, BenchPlannerConfig(seed=args.seed, epochs=args.epochs))
     argv = sys.argv[1:] if argv is None else argv
     command = "python -m lab.train " + " ".join(shlex.quote(a) for a in argv)
     bench = load_bench(args.dataset)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 
 from policies.artifacts import DEFAULT_DATASET
-from policies.m4a1.rcrl import RCRLConfig
+from policies.bench.planner import BenchPlannerConfig
 
 
 def _bench_dataset(argv: list[str] | None) -> bool:
@@ -40,7 +40,8 @@ def parser() -> argparse.ArgumentParser:
                          "its judge's model, is withdrawn)")
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--out", default="runs/eval")
-    ap.add_argument("--epochs", type=int, default=RCRLConfig.epochs, help="RCRL dual-ascent epochs")
+    ap.add_argument("--epochs", type=int, default=BenchPlannerConfig.epochs,
+                    help="bench only: dual-ascent epochs of the planner's budget prices")
     ap.add_argument("--rl-steps", "--a2c-steps", dest="rl_steps", type=int, default=30_000,
                     help="steps of the paper's recipe (A2C, and PPO under --protocol paper); 0 skips it")
     ap.add_argument("--sweep", type=_scales, default=None, help="budget scales, comma-separated")

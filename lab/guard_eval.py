@@ -3,7 +3,7 @@
     python -m lab.guard_eval --dataset assets/bench/lcio-bench-v1.jsonl --seeds 3 \
         [--quantile 0.8] [--no-pacing] [--scales 0.1,0.25,0.35,0.5,1,3] [--out FILE.json]
 
-Protocol of `lab.evaluate` (seed s: the 80/20 split by dialogue, LCIO's RCRL trained on
+Protocol of `lab.evaluate` (seed s: the 80/20 split by dialogue, LCIO's planner trained on
 the 80 % under this quantile, with pacing; played on the held-out 20 % with measured outcomes,
 budgets = the nominal ones × scale). Per scale and policy (LCIO and greedy, the two guarded
 ones): share of turns refused (no action admitted), share of turns cut (admitted, but the
@@ -26,7 +26,7 @@ from policies.base import Policy
 from policies.bench.baselines import BenchGreedy
 from policies.bench.dataset import complete_dialogues, split
 from policies.bench.env import BenchEnv, BenchEnvConfig
-from policies.bench.rcrl import BenchRCRLConfig, BenchRCRLPolicy
+from policies.bench.planner import BenchPlanner, BenchPlannerConfig
 from policies.guard import QUANTILE_ENV, guard_quantile
 
 SCALES = [0.1, 0.25, 0.35, 0.5, 1.0, 3.0]
@@ -64,9 +64,10 @@ def run(dataset: str, seeds: int, scales: list[float], quantile: float | None,
     per_seed: list[dict[str, dict[str, dict[str, float]]]] = []
     for seed in range(seeds):
         train, test = split(dialogues, seed)
-        rcrl, _ = BenchRCRLPolicy.train(train, BenchRCRLConfig(seed=seed), progress=False)
-        env = BenchEnv(test, rcrl.classifier, rcrl.outcomes, BenchEnvConfig(quantile=quantile, pacing=pacing))
-        policies: dict[str, Policy] = {"lcio-rcrl": rcrl, "greedy": BenchGreedy(rcrl.outcomes)}
+        planner, _ = BenchPlanner.train(train, BenchPlannerConfig(seed=seed), progress=False)
+        env = BenchEnv(test, planner.classifier, planner.outcomes,
+                       BenchEnvConfig(quantile=quantile, pacing=pacing))
+        policies: dict[str, Policy] = {"lcio-lookahead": planner, "greedy": BenchGreedy(planner.outcomes)}
         per_seed.append({name: {str(s): play(env, pol, scaled(s)) for s in scales}
                          for name, pol in policies.items()})
     return {name: {s: {m: float(np.mean([r[name][s][m] for r in per_seed])) for m in per_seed[0][name][s]}

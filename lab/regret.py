@@ -4,7 +4,7 @@ on a shared prior, the shared prior alone, and no learning.
     python -m lab.regret --dataset assets/bench/lcio-bench-v2.jsonl --out runs/regret
 
 Any LCIO-Bench file works (v1, v2, ...). Per seed: the 80/20 split of whole dialogues
-(`lab.bench_eval.split`); LCIO's RCRL's classifier and outcome model are fitted on the
+(`lab.bench_eval.split`); LCIO's planner's classifier and outcome model are fitted on the
 training split (its budget multipliers are left at zero: budgets are not what this measures).
 Each simulated rater has a hidden taste per (task, location): a population part μ that every
 rater shares and an individual part δ_s, both N(0, σ²) in quality units, that the measured
@@ -32,7 +32,7 @@ from policies.base import Preferences
 from policies.bench.dataset import BenchTurn
 from policies.bench.observation import TaskClassifier
 from policies.bench.outcome import OutcomeModel
-from policies.bench.rcrl import BenchRCRLConfig, BenchRCRLPolicy
+from policies.bench.planner import BenchPlanner, BenchPlannerConfig
 from policies.lagrange import LagrangeTable
 from policies.preferences import Lesson, Mode, PreferenceBook, ShrinkConfig, residual
 from policies.profiles import RESOURCES
@@ -53,9 +53,9 @@ class SimConfig:
     rating_noise: float = 0.2  # σ on the 0..2 scale, before rounding to half steps
 
 
-def fit_policy(train: list[list[BenchTurn]]) -> BenchRCRLPolicy:
-    """LCIO's RCRL's estimates from the training split, with zero budget multipliers."""
-    config = BenchRCRLConfig()
+def fit_policy(train: list[list[BenchTurn]]) -> BenchPlanner:
+    """LCIO's planner's estimates from the training split, with zero budget multipliers."""
+    config = BenchPlannerConfig()
     turns = [t for d in train for t in d]
     clf = TaskClassifier.fit(turns)
     tasks = [clf.predict(t.prompt, t.kinds) for t in turns]
@@ -63,10 +63,10 @@ def fit_policy(train: list[list[BenchTurn]]) -> BenchRCRLPolicy:
     outcomes = OutcomeModel.fit(turns, tasks, shrink=config.shrink, heard=heard)
     units = tuple(max(max(v[j] for k, v in outcomes.cost_mean.items() if "#" not in k), 1e-9)
                   for j in range(len(RESOURCES)))
-    return BenchRCRLPolicy(clf, outcomes, LagrangeTable(RESOURCES, units), config)
+    return BenchPlanner(clf, outcomes, LagrangeTable(RESOURCES, units), config)
 
 
-def _prepared(policy: BenchRCRLPolicy, test: list[list[BenchTurn]]) -> list[dict]:
+def _prepared(policy: BenchPlanner, test: list[list[BenchTurn]]) -> list[dict]:
     """Per held-out turn: observation, mask, the policy's task and estimates, value terms."""
     out = []
     w = policy.config.weights
@@ -82,7 +82,7 @@ def _prepared(policy: BenchRCRLPolicy, test: list[list[BenchTurn]]) -> list[dict
     return out
 
 
-def simulate(policy: BenchRCRLPolicy, test: list[list[BenchTurn]], config: SimConfig, seed: int,
+def simulate(policy: BenchPlanner, test: list[list[BenchTurn]], config: SimConfig, seed: int,
              shrink: ShrinkConfig | None = None) -> dict[str, np.ndarray]:
     """Regret [sessions, rounds] per mode for one seed."""
     turns = _prepared(policy, test)

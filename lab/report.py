@@ -51,20 +51,23 @@ def table(agg: dict, scale: float, columns: list[str] = COLUMNS) -> str:
         rows.append(f"{name:<20}" + "".join(cells))
     return "\n".join(rows)
 
-def sweep_table(agg: dict, scales: list[float], train_range: tuple[float, float],
+def sweep_table(agg: dict, scales: list[float], train_range: tuple[float, float] | None,
                 reward: str = "reward_paper", budgets: str = "30 s, $0.05") -> str:
-    """Reward and over-budget share per policy across budget scales; * marks unseen scales."""
+    """Reward and over-budget share per policy across budget scales; * marks the scales outside
+    `train_range` (those LCIO's budget prices never saw in training; None: it has none)."""
     label = f"budget ×({budgets})"
     width = max(24, len(label) + 2, *(len(n) + len(" reward") + 1 for n in agg))
     head = f"{label:<{width}}" + "".join(
-        f"{s:>10g}{'' if train_range[0] <= s <= train_range[1] else '*':1}" for s in scales)
+        f"{s:>10g}{'' if train_range is None or train_range[0] <= s <= train_range[1] else '*':1}"
+        for s in scales)
     rows = [head]
     for name, by in agg.items():
         rows.append(f"{name + ' reward':<{width}}"
                     + "".join(f"{by[s][reward]['mean']:>11.3f}" for s in scales))
         rows.append(f"{'   over-budget share':<{width}}"
                     + "".join(f"{by[s]['over_budget_share']['mean']:>11.2f}" for s in scales))
-    rows.append("* budget scale never seen while training LCIO's multipliers")
+    if train_range is not None:
+        rows.append("* budget scale never seen while training LCIO's budget prices")
     return "\n".join(rows)
 
 def plots(agg: dict, scales: list[float], nominal: float, path: Path,

@@ -1,4 +1,4 @@
-"""Train LCIO's RCRL policy and save it with its config: `python -m lab.train`.
+"""Train LCIO's planner policy and save it with its config: `python -m lab.train`.
 
     python -m lab.train --dataset ../shared/data/m4a1/M4A1.json --seed 0 \
         --split all --out assets/policy/rcrl.json
@@ -16,10 +16,10 @@ from pathlib import Path
 
 import torch
 
-from lab.m4a1.training import train_rcrl
+from lab.m4a1.training import train_planner
 from policies.artifacts import DEFAULT_DATASET, M4A1_POLICY_PATH
 from policies.m4a1.data import load_dialogues, split_dialogues
-from policies.m4a1.rcrl import RCRLConfig
+from policies.m4a1.planner import LookaheadConfig
 
 
 def main(argv: list[str] | None = None) -> Path:
@@ -32,7 +32,6 @@ def main(argv: list[str] | None = None) -> Path:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dataset", default=str(DEFAULT_DATASET), help="M4A1.json or a .jsonl table of turns")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--epochs", type=int, default=RCRLConfig.epochs, help="dual-ascent epochs")
     ap.add_argument("--split", choices=["all", "train"], default="all",
                     help="all: every dialogue (the app's policy); train: the seed's 80%% split")
     ap.add_argument("--device", default="Jetson TX2")
@@ -43,13 +42,13 @@ def main(argv: list[str] | None = None) -> Path:
     dialogues = load_dialogues(args.dataset)
     if args.split == "train":
         dialogues, _ = split_dialogues(dialogues, args.seed)
-    cfg = RCRLConfig(seed=args.seed, epochs=args.epochs, device=args.device, network=args.network)
-    policy, log = train_rcrl(dialogues, cfg)
+    cfg = LookaheadConfig(seed=args.seed, device=args.device, network=args.network)
+    policy = train_planner(dialogues, cfg)
     argv = sys.argv[1:] if argv is None else argv
     command = "python -m lab.train " + " ".join(shlex.quote(a) for a in argv)
     out = Path(args.out)
     policy.save(out, command=command)
-    print(json.dumps({"saved": str(out), "dialogues": len(dialogues), "last_epoch": log[-1]}, indent=1))
+    print(json.dumps({"saved": str(out), "dialogues": len(dialogues)}, indent=1))
     return out
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from policies.base import Policy
-from policies.bench.rcrl import BenchRCRLPolicy, is_bench_policy_file
-from policies.m4a1.rcrl import RCRLPolicy
+from policies.bench.planner import BenchPlanner, is_bench_policy_file
+from policies.m4a1.planner import LookaheadPlanner
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 M4A1_POLICY_PATH = ASSETS / "policy" / "rcrl.json"
@@ -21,12 +21,12 @@ DEFAULT_DATASET = Path(__file__).resolve().parent.parent.parent / "shared" / "da
 
 
 def load_policy(path: str | Path) -> Policy:
-    """Load a trained RCRL artifact (M4A1 or bench, told apart by its content)."""
-    return BenchRCRLPolicy.load(path) if is_bench_policy_file(path) else RCRLPolicy.load(path)
+    """Load a trained LCIO planner artifact (M4A1 or bench, told apart by its content)."""
+    return BenchPlanner.load(path) if is_bench_policy_file(path) else LookaheadPlanner.load(path)
 
 
 def load_app_policy(path: str | Path | None = None) -> Policy:
-    """The policy the app decides with: the bench-trained RCRL (`rcrl-bench.json`, see its
+    """The policy the app decides with: the bench-trained planner (`rcrl-bench.json`, see its
     "command" field to reproduce it); the M4A1 one only if the bench artifact is missing."""
     if path is None:
         path = APP_POLICY_PATH if APP_POLICY_PATH.exists() else M4A1_POLICY_PATH

@@ -9,7 +9,7 @@ Every policy, learned or rule-based, is a `Policy`:
 - `decide_with(observation, mask, preferences) -> Decision`: the same decision for one person
   (`Preferences`: the session's reward weights and what their ratings taught). The default
   ignores the preferences and calls `decide`, so a policy that has no use for them needs
-  nothing more; one that steers by them (LCIO's RCRL) overrides it and sets `steerable`;
+  nothing more; one that steers by them (LCIO's planner) overrides it and sets `steerable`;
 - `uses_guard`: True if it relies on the caller to mask actions whose worst case does not fit
   the remaining budget (the shared guard), False if it must be played unguarded (the paper's
   baselines, which may overspend);

@@ -2,10 +2,10 @@
 
 The code lives in `policies.bench`, one module per concern: `observation` (features and the
 task classifier), `outcome` (the outcome model and its worst case), `env` (the CMDP),
-`baselines`, `rcrl` (LCIO's policy) and `recipes` (the paper's RC-A2C); the hindsight oracle is
+`baselines`, `planner` (LCIO's policy) and `recipes` (the paper's RC-A2C); the hindsight oracle is
 the lab's (`lab.bench.oracle`). This module names the library's parts in one place.
 
-What is different from M4A1 (`policies.m4a1.env`, `policies.m4a1.rcrl`):
+What is different from M4A1 (`policies.m4a1.env`, `policies.m4a1.planner`):
 - Action space `BENCH_SPACE` = ActionSpace(slots=3, local_subsets=True): local or cloud, each
   with any subset of the turn's attachment slots (images and audio both take slots, as the
   benchmark built them: images first, then audio).
@@ -63,7 +63,7 @@ from policies.bench.observation import (
     observation_space,
 )
 from policies.bench.outcome import OutcomeModel, action_shape, affordable
-from policies.bench.rcrl import BenchRCRLConfig, BenchRCRLPolicy, is_bench_policy_file
+from policies.bench.planner import BenchPlanner, BenchPlannerConfig, is_bench_policy_file
 from policies.bench.recipes import BenchRCA2C
 from policies.profiles import RESOURCES
 
@@ -71,7 +71,7 @@ __all__ = [
     "AUDIO", "BENCH_BUDGETS", "BENCH_SPACE", "BIG", "FRAC", "HEARD", "IMAGE", "OBS_DIM", "PREV_LOC", "PROMPT",
     "PREV_SLOTS", "PROMPT_LEN", "REMAIN", "RESOURCES", "SEEN", "SLOTS", "TASK", "TURN",
     "BenchCloudOnly", "BenchEnv", "BenchEnvConfig", "BenchGreedy", "BenchLocalOnly", "BenchRandom",
-    "BenchRCA2C", "BenchRCRLConfig", "BenchRCRLPolicy", "BenchWeights", "OutcomeModel",
+    "BenchRCA2C", "BenchPlannerConfig", "BenchPlanner", "BenchWeights", "OutcomeModel",
     "TaskClassifier", "action_shape", "affordable", "bench_observation", "is_bench_policy_file",
     "kinds_from_obs", "observation_space",
 ]

@@ -77,6 +77,13 @@ class Entry:
 
 
 ROSTER: dict[str, Entry] = {}
+# Former names that callers (API clients, study configs, stored logs) may still use -> the name now.
+ALIASES: dict[str, str] = {"lcio-rcrl": "lcio-lookahead"}
+
+
+def canonical(name: str) -> str:
+    """The roster's name for `name`: itself, or what a former name (`ALIASES`) became."""
+    return ALIASES.get(name, name)
 
 
 def register(name: str, factories: Mapping[Family, Factory], tags: tuple[str, ...] = ()) -> None:
@@ -124,7 +131,7 @@ def _cascade(kit: Kit) -> Policy:
 
 
 # The app's menu lists "app" entries in this order (LCIO first: the default).
-register("lcio-rcrl", {"bench": _lcio}, tags=("app",))
+register("lcio-lookahead", {"bench": _lcio}, tags=("app",))
 register("local-only", {"m4a1": lambda kit: LocalOnly(kit.space),
                         "bench": lambda kit: BenchLocalOnly(kit.space)}, tags=("app", "baseline"))
 register("cloud-only", {"bench": lambda kit: BenchCloudOnly(kit.space)}, tags=("app", "baseline"))

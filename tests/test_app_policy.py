@@ -1,4 +1,4 @@
-"""The app with LCIO's RCRL policies: the shipped one (trained on LCIO-Bench, 16 actions)
+"""The app with LCIO's planner policies: the shipped one (trained on LCIO-Bench, 16 actions)
 and an M4A1 one trained briefly here. The observation the app builds fits the policy,
 decisions carry estimates and respect the guard, and ratings move the policy."""
 
@@ -20,14 +20,14 @@ M4A1 = Path(__file__).resolve().parents[2] / "shared" / "data" / "m4a1" / "M4A1.
 
 
 @pytest.fixture(scope="module")
-def rcrl():
+def planner():
     if not M4A1.exists():
         pytest.skip("M4A1 data is not beside the repository")
-    from lab.m4a1.training import train_rcrl
+    from lab.m4a1.training import train_planner
     from policies.m4a1.data import load_dialogues
-    from policies.m4a1.rcrl import RCRLConfig
+    from policies.m4a1.planner import LookaheadConfig
 
-    policy, _ = train_rcrl(load_dialogues(M4A1)[:30], RCRLConfig(epochs=2), progress=False)
+    policy = train_planner(load_dialogues(M4A1)[:30], LookaheadConfig())
     return policy
 
 
@@ -39,11 +39,11 @@ def _engine(tmp_path: Path, policy) -> Engine:
                   price_usd=lambda *tokens: 0.0005)
 
 
-def test_observation_fits_and_history_is_carried(tmp_path: Path, rcrl) -> None:
+def test_observation_fits_and_history_is_carried(tmp_path: Path, planner) -> None:
     from policies.m4a1.features import HIST, OBS_DIM, TURN
 
-    engine = _engine(tmp_path, rcrl)
-    session = Session(policy_name="lcio-rcrl")
+    engine = _engine(tmp_path, planner)
+    session = Session(policy_name="lcio-lookahead")
     recs = [list(engine.run(session, q))[-1].record
             for q in ("turn on the light", "recommend a film", "what time is it?")]
     for i, rec in enumerate(recs):
@@ -55,18 +55,18 @@ def test_observation_fits_and_history_is_carried(tmp_path: Path, rcrl) -> None:
     assert hist[-1][0] == (1.0 if recs[1].location == "cloud" else 0.0)
 
 
-def test_guard_keeps_rcrl_local_without_dollars(tmp_path: Path, rcrl) -> None:
-    engine = _engine(tmp_path, rcrl)
-    session = Session(policy_name="lcio-rcrl",
+def test_guard_keeps_planner_local_without_dollars(tmp_path: Path, planner) -> None:
+    engine = _engine(tmp_path, planner)
+    session = Session(policy_name="lcio-lookahead",
                       ledger=BudgetLedger(limit=Cost(usd=0.0, latency_s=1e5, energy_j=1e7)))
     rec = list(engine.run(session, "Describe the kitchen in detail, please."))[-1].record
     assert rec.location == "local"
 
 
-def test_ratings_move_the_policy_estimate(tmp_path: Path, rcrl) -> None:
-    engine = _engine(tmp_path, rcrl)
-    learner = OnlineLearner(engine.store, lambda n: rcrl)
-    session = Session(policy_name="lcio-rcrl")
+def test_ratings_move_the_policy_estimate(tmp_path: Path, planner) -> None:
+    engine = _engine(tmp_path, planner)
+    learner = OnlineLearner(engine.store, lambda n: planner)
+    session = Session(policy_name="lcio-lookahead")
     for thumbs in (1, 1, -1):  # a turn teaches once: each rating rates its own turn
         list(engine.run(session, "write a message to my mom"))
         learner.rate(session, session.turn_ids[-1], thumbs, None)
@@ -88,11 +88,11 @@ def shipped():
 
 def test_app_decides_with_the_bench_policy_over_16_actions(shipped) -> None:
     from app.runtime import APP_SPACE, policy_factories
-    from policies.bench_policy import BenchRCRLPolicy
+    from policies.bench_policy import BenchPlanner
 
-    assert isinstance(shipped, BenchRCRLPolicy) and shipped.space.n == 16 and shipped.space.local_subsets
+    assert isinstance(shipped, BenchPlanner) and shipped.space.n == 16 and shipped.space.local_subsets
     factories = policy_factories()
-    assert isinstance(factories["lcio-rcrl"](), BenchRCRLPolicy)
+    assert isinstance(factories["lcio-lookahead"](), BenchPlanner)
     assert all(factories[n]().space == APP_SPACE for n in ("local-only", "cloud-only", "random"))
 
 
@@ -101,7 +101,7 @@ def test_app_observation_fits_the_shipped_policy(tmp_path: Path, shipped, media_
     from policies.bench_policy import HEARD, OBS_DIM, PREV_LOC, TASK, TURN, kinds_from_obs
 
     engine = _engine(tmp_path, shipped)
-    session = Session(policy_name="lcio-rcrl")
+    session = Session(policy_name="lcio-lookahead")
     rec = list(engine.run(session, "Answer my voice message.",
                           [str(media_files["img"]), str(media_files["wav"])]))[-1].record
     obs = np.asarray(rec.observation)
@@ -123,7 +123,7 @@ def test_app_observation_fits_the_shipped_policy(tmp_path: Path, shipped, media_
 
 def test_guard_keeps_the_shipped_policy_local_without_dollars(tmp_path: Path, shipped) -> None:
     engine = _engine(tmp_path, shipped)
-    session = Session(policy_name="lcio-rcrl",
+    session = Session(policy_name="lcio-lookahead",
                       ledger=BudgetLedger(limit=Cost(usd=0.0, latency_s=1e5, energy_j=1e7)))
     rec = list(engine.run(session, "Recommend a film for tonight."))[-1].record
     assert rec.location == "local"
@@ -132,7 +132,7 @@ def test_guard_keeps_the_shipped_policy_local_without_dollars(tmp_path: Path, sh
 def test_ratings_move_the_shipped_policy(tmp_path: Path, shipped) -> None:
     engine = _engine(tmp_path, shipped)
     learner = OnlineLearner(engine.store, lambda n: shipped)
-    session = Session(policy_name="lcio-rcrl")
+    session = Session(policy_name="lcio-lookahead")
     for thumbs in (1, -1):  # a turn teaches once: each rating rates its own turn
         list(engine.run(session, "Rewrite this politely: send me the file now."))
         learner.rate(session, session.turn_ids[-1], thumbs, None)

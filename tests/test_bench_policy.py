@@ -1,5 +1,5 @@
 """Policies on LCIO-Bench: the CMDP env (check_env, measured costs, masks, refusals), LCIO's
-RCRL (never over budget), the oracle, and the train/evaluate CLIs on a small bench file that
+planner (never over budget), the oracle, and the train/evaluate CLIs on a small bench file that
 the test writes itself (synthetic measurements with known numbers, no models)."""
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from policies.bench_policy import (
     BenchEnv,
     BenchEnvConfig,
     BenchLocalOnly,
-    BenchRCRLConfig,
-    BenchRCRLPolicy,
+    BenchPlanner,
+    BenchPlannerConfig,
     TaskClassifier,
     kinds_from_obs,
 )
@@ -83,13 +83,13 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def trained(sample: Path) -> BenchRCRLPolicy:
-    policy, _ = BenchRCRLPolicy.train(complete_dialogues(sample), BenchRCRLConfig(epochs=5),
+def trained(sample: Path) -> BenchPlanner:
+    policy, _ = BenchPlanner.train(complete_dialogues(sample), BenchPlannerConfig(epochs=5),
                                       progress=False)
     return policy
 
 
-def make_env(sample: Path, policy: BenchRCRLPolicy, **cfg) -> BenchEnv:
+def make_env(sample: Path, policy: BenchPlanner, **cfg) -> BenchEnv:
     return BenchEnv(complete_dialogues(sample), policy.classifier, policy.outcomes,
                     BenchEnvConfig(**cfg))
 
@@ -101,12 +101,12 @@ def test_sample_is_a_bench_file_and_partial_dialogues_are_dropped(tmp_path: Path
     assert len(load_bench(path).dialogues) == 6
 
 
-def test_bench_env_passes_check_env(sample: Path, trained: BenchRCRLPolicy) -> None:
+def test_bench_env_passes_check_env(sample: Path, trained: BenchPlanner) -> None:
     check_env(make_env(sample, trained), skip_render_check=True)
     check_env(make_env(sample, trained, guard=False, budget_sampling="scale"), skip_render_check=True)
 
 
-def test_costs_and_quality_are_the_measured_row(sample: Path, trained: BenchRCRLPolicy) -> None:
+def test_costs_and_quality_are_the_measured_row(sample: Path, trained: BenchPlanner) -> None:
     env = make_env(sample, trained, guard=False)
     budgets = {r: 1e9 for r in RESOURCES}
     checked = 0
@@ -125,7 +125,7 @@ def test_costs_and_quality_are_the_measured_row(sample: Path, trained: BenchRCRL
     assert checked > 2 * len(env.dialogues)
 
 
-def test_masks_exclude_absent_and_unaffordable_actions(sample: Path, trained: BenchRCRLPolicy) -> None:
+def test_masks_exclude_absent_and_unaffordable_actions(sample: Path, trained: BenchPlanner) -> None:
     env = make_env(sample, trained)
     i = next(i for i, d in enumerate(env.dialogues) if len(d[0].kinds) == 1)
     env.reset(options={"dialogue": i, "budgets": {r: 1e9 for r in RESOURCES}})
@@ -146,7 +146,7 @@ def test_masks_exclude_absent_and_unaffordable_actions(sample: Path, trained: Be
     assert BENCH_SPACE.actions[env.project(full)].attachments == (0,)
 
 
-def test_observation_holds_only_what_the_app_knows(sample: Path, trained: BenchRCRLPolicy) -> None:
+def test_observation_holds_only_what_the_app_knows(sample: Path, trained: BenchPlanner) -> None:
     env = make_env(sample, trained)
     i = next(i for i, d in enumerate(env.dialogues) if d[0].kinds == ("image", "image", "audio"))
     obs, _ = env.reset(options={"dialogue": i})
@@ -156,7 +156,7 @@ def test_observation_holds_only_what_the_app_knows(sample: Path, trained: BenchR
     assert np.argmax(obs[:8]) == trained.classifier.predict(turn.prompt, turn.kinds)
 
 
-def test_observation_says_whether_earlier_turns_carried_audio(sample: Path, trained: BenchRCRLPolicy) -> None:
+def test_observation_says_whether_earlier_turns_carried_audio(sample: Path, trained: BenchPlanner) -> None:
     env = make_env(sample, trained, guard=False)
     i = next(i for i, d in enumerate(env.dialogues) if "audio" in d[0].kinds)
     obs, _ = env.reset(options={"dialogue": i})
@@ -176,7 +176,7 @@ def test_classifier_learns_the_tasks(sample: Path) -> None:
 
 
 @pytest.mark.parametrize("scale", [0.1, 0.3, 1.0, 3.0])
-def test_lcio_never_goes_over_budget(sample: Path, trained: BenchRCRLPolicy, scale: float) -> None:
+def test_lcio_never_goes_over_budget(sample: Path, trained: BenchPlanner, scale: float) -> None:
     env = make_env(sample, trained)
     budgets = {"latency_s": 12.0 * scale, "usd": 4e-4 * scale, "energy_j": 60.0 * scale}
     for i in range(len(env.dialogues)):
@@ -184,7 +184,7 @@ def test_lcio_never_goes_over_budget(sample: Path, trained: BenchRCRLPolicy, sca
         assert not any(ep.over_after), (i, ep.spent)
 
 
-def test_oracle_is_feasible_and_beats_every_policy(sample: Path, trained: BenchRCRLPolicy) -> None:
+def test_oracle_is_feasible_and_beats_every_policy(sample: Path, trained: BenchPlanner) -> None:
     env = make_env(sample, trained)
     budgets = scaled(0.5, {"latency_s": 12.0, "usd": 4e-4, "energy_j": 60.0})
     for i, d in enumerate(env.dialogues):
@@ -196,13 +196,13 @@ def test_oracle_is_feasible_and_beats_every_policy(sample: Path, trained: BenchR
             assert orc.reward >= run_episode(env, pol, i, budgets).reward - 1e-9
 
 
-def test_policy_round_trips_and_decides_fast_enough_to_matter(tmp_path: Path, trained: BenchRCRLPolicy,
+def test_policy_round_trips_and_decides_fast_enough_to_matter(tmp_path: Path, trained: BenchPlanner,
                                                                 sample: Path) -> None:
     from policies.artifacts import load_policy
 
     trained.save(tmp_path / "p.json")
     again = load_policy(tmp_path / "p.json")
-    assert isinstance(again, BenchRCRLPolicy) and again.space.n == 16
+    assert isinstance(again, BenchPlanner) and again.space.n == 16
     env = make_env(sample, trained)
     obs, _ = env.reset(options={"dialogue": 0})
     mask = env.action_masks()
@@ -216,10 +216,11 @@ def test_evaluate_and_train_clis_accept_the_bench(tmp_path: Path, sample: Path) 
     res = evaluate.main(["--dataset", str(sample), "--seeds", "1", "--epochs", "2",
                          "--a2c-steps", "0", "--sweep", "0.5,1", "--out", str(tmp_path / "ev")])
     pol = res["policies"]
-    assert {"oracle (hindsight)", "lcio-rcrl", "local-only", "cloud-only", "random", "greedy"} <= set(pol)
+    assert {"oracle (hindsight)", "lcio-lookahead", "local-only", "cloud-only", "random",
+            "greedy"} <= set(pol)
     best = pol["oracle (hindsight)"]["reward"]["mean"]
     assert all(best >= v["reward"]["mean"] - 1e-9 for v in pol.values())
-    assert pol["lcio-rcrl"]["over_budget_share"]["mean"] == 0.0
+    assert pol["lcio-lookahead"]["over_budget_share"]["mean"] == 0.0
     assert (tmp_path / "ev" / "results.html").exists()
     out = train.main(["--dataset", str(sample), "--epochs", "2", "--out", str(tmp_path / "p.json")])
     doc = json.loads(Path(out).read_text())
@@ -236,7 +237,7 @@ def test_shipped_benchmark_is_complete_and_its_env_passes_check_env() -> None:
     assert bench.complete()
     dialogues = complete_dialogues(BENCH_PATH)
     assert len(dialogues) >= 100 and sum(len(d) for d in dialogues) >= 352  # M4A1's size
-    policy = BenchRCRLPolicy.load(APP_POLICY_PATH)
+    policy = BenchPlanner.load(APP_POLICY_PATH)
     env = BenchEnv(dialogues, policy.classifier, policy.outcomes)
     check_env(env, skip_render_check=True)
     # the shipped policy never goes over the nominal budgets on the benchmark it learned from
@@ -245,7 +246,7 @@ def test_shipped_benchmark_is_complete_and_its_env_passes_check_env() -> None:
 
 
 def test_policy_chooses_within_the_callers_mask_when_its_worst_case_fits_nowhere(
-        sample: Path, trained: BenchRCRLPolicy) -> None:
+        sample: Path, trained: BenchPlanner) -> None:
     """The app guards its real costs itself: an empty bench guard must not override it."""
     env = make_env(sample, trained)
     obs, _ = env.reset(options={"dialogue": 0, "budgets": {r: 0.0 for r in RESOURCES}})

@@ -153,8 +153,8 @@ def test_evaluation_writes_baselines_curves_and_the_readme_tables(tmp_path: Path
     for scale in res["sweep"]["lcio + cascade"].values():  # guarded: both calls' worst case must fit
         assert scale["over_budget_share"]["mean"] == 0.0
     for metric in ("energy_j", "decide_ms_p50", "decide_ms_p99", "refused_share", "cloud_share"):
-        assert metric in pol["lcio-rcrl"]
-    assert set(res["sweep"]["lcio-rcrl"]) == {"0.1", "0.5", "1.0", "3.0"}
+        assert metric in pol["lcio-lookahead"]
+    assert set(res["sweep"]["lcio-lookahead"]) == {"0.1", "0.5", "1.0", "3.0"}
     router = res["curves"]["mean"]["router (cloud share)"]
     assert router[0]["cloud_share"] == 0.0 and router[-1]["cloud_share"] == 1.0
     assert router[0]["usd"] < router[-1]["usd"]
@@ -165,8 +165,8 @@ def test_evaluation_writes_baselines_curves_and_the_readme_tables(tmp_path: Path
     bench_readme.main([str(tmp_path / "ev" / "results.json"), "--write", "--readme", str(readme)])
     text = readme.read_text()
     assert text.startswith("head\n") and text.endswith("tail\n") and "STALE TABLE" not in text
-    reward = pol["lcio-rcrl"]["reward"]["mean"]
-    assert f"| lcio-rcrl | {reward:.4g} ± " in text and "| router (cloud share) | 0.5 |" in text
+    reward = pol["lcio-lookahead"]["reward"]["mean"]
+    assert f"| lcio-lookahead | {reward:.4g} ± " in text and "| router (cloud share) | 0.5 |" in text
     svg = (tmp_path / "figures" / "bench-quality-vs-cost.svg").read_text()
     assert svg.startswith("<svg") and "router (cloud share)" in svg and svg.count("<polyline") == 3
 

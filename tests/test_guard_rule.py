@@ -21,7 +21,7 @@ from hypothesis.extra.numpy import arrays
 from lab.bench_eval import scaled
 from policies.bench.dataset import complete_dialogues
 from policies.bench.outcome import OutcomeModel
-from policies.bench_policy import BenchEnv, BenchEnvConfig, BenchRCRLConfig, BenchRCRLPolicy
+from policies.bench_policy import BenchEnv, BenchEnvConfig, BenchPlanner, BenchPlannerConfig
 from policies.guard import admit, cheapest, guard_quantile, pacing_reserve, turns_left
 from tests.test_bench_policy import write_sample
 
@@ -108,16 +108,16 @@ def test_the_quantile_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[BenchRCRLPolicy, list]:
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[BenchPlanner, list]:
     sample = write_sample(tmp_path_factory.mktemp("guard") / "sample.jsonl", n_dialogues=30, seed=3)
     dialogues = complete_dialogues(sample)
-    policy, _ = BenchRCRLPolicy.train(dialogues[:20], BenchRCRLConfig(epochs=3), progress=False)
+    policy, _ = BenchPlanner.train(dialogues[:20], BenchPlannerConfig(epochs=3), progress=False)
     return policy, dialogues[20:]
 
 
 @settings(max_examples=20, deadline=None)
 @given(levels=st.lists(st.floats(0.5, 1.0), min_size=2, max_size=6))
-def test_the_bench_bound_grows_with_the_quantile(trained: tuple[BenchRCRLPolicy, list],
+def test_the_bench_bound_grows_with_the_quantile(trained: tuple[BenchPlanner, list],
                                                  levels: list[float]) -> None:
     outcomes: OutcomeModel = trained[0].outcomes
     bounds = [outcomes.predict(0, ("image", "audio"), quantile=q)[2] for q in sorted(levels)]
@@ -145,7 +145,7 @@ def _scaled_costs(dialogues: list, factors: np.ndarray) -> list:
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scale=st.floats(0.05, 3.0), quantile=st.floats(0.5, 1.0), pacing=st.booleans(),
        factors=arrays(np.float64, (7, 3), elements=st.floats(0.0, 4.0)))
-def test_no_bench_dialogue_overspends(trained: tuple[BenchRCRLPolicy, list], scale: float,
+def test_no_bench_dialogue_overspends(trained: tuple[BenchPlanner, list], scale: float,
                                       quantile: float, pacing: bool, factors: np.ndarray) -> None:
     policy, test = trained
     env = BenchEnv(_scaled_costs(test, factors), policy.classifier, policy.outcomes,
@@ -164,7 +164,7 @@ def test_no_bench_dialogue_overspends(trained: tuple[BenchRCRLPolicy, list], sca
             assert not (info["refused"] and info["cut"])
 
 
-def test_cut_turns_are_charged_what_was_left(tmp_path: Path, trained: tuple[BenchRCRLPolicy, list]) -> None:
+def test_cut_turns_are_charged_what_was_left(tmp_path: Path, trained: tuple[BenchPlanner, list]) -> None:
     """Not vacuous: at a tiny budget with costs 4× the measured ones, some turns start and are cut."""
     policy, test = trained
     env = BenchEnv(_scaled_costs(test, np.full((1, 3), 4.0)), policy.classifier, policy.outcomes,

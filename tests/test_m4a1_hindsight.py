@@ -6,15 +6,15 @@ import pytest
 from lab.m4a1.hindsight import HindsightPolicy
 from lab.m4a1.oracle import best_sequence
 from lab.m4a1.protocol import PaperEvaluator
-from lab.m4a1.training import train_rcrl
-from policies.m4a1.rcrl import RCRLConfig
+from lab.m4a1.training import train_planner
+from policies.m4a1.planner import LookaheadConfig
 from tests.policy_fixtures import synthetic_dialogues
 
 
 @pytest.mark.parametrize("budgets", [{"latency_s": 30.0, "usd": 0.05}, {"latency_s": 9.0, "usd": 0.012}])
 def test_with_the_true_future_it_is_the_hindsight_plan(budgets):
     dialogues = synthetic_dialogues(30, seed=8, present_all=False)
-    lcio, _ = train_rcrl(dialogues, RCRLConfig(epochs=1), progress=False)
+    lcio = train_planner(dialogues, LookaheadConfig())
     budgets = {**budgets, "energy_j": float("inf")}
     ev = PaperEvaluator(dialogues, lcio.quality)  # judged by LCIO's own model, as it plans
     checked = 0

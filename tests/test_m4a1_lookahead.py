@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 from lab.m4a1.protocol import PaperEvaluator, PaperSimulator, paper_split
-from lab.m4a1.training import train_rcrl
+from lab.m4a1.training import train_planner
 from policies.guard import affordable_mask
 from policies.m4a1.data import load_dialogues
 from policies.m4a1.features import REMAIN, SPAN, STEP_DIM, TURN
 from policies.m4a1.lookahead import LookaheadKNN
-from policies.m4a1.rcrl import RCRLConfig
+from policies.m4a1.planner import LookaheadConfig
 from policies.m4a1.simulator import QualityModel
 from policies.profiles import PAPER_BUDGETS, RESOURCES
 from tests.policy_fixtures import synthetic_dialogues
@@ -36,8 +36,8 @@ def _random_head(rng: np.random.Generator, next_state: np.ndarray, n_real: int =
 def test_fast_lookahead_is_the_models_own_prediction(ties):
     """Shared ties: the same bits as the reference (full rows, `simulator.tie_mean`) and as
     the model's `predict`; order-broken: the reference's stable-sort neighbours."""
-    policy, _ = train_rcrl(synthetic_dialogues(40, seed=4, present_all=False),
-                           RCRLConfig(epochs=1, knn_ties=ties), progress=False)
+    policy = train_planner(synthetic_dialogues(40, seed=4, present_all=False),
+                           LookaheadConfig(knn_ties=ties))
     knn = policy._knn
     assert knn.exact
     rng = np.random.default_rng(11)
@@ -57,7 +57,7 @@ def test_non_integer_points_fall_back_to_the_reference():
     d = synthetic_dialogues(10, seed=2)
     base = QualityModel.fit(d, ties=True)
     shifted = QualityModel(base.points + 0.5, base.quality, base.space, ties=True)
-    policy, _ = train_rcrl(d, RCRLConfig(epochs=1), progress=False)
+    policy = train_planner(d, LookaheadConfig())
     knn = LookaheadKNN(shifted, policy._next_state)
     assert not knn.exact
     head = _random_head(np.random.default_rng(0), policy._next_state)
@@ -67,7 +67,7 @@ def test_non_integer_points_fall_back_to_the_reference():
 def test_current_quality_from_the_previous_look_ahead_is_a_fresh_query():
     """A window's quality row taken from the previous turn's memoised look-ahead equals the
     model's own query of that window, bit for bit (turns 3 and 4, beyond the warmed caches)."""
-    policy, _ = train_rcrl(synthetic_dialogues(40, seed=5), RCRLConfig(epochs=1), progress=False)
+    policy = train_planner(synthetic_dialogues(40, seed=5), LookaheadConfig())
     rng = np.random.default_rng(5)
     steps = policy._next_state.reshape(-1, STEP_DIM)
     served = 0
@@ -89,7 +89,7 @@ def test_held_out_decisions_equal_the_uncached_computation(scale):
     """Seed 1 of the paper's protocol: on every held-out turn the fast, memoised decision has
     the same scores, to the bit, and so the same action as every k-NN query asked afresh."""
     train, test, _ = paper_split(load_dialogues(M4A1), 1)
-    policy, _ = train_rcrl(train, RCRLConfig(seed=1, epochs=3), progress=False)
+    policy = train_planner(train, LookaheadConfig(seed=1))
     budgets = {**PAPER_BUDGETS, "latency_s": 30.0 * scale, "usd": 0.05 * scale}
     seen: list[int] = []
 

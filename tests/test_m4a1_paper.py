@@ -14,10 +14,10 @@ from lab.m4a1.protocol import (
     summarise_paper,
 )
 from lab.m4a1.runner import bootstrap
-from lab.m4a1.training import train_rcrl
+from lab.m4a1.training import train_planner
 from policies.m4a1.baselines import LocalOnly, PaperCloud, fork
 from policies.m4a1.data import load_dialogues
-from policies.m4a1.rcrl import RCRLConfig
+from policies.m4a1.planner import LookaheadConfig
 from policies.m4a1.simulator import QualityModel
 from policies.profiles import PAPER_BUDGETS
 
@@ -75,8 +75,8 @@ def test_simulator_breaks_ties_by_the_kd_tree_over_lexsorted_points(dialogues) -
 def test_lcio_fits_its_own_model_on_training_data_never_the_judge(dialogues) -> None:
     train, test, _ = paper_split(dialogues, 2)
     sim = PaperSimulator(train)
-    lcio, _ = train_rcrl(train, RCRLConfig(seed=2, epochs=1), progress=False)
-    boot, _ = train_rcrl(bootstrap(train, 2), RCRLConfig(seed=2, epochs=1), progress=False)
+    lcio = train_planner(train, LookaheadConfig(seed=2))
+    boot = train_planner(bootstrap(train, 2), LookaheadConfig(seed=2))
     for pol in (lcio, boot):
         assert pol.quality is not sim and not isinstance(pol.quality, PaperSimulator)
         assert not any(v is sim for v in vars(pol).values())

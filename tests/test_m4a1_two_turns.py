@@ -1,4 +1,4 @@
-"""LCIO's look-ahead plans the turn after next at turns 0-1 (`RCRLConfig.two_turns_until`):
+"""LCIO's look-ahead plans the turn after next at turns 0-1 (`LookaheadConfig.two_turns_until`):
 its value is the expectimax written the obvious way, the budget it assumes is the one left,
 and turning it off gives the one-turn planner back."""
 
@@ -7,28 +7,27 @@ import dataclasses
 import numpy as np
 import pytest
 
-from lab.m4a1.training import train_rcrl
+from lab.m4a1.training import train_planner
 from policies.m4a1.features import build_observation, step_state
-from policies.m4a1.rcrl import RCRLConfig, RCRLPolicy
+from policies.m4a1.planner import LookaheadConfig, LookaheadPlanner
 from tests.policy_fixtures import synthetic_dialogues
 
 BUDGETS = {"latency_s": 30.0, "usd": 0.05, "energy_j": float("inf")}
 
 
 @pytest.fixture(scope="module")
-def trained() -> tuple[RCRLPolicy, list]:
+def trained() -> tuple[LookaheadPlanner, list]:
     train = synthetic_dialogues(40, seed=7)
-    policy, _ = train_rcrl(train, RCRLConfig(epochs=1), progress=False)
-    policy.table.values[:] = 0.0  # λ = 0: the expectimax below has no prices
+    policy = train_planner(train, LookaheadConfig())
     return policy, train
 
 
-def _one_turn(policy: RCRLPolicy) -> RCRLPolicy:
-    return RCRLPolicy(policy.quality, policy.costs, policy.table, policy.weights,
+def _one_turn(policy: LookaheadPlanner) -> LookaheadPlanner:
+    return LookaheadPlanner(policy.quality, policy.costs, policy.weights,
                       dataclasses.replace(policy.config, two_turns_until=-1), None, policy.stats)
 
 
-def _brute_future(policy: RCRLPolicy, states: list, turn: int, left: np.ndarray, depth: int) -> float:
+def _brute_future(policy: LookaheadPlanner, states: list, turn: int, left: np.ndarray, depth: int) -> float:
     """max over affordable actions of r̂ + P(next) · E_task[the same one turn on], `depth` turns
     deep, each k-NN row asked afresh (`QualityModel.predict_actions`)."""
     from policies.m4a1.features import history_window
@@ -60,7 +59,7 @@ def test_turn_zero_look_ahead_is_the_obvious_expectimax(trained, scale):
     states = [step_state(None, turn0.task)]
     obs = build_observation(states, turn0.present, turn0.association, 0, budgets, budgets)
     future = policy.estimates(obs)["future"]
-    remaining = np.array([budgets[r] for r in policy.table.resources])
+    remaining = np.array([budgets[r] for r in policy.config.budgets])
     for a, act in enumerate(policy.space.actions):
         left = remaining - policy._raw_costs[a]
         expected = policy._cont[0] * sum(
@@ -101,8 +100,8 @@ def test_crossval_compares_planners_on_the_same_folds_and_judges():
     from lab.m4a1.crossval import FOLDS, JUDGES, crossval_seed, planners
 
     dialogues = synthetic_dialogues(40, seed=9)
-    ties = crossval_seed(dialogues, 1, 1)
-    depth = crossval_seed(dialogues, 1, 1, planners)
+    ties = crossval_seed(dialogues, 1)
+    depth = crossval_seed(dialogues, 1, planners)
     assert len(depth) == 4 and all(len(v) == FOLDS * JUDGES for v in depth.values())
     assert depth["two turns ahead until turn -1"] == ties["shared ties"]
     assert depth["two turns ahead until turn 1"] != depth["two turns ahead until turn -1"]

@@ -7,13 +7,13 @@ from hypothesis import strategies as st
 
 from lab.m4a1.oracle import best_sequence
 from lab.m4a1.rollout import run_episode
-from lab.m4a1.training import train_rcrl
+from lab.m4a1.training import train_planner
 from policies.base import ActionSpace
 from policies.lagrange import Lagrange, LagrangeTable
 from policies.m4a1.data import Dialogue, Turn
 from policies.m4a1.env import EnvConfig, OffloadEnv
 from policies.m4a1.features import SPAN, STEP_DIM, AppObservationBuilder, classify_task, step_state
-from policies.m4a1.rcrl import RCRLConfig, RCRLPolicy
+from policies.m4a1.planner import LookaheadConfig, LookaheadPlanner
 from policies.m4a1.simulator import RewardWeights, normalised_association, paper_reward
 from policies.profiles import cost_table
 from tests.policy_fixtures import synthetic_dialogues
@@ -81,15 +81,15 @@ def test_oracle_matches_brute_force_on_hand_made_dialogues(budgets):
 
 
 @pytest.fixture(scope="module")
-def trained() -> tuple[RCRLPolicy, list]:
+def trained() -> tuple[LookaheadPlanner, list]:
     d = synthetic_dialogues(40, seed=1, present_all=False)
-    policy, log = train_rcrl(d, RCRLConfig(epochs=3), progress=False)
+    policy = train_planner(d, LookaheadConfig())
     return policy, d
 
 
 @settings(max_examples=25, deadline=None)
 @given(lat=st.floats(0.06, 60.0), usd=st.floats(1e-7, 0.1), seed=st.integers(0, 10_000))
-def test_rcrl_never_overspends(trained, lat, usd, seed):
+def test_planner_never_overspends(trained, lat, usd, seed):
     policy, dialogues = trained
     env = OffloadEnv(dialogues, policy.quality, EnvConfig(guard=False))  # policy guards itself
     i = seed % len(dialogues)
@@ -101,13 +101,14 @@ def test_rcrl_never_overspends(trained, lat, usd, seed):
         assert all(p[s] for s in env.space.actions[a].attachments)
 
 
-def test_decision_carries_probability_estimates_and_multipliers(trained):
+def test_decision_carries_probability_and_estimates_but_no_multipliers(trained):
     policy, _ = trained
     b = AppObservationBuilder({"latency_s": 30.0, "usd": 0.05})
     obs = b.observe("Please recommend a dish", [True, True, True], [0.2, 0.25, 0.1])
     dec = policy.decide(obs, np.ones(9, dtype=bool))
     assert 0 < dec.probability <= 1
-    assert len(dec.estimates["quality"]) == 9 and set(dec.multipliers) == {"latency_s", "usd"}
+    assert len(dec.estimates["quality"]) == 9
+    assert dec.multipliers == {} and "price" not in dec.estimates, "the planner prices no budget"
     b.record(policy.space.actions[dec.action], {"latency_s": 5.0, "usd": 0.01})
     obs2 = b.observe("and now?", [True, False, False], [0.1, 0.0, 0.0], task=2)
     assert obs2[31] == 1 and obs2[35] == pytest.approx(25.0) and obs2[36] == pytest.approx(0.04)
@@ -116,7 +117,7 @@ def test_decision_carries_probability_estimates_and_multipliers(trained):
 def test_update_from_rating_moves_estimate_toward_rating(trained, tmp_path):
     policy, _ = trained
     policy.save(tmp_path / "p.json")
-    p = RCRLPolicy.load(tmp_path / "p.json")
+    p = LookaheadPlanner.load(tmp_path / "p.json")
     before = p.offsets[1, 8]
     after = p.update_from_rating(task=1, action=8, rating=2.0, predicted=1.0, lr=0.5)
     assert after == pytest.approx(before + 0.5)
@@ -132,7 +133,7 @@ def test_task_classifier_keywords():
     assert classify_task("Please recommend two dishes") == 3
 
 
-def _random_observation(rng: np.random.Generator, policy: RCRLPolicy) -> np.ndarray:
+def _random_observation(rng: np.random.Generator, policy: LookaheadPlanner) -> np.ndarray:
     """A random reachable observation: random tasks, actions, turn, association and budget."""
     b = AppObservationBuilder({"latency_s": float(rng.uniform(0.05, 60)),
                                "usd": float(rng.uniform(1e-6, 0.1))})

@@ -54,7 +54,7 @@ def test_every_roster_entry_builds_a_policy_of_its_family(bench_kit: Kit) -> Non
 
 def test_app_menu_is_the_rosters_app_entries_lcio_first(app_policies: dict[str, Policy]) -> None:
     assert list(app_policies) == roster.names("bench", "app")
-    assert list(app_policies)[0] == "lcio-rcrl"
+    assert list(app_policies)[0] == "lcio-lookahead"
 
 
 @pytest.mark.parametrize("name", roster.names("bench", "app"))
@@ -73,7 +73,7 @@ def test_baselines_observe_with_the_classifier_they_are_handed(app_policies: dic
     """The contract loads nothing: a baseline's observation is the shipped LCIO's, through the
     observer the app handed it, and a policy built without one says so."""
     assert np.array_equal(app_policies["local-only"].observe(CONTEXT),
-                          app_policies["lcio-rcrl"].observe(CONTEXT))
+                          app_policies["lcio-lookahead"].observe(CONTEXT))
     bare = roster.build("local-only", Kit("bench", app_policies["local-only"].space))
     with pytest.raises(TypeError, match="no observer"):
         bare.observe(CONTEXT)
@@ -83,7 +83,7 @@ def test_the_shipped_policy_learns_from_ratings_and_baselines_do_not(
         app_policies: dict[str, Policy]) -> None:
     from policies.base import Preferences
 
-    lcio = app_policies["lcio-rcrl"]
+    lcio = app_policies["lcio-lookahead"]
     assert isinstance(lcio, RatingLearner) and lcio.steerable
     obs = lcio.observe(CONTEXT)
     mask = lcio.space.mask_for([True, False, False])

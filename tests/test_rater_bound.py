@@ -75,12 +75,12 @@ def test_the_address_is_stored_as_a_hash_and_pools_after_a_restart(tmp_path: Pat
     db = tmp_path / "log.sqlite"
     engine, learner = _app(db, shipped)
     for _ in range(SESSIONS):
-        session = Session(policy_name="lcio-rcrl", ledger=BudgetLedger(limit=ROOMY),
+        session = Session(policy_name="lcio-lookahead", ledger=BudgetLedger(limit=ROOMY),
                           client="198.51.100.7")
         record = _turn(engine, session)
         assert "learned" in learner.rate(session, record.turn_id, -1, None)
     obs = np.asarray(record.observation, dtype=np.float32)
-    fresh = Session(policy_name="lcio-rcrl")
+    fresh = Session(policy_name="lcio-lookahead")
     moved = np.abs(learner.preferences(fresh, shipped, obs).quality_offsets).max()
     cfg = learner.config
     assert 0 < moved <= 2 * cfg.bound / (1 + cfg.prior_k) * shipped.rating_scale + 1e-12

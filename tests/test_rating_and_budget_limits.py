@@ -14,18 +14,18 @@ from app.store import SessionStore
 from app.ui import ChatUI
 from backends.config import Settings
 from tests.test_app_engine import FakeBackend
-from tests.test_app_policy import _engine, rcrl  # noqa: F401  (the briefly trained policy)
+from tests.test_app_policy import _engine, planner  # noqa: F401  (the briefly trained policy)
 from tests.test_app_ui import LearningPolicy
 
 
-def test_twelve_ratings_of_one_turn_move_the_estimate_as_much_as_one(tmp_path: Path, rcrl) -> None:  # noqa: F811
-    session = Session(policy_name="lcio-rcrl")
-    engine = _engine(tmp_path, rcrl)
-    learner = OnlineLearner(engine.store, lambda n: rcrl)
+def test_twelve_ratings_of_one_turn_move_the_estimate_as_much_as_one(tmp_path: Path, planner) -> None:  # noqa: F811
+    session = Session(policy_name="lcio-lookahead")
+    engine = _engine(tmp_path, planner)
+    learner = OnlineLearner(engine.store, lambda n: planner)
     list(engine.run(session, "write a message to my mom"))
     turn = session.turn_ids[-1]
     first = learner.rate(session, turn, 1, None)
-    book = learner.book("lcio-rcrl")
+    book = learner.book("lcio-lookahead")
     after_one = [book.offsets(session.id, t).copy() for t in range(book.shape[0])]
     notes = [learner.rate(session, turn, thumbs, None) for thumbs in [1, -1] * 5 + [1]]
     after_twelve = [book.offsets(session.id, t) for t in range(book.shape[0])]

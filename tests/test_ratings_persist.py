@@ -53,9 +53,9 @@ def _turn(engine: Engine, session: Session, prompt: str = PROMPT):
 
 def test_sixty_ratings_of_one_person_do_not_flip_another_session(tmp_path: Path, shipped) -> None:
     engine, learner = _app(tmp_path / "log.sqlite", shipped)
-    victim = Session(policy_name="lcio-rcrl", ledger=BudgetLedger(limit=ROOMY))
+    victim = Session(policy_name="lcio-lookahead", ledger=BudgetLedger(limit=ROOMY))
     assert _turn(engine, victim).location == "cloud"
-    attacker = Session(policy_name="lcio-rcrl", ledger=BudgetLedger(limit=ROOMY))
+    attacker = Session(policy_name="lcio-lookahead", ledger=BudgetLedger(limit=ROOMY))
     seen = []
     for _ in range(60):  # sixty turns, each rated: local up, cloud down
         record = _turn(engine, attacker)
@@ -75,7 +75,7 @@ def test_sixty_ratings_of_one_person_do_not_flip_another_session(tmp_path: Path,
 def test_what_ratings_taught_survives_a_restart(tmp_path: Path, shipped) -> None:
     db = tmp_path / "log.sqlite"
     engine, learner = _app(db, shipped, max_per_session=3)
-    session = Session(policy_name="lcio-rcrl", ledger=BudgetLedger(limit=ROOMY))
+    session = Session(policy_name="lcio-lookahead", ledger=BudgetLedger(limit=ROOMY))
     rated = []
     for thumbs in (-1, 1, 1):
         record = _turn(engine, session)
@@ -83,7 +83,7 @@ def test_what_ratings_taught_survives_a_restart(tmp_path: Path, shipped) -> None
         rated.append(record.turn_id)
     task = shipped.task_of(np.asarray(record.observation, dtype=np.float32))
     mine = learner.preferences(session, shipped, np.asarray(record.observation, dtype=np.float32))
-    stranger = Session(policy_name="lcio-rcrl")
+    stranger = Session(policy_name="lcio-lookahead")
     shared = learner.preferences(stranger, shipped, np.asarray(record.observation, dtype=np.float32))
     assert np.abs(mine.quality_offsets).max() > 0 and np.abs(shared.quality_offsets).max() > 0
 
@@ -94,7 +94,8 @@ def test_what_ratings_taught_survives_a_restart(tmp_path: Path, shipped) -> None
         pytest.approx(mine.quality_offsets), "this person's preferences are back"
     assert learner2.preferences(stranger, shipped, obs).quality_offsets == \
         pytest.approx(shared.quality_offsets), "and so is the shared prior"
-    assert learner2.book("lcio-rcrl").shared(task) == pytest.approx(learner.book("lcio-rcrl").shared(task))
+    assert learner2.book("lcio-lookahead").shared(task) == \
+        pytest.approx(learner.book("lcio-lookahead").shared(task))
     assert "already rated" in learner2.rate(session, rated[0], 1, None), "a turn teaches once"
     fourth = _turn(engine2, session)
     assert "learns no more" in learner2.rate(session, fourth.turn_id, 1, None), "the cap holds"
@@ -108,11 +109,11 @@ def test_two_learners_on_one_database_teach_a_turn_once(tmp_path: Path, shipped)
     db = tmp_path / "log.sqlite"
     engine, one = _app(db, shipped)
     _, two = _app(db, shipped)
-    session = Session(policy_name="lcio-rcrl", ledger=BudgetLedger(limit=ROOMY))
+    session = Session(policy_name="lcio-lookahead", ledger=BudgetLedger(limit=ROOMY))
     record = _turn(engine, session)
     assert "learned" in one.rate(session, record.turn_id, 1, None)
     assert "already" in two.rate(session, record.turn_id, -1, None)
-    assert len(one.lessons.since()) == 1 and two.book("lcio-rcrl").lessons(session.id) == 1
+    assert len(one.lessons.since()) == 1 and two.book("lcio-lookahead").lessons(session.id) == 1
 
 
 def test_concurrent_ratings_keep_the_cap_and_teach_each_turn_once(tmp_path: Path) -> None:

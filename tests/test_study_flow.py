@@ -117,10 +117,10 @@ def test_config_from_file_formats_and_env(tmp_path: Path) -> None:
     (tmp_path / "s.yaml").write_text("conditions:\n  - {name: y, policy: local-only}\n")
     assert load_study_config(tmp_path / "s.json", env={}).assignment == "random"
     assert load_study_config(tmp_path / "s.yaml", env={}).conditions[0].name == "y"
-    env = {"LCIO_STUDY_CONDITIONS": "lcio=lcio-rcrl, cloud=cloud-only",
+    env = {"LCIO_STUDY_CONDITIONS": "lcio=lcio-lookahead, cloud=cloud-only",
            "LCIO_STUDY_ASSIGNMENT": "counterbalanced", "LCIO_STUDY_TOKEN": "zq-9-secret"}
     cfg = load_study_config(env=env)
-    assert [(c.name, c.policy) for c in cfg.conditions] == [("lcio", "lcio-rcrl"),
+    assert [(c.name, c.policy) for c in cfg.conditions] == [("lcio", "lcio-lookahead"),
                                                           ("cloud", "cloud-only")]
     assert cfg.task_count == 2 and cfg.token_value() == "zq-9-secret" and "zq-9" not in repr(cfg)
     example = Path(__file__).resolve().parent.parent / "assets" / "study" / "example.toml"

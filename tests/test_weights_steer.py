@@ -99,7 +99,7 @@ def test_the_engine_decides_with_the_sessions_weights(tmp_path: Path, shipped, p
         # a fresh engine each time: the fake local backend's speed, once measured, would
         # change the guard's worst cases for the next session
         engine = _engine(tmp_path / f"{weights.quality}-{weights.latency}-{weights.cost}", shipped)
-        session = Session(policy_name="lcio-rcrl", weights=weights)
+        session = Session(policy_name="lcio-lookahead", weights=weights)
         record = list(engine.run(session, prompt))[-1].record
         assert record.status == "answered" and record.preferences.weights == weights
         assert not record.masked, "the guard allowed every action: the weights decided"

@@ -28,7 +28,7 @@ class ConditionSpec(BaseModel):
     """One arm of the study: which policy decides, under which session budgets."""
 
     name: str
-    policy: str  # a name from Runtime.policy_names, e.g. "lcio-rcrl", "cloud-only"
+    policy: str  # a name from Runtime.policy_names, e.g. "lcio-lookahead", "cloud-only"
     budget_usd: float | None = None  # None: the app's default limit
     budget_latency_s: float | None = None
     budget_energy_j: float | None = None
@@ -39,6 +39,14 @@ class ConditionSpec(BaseModel):
         if not _NAME.match(v):
             raise ValueError(f"condition name {v!r}: letters, digits, '_', '-', '.' only")
         return v
+
+    @field_validator("policy")
+    @classmethod
+    def _current_name(cls, v: str) -> str:
+        """A former policy name (`policies.roster.ALIASES`) means the policy it became."""
+        from policies.roster import canonical
+
+        return canonical(v)
 
 
 class TaskSpec(BaseModel):
@@ -256,7 +264,7 @@ def _read(path: Path) -> dict[str, Any]:
 
 
 def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
-    """`LCIO_STUDY_CONDITIONS="lcio=lcio-rcrl,cloud=cloud-only"` and friends."""
+    """`LCIO_STUDY_CONDITIONS="lcio=lcio-lookahead,cloud=cloud-only"` and friends."""
     out: dict[str, Any] = {}
     if env.get("LCIO_STUDY_CONDITIONS"):
         conds = []

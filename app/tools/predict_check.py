@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", required=True)
     parser.add_argument("--turns", type=int, default=20)
-    parser.add_argument("--policies", default="cloud-only,lcio-rcrl")
+    parser.add_argument("--policies", default="cloud-only,lcio-lookahead")
     parser.add_argument("--browser", action="store_true",
                         help="drive the chat page in chromium (Playwright) instead of /chat")
     parser.add_argument("--log", type=Path, help="the app's SQLite session log (with --browser)")

@@ -19,9 +19,9 @@ from policies.base import Decision, Policy
 from policies.bench.dataset import BenchTurn
 from policies.bench.observation import BENCH_SPACE, REMAIN, BenchWeights, kinds_from_obs
 from policies.bench.outcome import affordable
+from policies.bench.planner import BenchPlanner
 from policies.bench.prompt_features import idf_weights
 from policies.bench.prompt_quality import context_counts, context_features
-from policies.bench.rcrl import BenchRCRLPolicy
 from policies.bench.routers import WeaknessModel, cascade_action, fullest
 
 
@@ -65,7 +65,7 @@ class BenchLCIOCascade(Policy):
     name = "lcio + cascade"
     uses_guard = True
 
-    def __init__(self, lcio: BenchRCRLPolicy, value: CascadeValue, weakness: WeaknessModel):
+    def __init__(self, lcio: BenchPlanner, value: CascadeValue, weakness: WeaknessModel):
         self.lcio, self.value, self.weakness, self.space = lcio, value, weakness, lcio.space
 
     def decide(self, observation: np.ndarray, mask: np.ndarray) -> Decision:

@@ -19,35 +19,35 @@ import dataclasses
 import numpy as np
 
 from lab.m4a1.protocol import PAPER_SEEDS, PaperEvaluator, paper_split, summarise_paper
-from lab.m4a1.training import train_rcrl
+from lab.m4a1.training import train_planner
 from policies.artifacts import DEFAULT_DATASET
 from policies.m4a1.data import load_dialogues
-from policies.m4a1.rcrl import RCRLConfig, RCRLPolicy
+from policies.m4a1.planner import LookaheadConfig, LookaheadPlanner
 from policies.m4a1.simulator import QualityModel
 from policies.profiles import PAPER_BUDGETS
 
 FOLDS, JUDGES = 4, 3
 
 
-def variants(base: RCRLPolicy) -> dict[str, RCRLPolicy]:
+def variants(base: LookaheadPlanner) -> dict[str, LookaheadPlanner]:
     """The same fitted policy with its k-NN breaking ties by storage order, or sharing them
     (planning one turn ahead, as when the tie rule was chosen)."""
     config = dataclasses.replace(base.config, two_turns_until=-1)
     out = {}
     for name, ties in (("order-broken", False), ("shared ties", True)):
         q = dataclasses.replace(base.quality, ties=ties)
-        out[name] = RCRLPolicy(q, base.costs, base.table, base.weights, config, None, base.stats)
+        out[name] = LookaheadPlanner(q, base.costs, base.weights, config, None, base.stats)
     return out
 
 
-def planners(base: RCRLPolicy) -> dict[str, RCRLPolicy]:
+def planners(base: LookaheadPlanner) -> dict[str, LookaheadPlanner]:
     """The same fitted policy planning two turns ahead up to turn −1 (never), 0, 1 or 2."""
-    return {f"two turns ahead until turn {t}": RCRLPolicy(
-        base.quality, base.costs, base.table, base.weights,
+    return {f"two turns ahead until turn {t}": LookaheadPlanner(
+        base.quality, base.costs, base.weights,
         dataclasses.replace(base.config, two_turns_until=t), None, base.stats) for t in (-1, 0, 1, 2)}
 
 
-def crossval_seed(dialogues, seed: int, epochs: int, make=variants,
+def crossval_seed(dialogues, seed: int, make=variants,
                   budgets: dict[str, float] = PAPER_BUDGETS) -> dict[str, list[float]]:
     train, _, _ = paper_split(dialogues, seed)  # the held-out 20 % is never touched
     folds = np.array_split(np.random.default_rng(seed).permutation(len(train)), FOLDS)
@@ -56,7 +56,7 @@ def crossval_seed(dialogues, seed: int, epochs: int, make=variants,
         held = set(val_idx.tolist())
         val = [train[i] for i in val_idx]
         inner = [d for i, d in enumerate(train) if i not in held]
-        base, _ = train_rcrl(inner, RCRLConfig(seed=seed, epochs=epochs), progress=False)
+        base = train_planner(inner, LookaheadConfig(seed=seed))
         pols = make(base)
         for j in range(JUDGES):
             perm = np.random.default_rng(1000 * seed + 10 * f + j).permutation(len(base.quality.points))
@@ -71,7 +71,6 @@ def crossval_seed(dialogues, seed: int, epochs: int, make=variants,
 def main(argv: list[str] | None = None) -> dict[str, list[float]]:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dataset", default=str(DEFAULT_DATASET))
-    ap.add_argument("--epochs", type=int, default=1, help="dual-ascent epochs (λ changes no decision)")
     ap.add_argument("--planner", action="store_true", help="compare planning depths, not tie rules")
     ap.add_argument("--scale", type=float, default=1.0, help="budgets × this (30 s, $0.05)")
     args = ap.parse_args(argv)
@@ -79,7 +78,7 @@ def main(argv: list[str] | None = None) -> dict[str, list[float]]:
     budgets = {**PAPER_BUDGETS, "latency_s": 30.0 * args.scale, "usd": 0.05 * args.scale}
     res: dict[str, list[float]] = {}
     for seed in PAPER_SEEDS:
-        per = crossval_seed(dialogues, seed, args.epochs, planners if args.planner else variants, budgets)
+        per = crossval_seed(dialogues, seed, planners if args.planner else variants, budgets)
         for name, v in per.items():
             res.setdefault(name, []).extend(v)
         print(f"seed {seed}: " + ", ".join(f"{n} {np.mean(v):.4f}" for n, v in res.items()), flush=True)

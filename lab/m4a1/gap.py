@@ -22,11 +22,11 @@ from lab.m4a1.oracle import best_sequence
 from lab.m4a1.protocol import PAPER_SEEDS, PaperEvaluator, PaperSimulator, paper_split
 from lab.m4a1.protocol import summarise_paper as summary
 from lab.m4a1.runner import lcio_path, lcio_policy
-from lab.m4a1.training import train_rcrl
+from lab.m4a1.training import train_planner
 from policies.artifacts import DEFAULT_DATASET
 from policies.m4a1.baselines import FixedSequence
 from policies.m4a1.data import load_dialogues
-from policies.m4a1.rcrl import RCRLConfig
+from policies.m4a1.planner import LookaheadConfig
 from policies.profiles import PAPER_BUDGETS
 
 ROWS = ("oracle (hindsight, judge's model)", "oracle (hindsight, LCIO's own model)", "lcio",
@@ -43,11 +43,11 @@ def planned_on(evaluator: PaperEvaluator, quality_fn, budgets: dict[str, float])
     return summary(eps, budgets)["reward"]
 
 
-def gap_seed(dialogues, seed: int, epochs: int, cache: Path) -> dict[str, float]:
+def gap_seed(dialogues, seed: int, cache: Path) -> dict[str, float]:
     train, test, _ = paper_split(dialogues, seed)
     ev = PaperEvaluator(test, PaperSimulator(train))
-    lcio = lcio_policy(train, seed, epochs, lcio_path(cache, seed, epochs))
-    ordered, _ = train_rcrl(train, RCRLConfig(seed=seed, epochs=epochs, knn_ties=False), progress=False)
+    lcio = lcio_policy(train, seed, lcio_path(cache, seed))
+    ordered = train_planner(train, LookaheadConfig(seed=seed, knn_ties=False))
     b = PAPER_BUDGETS
     return {ROWS[0]: summary(ev.oracle(b), b)["reward"], ROWS[1]: planned_on(ev, lcio.quality.predict, b),
             ROWS[2]: summary([ev.play(lcio, d, b) for d in test], b)["reward"],
@@ -57,13 +57,12 @@ def gap_seed(dialogues, seed: int, epochs: int, cache: Path) -> dict[str, float]
 def main(argv: list[str] | None = None) -> dict[str, list[float]]:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dataset", default=str(DEFAULT_DATASET))
-    ap.add_argument("--epochs", type=int, default=RCRLConfig.epochs)
     ap.add_argument("--cache", default="runs/eval/cache")
     args = ap.parse_args(argv)
     cache = Path(args.cache)
     cache.mkdir(parents=True, exist_ok=True)
     dialogues = load_dialogues(args.dataset)
-    per_seed = [gap_seed(dialogues, s, args.epochs, cache) for s in PAPER_SEEDS]
+    per_seed = [gap_seed(dialogues, s, cache) for s in PAPER_SEEDS]
     out = {r: [p[r] for p in per_seed] for r in ROWS}
     print(f"{'':<38}" + "".join(f"{'seed ' + str(s):>9}" for s in PAPER_SEEDS) + f"{'mean':>9}")
     for r, v in out.items():

@@ -23,13 +23,13 @@ import numpy as np
 
 from lab.m4a1.protocol import PAPER_SEEDS, PaperEvaluator, PaperSimulator, paper_split
 from lab.m4a1.protocol import summarise_paper as summary
-from lab.m4a1.training import train_rcrl
+from lab.m4a1.training import train_planner
 from policies.artifacts import DEFAULT_DATASET
 from policies.base import Decision, Policy
 from policies.guard import TOL, affordable_mask
 from policies.m4a1.data import Dialogue, load_dialogues
 from policies.m4a1.features import ASSOC, HIST, PRESENT, REMAIN, STEP_DIM, TURN, step_state
-from policies.m4a1.rcrl import RCRLConfig, RCRLPolicy
+from policies.m4a1.planner import LookaheadConfig, LookaheadPlanner
 from policies.m4a1.simulator import QualityModel, action_code, normalised_association, paper_reward
 from policies.profiles import PAPER_BUDGETS, RESOURCES
 
@@ -42,7 +42,7 @@ class HindsightPolicy(Policy):
 
     name, uses_guard = "lcio, hindsight optimisation", True
 
-    def __init__(self, lcio: RCRLPolicy, futures: list[Dialogue], depth: int = 99):
+    def __init__(self, lcio: LookaheadPlanner, futures: list[Dialogue], depth: int = 99):
         self.lcio, self.pool, self.depth = lcio, futures, depth
         self.space = lcio.space
         self._actions = self.space.actions
@@ -102,14 +102,14 @@ class HindsightPolicy(Policy):
         return Decision(a, act.location, act.attachments, 1.0, reason="hindsight optimisation")
 
 
-def held_out(dialogues: list[Dialogue], cache: Path, epochs: int, depth: int = 99) -> dict[str, list[float]]:
+def held_out(dialogues: list[Dialogue], cache: Path, depth: int = 99) -> dict[str, list[float]]:
     """Reward of LCIO and HOP on each seed's held-out dialogues at the nominal budgets."""
     from lab.m4a1.runner import lcio_path, lcio_policy
 
     out: dict[str, list[float]] = {}
     for seed in PAPER_SEEDS:
         train, test, _ = paper_split(dialogues, seed)
-        lcio = lcio_policy(train, seed, epochs, lcio_path(cache, seed, epochs))
+        lcio = lcio_policy(train, seed, lcio_path(cache, seed))
         ev = PaperEvaluator(test, PaperSimulator(train))
         for name, pol in (("lcio", lcio), ("hop", HindsightPolicy(lcio, train, depth))):
             s = summary([ev.play(pol, d, PAPER_BUDGETS) for d in test], PAPER_BUDGETS)
@@ -127,7 +127,7 @@ def training_cv(dialogues: list[Dialogue], depth: int = 99, folds: int = 4) -> d
         for f, idx in enumerate(np.array_split(np.random.default_rng(seed).permutation(len(train)), folds)):
             val = [train[i] for i in idx]
             inner = [d for i, d in enumerate(train) if i not in set(idx.tolist())]
-            lcio, _ = train_rcrl(inner, RCRLConfig(seed=seed, epochs=1), progress=False)
+            lcio = train_planner(inner, LookaheadConfig(seed=seed))
             perm = np.random.default_rng(1000 * seed + 10 * f).permutation(len(lcio.quality.points))
             judge = QualityModel(lcio.quality.points[perm], lcio.quality.quality[perm], lcio.space)
             ev = PaperEvaluator(val, judge)
@@ -140,14 +140,13 @@ def training_cv(dialogues: list[Dialogue], depth: int = 99, folds: int = 4) -> d
 def main(argv: list[str] | None = None) -> dict[str, list[float]]:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dataset", default=str(DEFAULT_DATASET))
-    ap.add_argument("--epochs", type=int, default=RCRLConfig.epochs)
     ap.add_argument("--cache", default="runs/eval/cache")
     ap.add_argument("--cv", action="store_true", help="training-split folds instead of held-out")
     ap.add_argument("--depth", type=int, default=99, help="future turns planned (default: to the end)")
     args = ap.parse_args(argv)
     dialogues = load_dialogues(args.dataset)
     out = (training_cv(dialogues, args.depth) if args.cv
-           else held_out(dialogues, Path(args.cache), args.epochs, args.depth))
+           else held_out(dialogues, Path(args.cache), args.depth))
     for name, v in out.items():
         print(f"{name:<28}" + "".join(f"{x:>8.3f}" for x in v) + f"   mean {np.mean(v):.3f}")
     d = np.asarray(out["hop"]) - np.asarray(out["lcio"])

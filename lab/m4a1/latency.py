@@ -26,7 +26,7 @@ from lab.m4a1.protocol import PAPER_SEEDS, PaperEvaluator, PaperSimulator, paper
 from lab.m4a1.runner import lcio_path, lcio_policy
 from policies.artifacts import DEFAULT_DATASET
 from policies.m4a1.data import load_dialogues
-from policies.m4a1.rcrl import RCRLPolicy
+from policies.m4a1.planner import LookaheadPlanner
 from policies.profiles import PAPER_BUDGETS
 
 
@@ -48,18 +48,18 @@ class _Timed:
         return dec
 
 
-def measure(dataset: str, out: Path, epochs: int = 100, repeats: int = 1) -> dict:
+def measure(dataset: str, out: Path, repeats: int = 1) -> dict:
     dialogues = load_dialogues(dataset)
     res: dict = {"load_average_1min_before": os.getloadavg()[0], "cpus": os.cpu_count(),
                  "repeats": repeats}
     for seed in PAPER_SEEDS:
         train, test, _ = paper_split(dialogues, seed)
-        path = lcio_path(out / "cache", seed, epochs)
-        lcio_policy(train, seed, epochs, path)  # trains and caches it if absent
+        path = lcio_path(out / "cache", seed)
+        lcio_policy(train, seed, path)  # trains and caches it if absent
         ev = PaperEvaluator(test, PaperSimulator(train))
         times: dict[str, list[float]] = {}
         for _ in range(repeats):
-            pol = RCRLPolicy.load(path)  # fresh memo caches (filled ahead for turns 0-2 only)
+            pol = LookaheadPlanner.load(path)  # fresh memo caches (filled ahead for turns 0-2 only)
             for phase in ("cold", "warm"):
                 timed = _Timed(pol)
                 for d in test:
@@ -79,10 +79,9 @@ def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dataset", default=str(DEFAULT_DATASET))
     ap.add_argument("--out", default="runs/eval")
-    ap.add_argument("--epochs", type=int, default=100)
     ap.add_argument("--repeats", type=int, default=5, help="fresh loads per seed (pooled percentiles)")
     args = ap.parse_args(argv)
-    res = measure(args.dataset, Path(args.out), args.epochs, args.repeats)
+    res = measure(args.dataset, Path(args.out), args.repeats)
     print(json.dumps(res, indent=1))
     return res
 

@@ -3,14 +3,13 @@
     python -m lab.evaluate --dataset ../shared/data/m4a1/M4A1.json --seeds 3 --out runs/eval
 
 Per seed s (`paper_split`): the evaluator's simulator is fitted on the training split; LCIO
-fits its own quality model and multipliers on the training split through its own code
-(`train_rcrl`: a different object, its own k-NN, never the simulator) and, for the robustness
+fits its own quality model and dialogue statistics on the training split through its own code
+(`train_planner`: a different object, its own k-NN, never the simulator) and, for the robustness
 row, on a bootstrap resample of the training dialogues. The paper's recipe is trained with A2C
 and with PPO. Every policy then plays the held-out dialogues at each budget scale.
 
-Ablations of LCIO, same model: "one turn ahead" never plans the turn after next; "λ = 0"
-drops the learned multipliers (look-ahead and guard kept); "mask only" also drops the
-look-ahead (best immediate reward among affordable actions).
+Ablations of LCIO, same model: "one turn ahead" never plans the turn after next; "mask only"
+drops the look-ahead (best immediate reward among affordable actions).
 """
 
 from __future__ import annotations
@@ -31,18 +30,17 @@ from lab.m4a1.protocol import (
     summarise_paper,
 )
 from lab.m4a1.recipes import ALGORITHMS, PaperRecipe
-from lab.m4a1.training import train_rcrl
+from lab.m4a1.training import train_planner
 from lab.report import aggregate, plots, prepare_run, sweep_table, table
 from policies import roster
 from policies.base import Policy
 from policies.m4a1.data import Dialogue, load_dialogues
-from policies.m4a1.rcrl import RCRLConfig, RCRLPolicy
+from policies.m4a1.planner import LookaheadConfig, LookaheadPlanner
 from policies.profiles import PAPER_BUDGETS
 from policies.roster import Kit
 
 ORACLE = "oracle (hindsight)"
 LCIO = "lcio"
-LCIO_NO_LAMBDA = "lcio, λ = 0"
 LCIO_MASK_ONLY = "lcio, mask only"
 LCIO_ONE_TURN = "lcio, one turn ahead"
 LCIO_BOOTSTRAP = "lcio (bootstrap model)"
@@ -51,17 +49,13 @@ COLUMNS = ["reward", "quality", "association", "latency_s", "usd", "over_budget_
            "overspend_latency_s", "overspend_usd", "cloud_share", "oracle_share", "decide_ms_p99"]
 
 
-def ablations(lcio: RCRLPolicy) -> dict[str, RCRLPolicy]:
-    """LCIO planning one turn ahead only, without its multipliers, and without multipliers or
-    look-ahead."""
+def ablations(lcio: LookaheadPlanner) -> dict[str, LookaheadPlanner]:
+    """LCIO planning one turn ahead only, and without its look-ahead."""
     one_turn = copy.copy(lcio)
     one_turn.config = dataclasses.replace(lcio.config, two_turns_until=-1)
-    no_lambda = copy.copy(lcio)
-    no_lambda.table = copy.deepcopy(lcio.table)
-    no_lambda.table.values[:] = 0.0
-    mask_only = copy.copy(no_lambda)
+    mask_only = copy.copy(lcio)
     mask_only.config = dataclasses.replace(lcio.config, lookahead=False)
-    return {LCIO_ONE_TURN: one_turn, LCIO_NO_LAMBDA: no_lambda, LCIO_MASK_ONLY: mask_only}
+    return {LCIO_ONE_TURN: one_turn, LCIO_MASK_ONLY: mask_only}
 
 
 def bootstrap(train: list[Dialogue], seed: int) -> list[Dialogue]:
@@ -70,17 +64,17 @@ def bootstrap(train: list[Dialogue], seed: int) -> list[Dialogue]:
     return [train[i] for i in idx]
 
 
-def lcio_path(cache: Path, seed: int, epochs: int, variant: str = "") -> Path:
-    """Where LCIO for a seed is cached (v3: it plans two turns ahead at turns 0-1, and its
-    multipliers were learned so; an earlier file is never reused)."""
-    return cache / f"paper_lcio_v3{variant}_seed{seed}_{epochs}.json"
+def lcio_path(cache: Path, seed: int, variant: str = "") -> Path:
+    """Where LCIO for a seed is cached (v4: no multipliers, nothing trained but the reward
+    model and the dialogue statistics; an earlier file is never reused)."""
+    return cache / f"paper_lcio_v4{variant}_seed{seed}.json"
 
 
-def lcio_policy(train: list[Dialogue], seed: int, epochs: int, path: Path) -> RCRLPolicy:
+def lcio_policy(train: list[Dialogue], seed: int, path: Path) -> LookaheadPlanner:
     """LCIO fitted on `train` only, through its own code path; cached at `path`."""
     if path.exists():
-        return RCRLPolicy.load(path)
-    pol, _ = train_rcrl(train, RCRLConfig(seed=seed, epochs=epochs), progress=False)
+        return LookaheadPlanner.load(path)
+    pol = train_planner(train, LookaheadConfig(seed=seed))
     pol.save(path, command=f"python -m lab.evaluate (paper protocol, seed {seed})")
     return pol
 
@@ -95,9 +89,9 @@ def evaluate_seed(dialogues: list[Dialogue], seed: int, args, cache: Path) -> di
     train, test, rng = paper_split(dialogues, seed)
     simulator = PaperSimulator(train)
     evaluator = PaperEvaluator(test, simulator)
-    lcio = lcio_policy(train, seed, args.epochs, lcio_path(cache, seed, args.epochs))
-    boot = lcio_policy(bootstrap(train, seed), seed, args.epochs,
-                       lcio_path(cache, seed, args.epochs, "_bootstrap"))
+    lcio = lcio_policy(train, seed, lcio_path(cache, seed))
+    boot = lcio_policy(bootstrap(train, seed), seed,
+                       lcio_path(cache, seed, "_bootstrap"))
     fixed: dict[str, Policy] = {LCIO: lcio, **ablations(lcio), LCIO_BOOTSTRAP: boot}
     for algo in ALGORITHMS if args.rl_steps > 0 else ():
         rec = PaperRecipe.train(train, simulator, seed, algo, args.rl_steps,
@@ -163,8 +157,6 @@ def report(per_seed: list[dict], seeds: list[int], args, seconds: float = 0.0) -
     agg = aggregate(per_seed)
     res = {"config": {"protocol": "paper", "dataset": str(args.dataset), "seeds": seeds,
                       "budgets": PAPER_BUDGETS, "sweep_scales": sweep, "rl_steps": args.rl_steps,
-                      "rcrl_epochs": args.epochs,
-                      "rcrl_training_scale_range": list(RCRLConfig().scale_range),
                       "reward": "per turn 1·q + 1/3·assoc − 1/3·lat − 1/3·usd (normalised), "
                                 "mean per dialogue (the paper's step_eval)"},
            "per_seed": {n: {str(s): [m[n][s]["reward"] for m in per_seed] for s in sweep}
@@ -179,6 +171,6 @@ def report(per_seed: list[dict], seeds: list[int], args, seconds: float = 0.0) -
     print(per_seed_table(per_seed, seeds))
     print(f"\nMean ± std over seeds\n\n{table(agg, 1.0, COLUMNS)}")
     print("\nBudget sweep (reward; share of dialogues over any budget)\n")
-    print(sweep_table(agg, sweep, RCRLConfig().scale_range, reward="reward"))
+    print(sweep_table(agg, sweep, None, reward="reward"))
     print("\nTargets:", json.dumps(res["targets"], indent=1, default=str))
     return res

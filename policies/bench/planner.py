@@ -1,5 +1,11 @@
-"""LCIO's RCRL on LCIO-Bench: outcome estimates priced by multipliers learned by dual ascent,
-under the worst-case guard; the app's shipped policy."""
+"""LCIO's planner on LCIO-Bench, the app's shipped policy: outcome estimates, less a price on
+each budget that looks ahead to the turns the dialogue may still need it for (learned by dual
+ascent on how often later turns were refused), under the hard guard that keeps the budgets.
+
+The prices change a few decisions only at tight budgets (LCIO-Bench v2, 3 seeds: reward 0.3898
+with them and 0.3835 without at 0.35×, 0.3457 and 0.3474 at 0.25×, the same to 4 decimals at
+0.1× and 0.5× to 3×); they do not keep the budgets by themselves (`lab.guard_off`:
+`docs/results.md`)."""
 
 from __future__ import annotations
 
@@ -47,7 +53,7 @@ from policies.profiles import RESOURCES
 
 
 @dataclass
-class BenchRCRLConfig:
+class BenchPlannerConfig:
     seed: int = 0
     epochs: int = 60
     lr: float = 0.5  # dual step size, decayed as lr / sqrt(1 + epoch)
@@ -62,24 +68,24 @@ class BenchRCRLConfig:
     ridge_alphas: tuple[float, ...] = (0.1, 0.3, 1.0, 3.0, 10.0)  # its ridge penalty, by CV
 
 
-class BenchRCRLPolicy(Policy, RatingLearner):
-    """LCIO's RCRL on the bench: argmax over allowed actions of
+class BenchPlanner(Policy, RatingLearner):
+    """LCIO's planner on the bench: argmax over allowed actions of
     q̂(task, shape) − w·ĉ(a) − Σ_k λ_k(turn, remaining_k) · ĉ_k(a)/unit_k, with the hard guard
     on worst-case costs. q̂ and ĉ come from `OutcomeModel` (training turns' measurements);
     λ from a `LagrangeTable` learned by dual ascent on training rollouts (see `train`): in each
     (turn, remaining budget) cell, λ_k rises when later turns of the dialogue were refused for
     lack of resource k and decays otherwise."""
 
-    name = "lcio-rcrl"
+    name = "lcio-lookahead"
     uses_guard = True
     steerable = True  # decide_with honours a person's weights and rating offsets
 
     def __init__(self, classifier: TaskClassifier, outcomes: OutcomeModel, table: LagrangeTable,
-                 config: BenchRCRLConfig | None = None, space: ActionSpace = BENCH_SPACE,
+                 config: BenchPlannerConfig | None = None, space: ActionSpace = BENCH_SPACE,
                  offsets: np.ndarray | None = None, quality_model: PromptQualityModel | None = None):
         self.classifier, self.outcomes, self.table = classifier, outcomes, table
         self.quality_model = quality_model
-        self.config, self.space = config or BenchRCRLConfig(), space
+        self.config, self.space = config or BenchPlannerConfig(), space
         self.est = _Estimates(outcomes, self.config.weights, space)
         self._units = np.asarray(table.units, dtype=np.float64)
         self.offsets = np.zeros((len(TASKS), space.n)) if offsets is None else np.asarray(offsets)
@@ -173,13 +179,13 @@ class BenchRCRLPolicy(Policy, RatingLearner):
 
     # --- training and persistence -------------------------------------------------------
     @classmethod
-    def train(cls, dialogues: list[list[BenchTurn]], config: BenchRCRLConfig | None = None,
-              progress: bool = True) -> tuple[BenchRCRLPolicy, list[dict[str, float]]]:
+    def train(cls, dialogues: list[list[BenchTurn]], config: BenchPlannerConfig | None = None,
+              progress: bool = True) -> tuple[BenchPlanner, list[dict[str, float]]]:
         """Fit classifier and outcome model on `dialogues`, then the multipliers by dual
         ascent on rollouts of the same dialogues with measured costs and sampled budgets."""
         from tqdm.auto import tqdm
 
-        config = config or BenchRCRLConfig()
+        config = config or BenchPlannerConfig()
         turns = [t for d in dialogues for t in d]
         clf = TaskClassifier.fit(turns)
         tasks = [clf.predict(t.prompt, t.kinds) for t in turns]
@@ -198,7 +204,7 @@ class BenchRCRLPolicy(Policy, RatingLearner):
         env.reset(seed=config.seed)
         rng = np.random.default_rng(config.seed)
         log: list[dict[str, float]] = []
-        for epoch in tqdm(range(config.epochs), desc=f"bench rcrl seed {config.seed}",
+        for epoch in tqdm(range(config.epochs), desc=f"bench planner seed {config.seed}",
                           disable=not progress, leave=False):
             samples: list[tuple[int, int, int, float]] = []
             rewards, refused = [], []
@@ -255,7 +261,7 @@ class BenchRCRLPolicy(Policy, RatingLearner):
         path.write_text(json.dumps(doc))
 
     @classmethod
-    def load(cls, path: str | Path) -> BenchRCRLPolicy:
+    def load(cls, path: str | Path) -> BenchPlanner:
         doc = json.loads(Path(path).read_text())
         cfg = dict(doc["config"])
         cfg["scale_range"] = tuple(cfg["scale_range"])
@@ -263,7 +269,7 @@ class BenchRCRLPolicy(Policy, RatingLearner):
         space = ActionSpace(**doc["action_space"])
         quality = doc.get("quality_model")
         return cls(TaskClassifier(**doc["classifier"]), OutcomeModel(**doc["outcomes"]),
-                   LagrangeTable.from_dict(doc["lagrange"]), BenchRCRLConfig(**cfg), space,
+                   LagrangeTable.from_dict(doc["lagrange"]), BenchPlannerConfig(**cfg), space,
                    np.asarray(doc["offsets"]), PromptQualityModel(**quality) if quality else None)
 
 

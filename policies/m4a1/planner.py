@@ -1,4 +1,4 @@
-"""LCIO's M4A1 policy: a budget-masked look-ahead planner, with Lagrange multipliers.
+"""LCIO's M4A1 policy: a budget-guarded look-ahead planner.
 
 What it is, plainly (measured in the paper's protocol, `lab.m4a1.runner`):
 - Reward model: a k-NN quality model fitted on the training dialogues' logged turns by our own
@@ -6,33 +6,31 @@ What it is, plainly (measured in the paper's protocol, `lab.m4a1.runner`):
   the last slots, so no storage order decides a prediction), plus the paper's
   association and cost terms. Ratings from the app shift it per (task, action).
 - Decision: argmax over the actions the mask and the budget guard allow of
-  r̂(s, a) − Σ_k λ_k · c_k(a)/unit_k + P(next turn) · E_next task[best next r̂ − price
-  + the same for the turn after], an expectimax over the unknown next tasks. It plans two
-  turns ahead at turns 0 and 1, whose next two turns' k-NN rows the warm caches hold, and one
-  turn ahead after that (`RCRLConfig.two_turns_until`): chosen on the training split only
-  (`lab.m4a1.crossval --planner`), where the second turn is worth +0.02 reward and
-  planning it at later turns adds nothing (held out it is flat: `policies/README.md`).
-- Multipliers: λ_k is a table over (turn, remaining budget of k in units of its most expensive
-  call), learned by stochastic dual ascent on rollouts of the training dialogues with budgets
-  drawn from a wide range. On M4A1 they change no decision: with λ = 0 the rewards are
-  identical at every budget scale from 0.25× to 3× (the look-ahead's "does the next action still
-  fit" test and the hard guard already keep it within budget). The look-ahead is what earns
-  its place (+0.12 reward over the same model without it).
-The guard makes overspending impossible whatever λ says.
+  r̂(s, a) + P(next turn) · E_next task[best next r̂ over the next actions the budget left
+  after a still allows + the same for the turn after], an expectimax over the unknown next
+  tasks. It plans two turns ahead at turns 0 and 1, whose next two turns' k-NN rows the warm
+  caches hold, and one turn ahead after that (`LookaheadConfig.two_turns_until`): chosen on
+  the training split only (`lab.m4a1.crossval --planner`), where the second turn is worth
+  +0.02 reward and planning it at later turns adds nothing (held out it is flat:
+  `policies/README.md`). The look-ahead earns its place (+0.12 reward over the same model
+  without it).
+- Budgets are kept by the hard guard (`policies.guard`), not by the planner: it once also
+  priced each resource with Lagrange multipliers learned by dual ascent (a constrained-MDP
+  training), which were measured to change no decision on M4A1 (rewards identical to 4
+  decimals at every budget scale from 0.25× to 3×) and were removed (`docs/results.md`).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
 
 from policies.base import ActionSpace, Decision, Policy, RatingLearner, TurnContext
 from policies.guard import TOL, fits
-from policies.lagrange import LagrangeTable
 from policies.m4a1.data import TASKS, Dialogue
 from policies.m4a1.features import ASSOC, HIST, REMAIN, TURN, context_observation
 from policies.m4a1.lookahead import LookaheadKNN
@@ -81,11 +79,8 @@ class DialogueStats:
 
 
 @dataclass
-class RCRLConfig:
+class LookaheadConfig:
     seed: int = 0
-    epochs: int = 100
-    lr: float = 0.5  # dual step size, decayed as lr / sqrt(1 + epoch)
-    scale_range: tuple[float, float] = (0.3, 1.7)  # training budgets: nominal × U(range)
     budgets: dict[str, float] = field(  # the paper's budgets that are finite (seconds, dollars)
         default_factory=lambda: {r: v for r, v in PAPER_BUDGETS.items() if v != float("inf")})
     device: str = "Jetson TX2"
@@ -97,29 +92,28 @@ class RCRLConfig:
     knn_ties: bool = True  # equidistant neighbours share the k-NN's last slots (simulator.tie_shares)
 
 
-class RCRLPolicy(Policy, RatingLearner):
-    name = "lcio-rcrl"
+class LookaheadPlanner(Policy, RatingLearner):
+    name = "lcio-lookahead"
     uses_guard = True
 
-    def __init__(self, quality: QualityModel, costs: CostTable, table: LagrangeTable,
-                 weights: RewardWeights | None = None, config: RCRLConfig | None = None,
+    def __init__(self, quality: QualityModel, costs: CostTable,
+                 weights: RewardWeights | None = None, config: LookaheadConfig | None = None,
                  offsets: np.ndarray | None = None, stats: DialogueStats | None = None):
-        self.quality, self.costs, self.table = quality, costs, table
+        self.quality, self.costs = quality, costs
         self.stats = stats
-        self.weights, self.config = weights or RewardWeights(), config or RCRLConfig()
+        self.weights, self.config = weights or RewardWeights(), config or LookaheadConfig()
         self.space: ActionSpace = costs.space
         self._actions = self.space.actions  # the property builds a new list on every call
         self.action_costs = costs.per_action()
         self._worst = np.stack([np.asarray(self.action_costs[r], dtype=np.float64) for r in RESOURCES], 1)
         norm = costs.normalised()
         self._cost_term = self.weights.latency * norm["latency_s"] + self.weights.usage * norm["usd"]
-        self._cost_units = np.stack([self.action_costs[r] / u for r, u
-                                     in zip(table.resources, table.units, strict=False)])
+        # the budgeted resources' cost per action (n, R), in `observation[REMAIN]`'s order
+        self._budgeted = [i for i, r in enumerate(RESOURCES) if r in self.config.budgets]
+        self._raw_costs = np.stack([np.asarray(self.action_costs[RESOURCES[i]], dtype=np.float64)
+                                    for i in self._budgeted], 1)
         self._attach = np.array([[float(a.location == "cloud" and i in a.attachments)
                                   for i in range(self.space.slots)] for a in self._actions])
-        self._units = np.asarray(table.units, dtype=np.float64)
-        self._edges = np.asarray(table.edges, dtype=np.float64)
-        self._res_ids = np.arange(len(table.resources))
         self.offsets = np.zeros((len(TASKS), self.space.n)) if offsets is None else np.asarray(offsets)
         self._q_cache: dict[bytes, np.ndarray] = {}
         self._look_cache: dict[bytes, np.ndarray] = {}
@@ -167,7 +161,7 @@ class RCRLPolicy(Policy, RatingLearner):
 
     # --- decision ---------------------------------------------------------------------------
     def estimates(self, observation: np.ndarray, reference: bool = False) -> dict[str, np.ndarray]:
-        """Per-action quality, reward, budget price, look-ahead value and score (`reference`:
+        """Per-action quality, reward, look-ahead value and score (`reference`:
         no caches, every k-NN query asked the slow, obvious way; for tests)."""
         task = int(round(float(observation[HIST][-1])))
         q = (self.quality.predict_actions(observation[HIST]) if reference
@@ -177,11 +171,8 @@ class RCRLPolicy(Policy, RatingLearner):
         na = (raw - lo) / (hi - lo) if hi > lo else np.zeros_like(raw)
         reward = self.weights.quality * q + self.weights.association * na - self._cost_term
         turn = int(observation[TURN])
-        remaining = np.asarray(observation[REMAIN][: len(self.table.resources)], dtype=np.float64)
-        lam = self.table.values[self._res_ids, min(turn, self.table.turn_buckets - 1),
-                                np.searchsorted(self._edges, remaining / self._units, side="right")]
-        price = lam @ self._cost_units
-        out = {"quality": q, "reward": reward, "price": price, "score": reward - price, "lambda": lam}
+        remaining = np.asarray(observation[REMAIN], dtype=np.float64)[self._budgeted]
+        out = {"quality": q, "reward": reward, "score": reward}
         if self.config.lookahead and self.stats is not None:
             out["future"] = self._future_value(observation[HIST], task, turn, remaining, reference)
             out["score"] = out["score"] + out["future"]
@@ -205,13 +196,11 @@ class RCRLPolicy(Policy, RatingLearner):
         return self.quality.predict_actions(window)
 
     def _prepare_lookahead(self) -> None:
-        """The look-ahead's exact k-NN (`lookahead.LookaheadKNN`), the budget tables it prices
-        next actions with, and which (first action, next task) each next per-turn state is."""
+        """The look-ahead's exact k-NN (`lookahead.LookaheadKNN`), the dearest action per
+        budgeted resource, and which (first action, next task) each next per-turn state is."""
         self._knn = LookaheadKNN(self.quality, self._next_state)
         self._exact_d2 = self._knn.exact
-        self._raw_costs = self._cost_units.T * self._units[None, :]
         self._max_raw = self._raw_costs.max(0)  # (R,): the dearest action per resource
-        self._res_index = np.arange(len(self._units))[None, :]
         n, k = self._next_state.shape[:2]
         self._state_of = {np.asarray(self._next_state[a, t], np.float32).tobytes(): (a, t)
                           for a in range(n) for t in range(k)}
@@ -228,7 +217,7 @@ class RCRLPolicy(Policy, RatingLearner):
 
     def _future_value(self, window: np.ndarray, task: int, turn: int, remaining: np.ndarray,
                       reference: bool = False) -> np.ndarray:
-        """Per action: P(next turn) · E_next task[max_a' r̂(s', a') − price(a') (+ the turn
+        """Per action: P(next turn) · E_next task[max_a' r̂(s', a') (+ the turn
         after: `_second_turn_value`)], where s' is the state after the action. Next actions are
         limited to what the budget would still allow."""
         cont = self._cont[min(turn, len(self._cont) - 1)]
@@ -242,13 +231,8 @@ class RCRLPolicy(Policy, RatingLearner):
         q = q + self.offsets[None, :, :]
         raw_costs = self._raw_costs  # (n, R) in resource units
         left = remaining[None, :] - raw_costs  # budget left after each first action
-        t_b = min(turn + 1, self.table.turn_buckets - 1)
-        bins = np.searchsorted(self._edges, left / self._units[None, :], side="right")  # (n, R)
-        lam = self.table.values[self._res_index, t_b, bins]  # (n, R)
-        next_price = lam @ self._cost_units  # (first action, next action)
         next_fits = np.all(raw_costs[None, :, :] <= left[:, None, :] + TOL, 2)  # (first, next)
-        r = (self.weights.quality * q + self._future_reward_base[None, None, :]
-             - next_price[:, None, :])
+        r = self.weights.quality * q + self._future_reward_base[None, None, :]
         if turn <= self.config.two_turns_until:
             r = r + self._second_turn_value(head, turn, left, reference)
         r = np.where(next_fits[:, None, :], r, -np.inf)
@@ -261,9 +245,9 @@ class RCRLPolicy(Policy, RatingLearner):
         """(first action a, next task k, next action a'): P(a turn after next) · E_k2[max_a''
         r̂(s'', a'')] over the actions the budget left after a and a' still allows, where s''
         follows a, k, a', k2. Its k-NN rows are the look-ahead rows of the 36 heads one turn on
-        (cached for turns ≤ `WARM_TURNS`). Rating offsets enter it; multipliers do not (they
-        change no M4A1 decision). With no offsets and room for any two more actions (the usual
-        case at turns 0-1) it is the same for every budget, so it is memoised per head."""
+        (cached for turns ≤ `WARM_TURNS`). Rating offsets enter it. With no offsets and room
+        for any two more actions (the usual case at turns 0-1) it is the same for every
+        budget, so it is memoised per head."""
         cont = self._cont[min(turn + 1, len(self._cont) - 1)]
         n, k = self._next_state.shape[:2]
         if cont <= 0:
@@ -326,11 +310,10 @@ class RCRLPolicy(Policy, RatingLearner):
         e = np.exp(z)
         p = e / e.sum()
         act = self._actions[a]
-        lam = dict(zip(self.table.resources, est["lambda"].tolist(), strict=False))
         reason = (f"{act.location} with {len(act.attachments)} attachment(s): expected reward "
-                  f"{est['reward'][a]:.2f}, budget price {est['price'][a]:.2f}")
+                  f"{est['reward'][a]:.2f}")
         return Decision(a, act.location, act.attachments, float(p[a]), _lists(est, self.action_costs),
-                        lam, reason)
+                        {}, reason)
 
     # --- online refinement ------------------------------------------------------------------
     def task_of(self, observation: np.ndarray) -> int:
@@ -358,25 +341,25 @@ class RCRLPolicy(Policy, RatingLearner):
         cfg = asdict(self.config)
         doc = {"version": ARTIFACT_VERSION, "policy": self.name, "command": command,
                "config": cfg, "weights": asdict(self.weights),
-               "lagrange": self.table.to_dict(), "offsets": self.offsets.tolist(),
+               "offsets": self.offsets.tolist(),
                "quality_model": self.quality.to_dict(),
                "stats": asdict(self.stats) if self.stats is not None else None}
         path.write_text(json.dumps(doc))
 
     @classmethod
-    def load(cls, path: str | Path) -> RCRLPolicy:
+    def load(cls, path: str | Path) -> LookaheadPlanner:
         doc = json.loads(Path(path).read_text())
-        cfg = doc["config"]
-        cfg["scale_range"] = tuple(cfg["scale_range"])
-        config = RCRLConfig(**cfg)
+        # an artifact saved before the multipliers were removed also holds their table and
+        # their training settings (epochs, lr, scale_range): neither enters a decision now
+        known = {f.name for f in fields(LookaheadConfig)}
+        config = LookaheadConfig(**{k: v for k, v in doc["config"].items() if k in known})
         return cls(QualityModel.from_dict(doc["quality_model"]),
-                   cost_table(config.device, config.network),
-                   LagrangeTable.from_dict(doc["lagrange"]), RewardWeights(**doc["weights"]),
+                   cost_table(config.device, config.network), RewardWeights(**doc["weights"]),
                    config, np.asarray(doc["offsets"]),
                    DialogueStats(**doc["stats"]) if doc.get("stats") else None)
 
 
 def _lists(est: dict[str, np.ndarray], costs: dict[str, np.ndarray]) -> dict[str, list[float]]:
-    out = {k: np.asarray(v).tolist() for k, v in est.items() if k != "lambda"}
+    out = {k: np.asarray(v).tolist() for k, v in est.items()}
     out.update({k: v.tolist() for k, v in costs.items()})
     return out
