@@ -58,7 +58,7 @@ def test_examples_under_the_demo_budget(app, browser_page) -> None:
                            ".includes('Demo budget')", timeout=30_000)
     for i in range(len(EXAMPLES)):
         _play(page, i)
-    rows = [r for r in _rows(log) if r["status"] == "answered"]
+    rows = [r for r in _rows(log) if r["status"] in ("answered", "cancelled")]  # none refused
     titles = [t.strip() for t in page.locator("#chat .thought-group > .title").all_inner_texts()
               if t.strip() and not t.strip().startswith("Details")]
     assert len(titles) == len(rows) == len(EXAMPLES), (titles, [(r["status"], r["error"])
