@@ -20,7 +20,7 @@ default 256). What its bill leaves (at most $0.0013) is below the worst case of 
 out there and the panel says "Local, because the budget guard ruled out the cloud (Cloud
 dollars: needs up to …, … left)"; a text-only turn or a lone picture may still fit. The
 first example's audio bill alone is 59 % of the dollars; played in order, the five spent 64 %
-and 66 % in two runs.
+of them in each of three runs (48-token answers).
 `tests/test_first_visit.py` checks these figures against the guard's own worst case,
 `tests/test_first_visit_browser.py` that playing the examples spends at least half. They
 assume the stand-in's prices (`assets/prices.json`, "lcio-standin"): with another cloud, set
