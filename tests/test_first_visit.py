@@ -10,8 +10,15 @@ from pathlib import Path
 import pytest
 
 from app.demo import DEMO_LIMIT, EXAMPLES, EXAMPLES_DIR, example_rows, start_limit
+from app.guard import FLOOR_TOKENS, SpeedModel, worst_case
+from app.intake import read_input
 from app.session import DEFAULT_LIMIT, Session
 from app.ui import ChatUI
+from backends import units
+from backends.config import STANDIN_MODEL, Settings
+from backends.pricing import load_prices
+from backends.types import Message
+from policies.base import Action
 from tests.test_app_ui import chat_on_fakes
 
 
@@ -55,5 +62,36 @@ def test_examples_are_the_projects_own_small_files() -> None:
     files = [Path(f) for row in rows for f in row[0]["files"]]
     assert files and all(f.parent == EXAMPLES_DIR and f.exists() for f in files)
     assert sum(f.stat().st_size for f in set(files)) < 300_000
-    assert {f.suffix for f in files} >= {".jpg", ".wav"}
+    assert {f.suffix for f in files} >= {".jpg", ".wav", ".ogg"}
     assert [row[1] for row in rows].count("local") == 1  # one turn kept here by the person
+
+
+def _cloud_worst_usd(example: int, settings: Settings, new_tokens: int) -> float:
+    """The guard's worst-case dollars of example `example` in the stand-in's cloud, sending its
+    voice note and no picture, as the session's first turn (the shortest history)."""
+    text, files, _ = EXAMPLES[example]
+    found, problem = read_input(text, [str(EXAMPLES_DIR / f) for f in files], settings)
+    assert not problem, problem
+    prices = load_prices(settings.price_table)
+    history = [Message("system", settings.system_prompt)] if settings.system_prompt else []
+    pictures, voice = [a for a in found if a.kind != "audio"], [a for a in found if a.kind == "audio"]
+    return worst_case(Action("cloud", ()), pictures, voice, text, history, settings, SpeedModel(),
+                      lambda p, n, a, i: prices.worst_case_cost(STANDIN_MODEL, p, n, a, i),
+                      new_tokens).usd
+
+
+def test_the_demo_dollars_bind_whatever_the_answers() -> None:
+    """Why the demo budget binds on any machine (app/demo.py): the first example's worst case
+    fits it, so the guard lets the cloud take it; its audio alone is billed at least half of
+    it; and what that bill leaves cannot pay even a 16-token answer to the second example's
+    voice note (a longer history only adds to that), so the cloud is ruled out there."""
+    settings = Settings()
+    voice = [a for a in read_input("", [str(EXAMPLES_DIR / EXAMPLES[0][1][0])], settings)[0]]
+    prices = load_prices(settings.price_table)
+    audio = units.audio_tokens(voice[0].duration_s)
+    billed = prices.cost(STANDIN_MODEL, {"prompt_tokens": audio,
+                                         "prompt_tokens_details": {"audio_tokens": audio}})
+    assert _cloud_worst_usd(0, settings, settings.max_new_tokens) <= DEMO_LIMIT.usd
+    assert billed >= 0.5 * DEMO_LIMIT.usd, (billed, DEMO_LIMIT.usd)
+    assert DEMO_LIMIT.usd - billed < _cloud_worst_usd(1, settings, FLOOR_TOKENS)
+    assert EXAMPLES[1][2] == "auto" and any(f.endswith(".wav") for f in EXAMPLES[1][1])
