@@ -18,7 +18,6 @@ trained or installed), 2 when nothing can be done (no cloud configured, bad argu
 from __future__ import annotations
 
 import argparse
-import re
 import shutil
 import time
 from dataclasses import dataclass
@@ -31,7 +30,9 @@ EXIT_EARLY = 3
 
 
 def _slug(model: str) -> str:
-    return re.sub(r"[^a-z0-9._-]+", "-", model.lower()).strip("-.") or "cloud"
+    from lab.calibrate.local_run import slug
+
+    return slug(model)
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:

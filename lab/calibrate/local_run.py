@@ -6,11 +6,17 @@ and report per task how the local answers moved from the dataset's local model t
 from __future__ import annotations
 
 import argparse
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from lab.calibrate.local_side import TimeCap
+
+
+def slug(model: str) -> str:
+    """A model's name as a file name part."""
+    return re.sub(r"[^a-z0-9._-]+", "-", model.lower()).strip("-.") or "model"
 
 
 def local_backend(settings: Any) -> Any:
@@ -40,7 +46,6 @@ def run_local(args: argparse.Namespace, settings: Any, source: Any, keys: list[s
     """Measure the sampled turns' local actions; None when the local model cannot load."""
     from backends.errors import BackendError
     from lab.bench.scoring import minilm_embed
-    from lab.calibrate.cli import _slug
     from lab.calibrate.local_side import make_local_header, measure_local, plan_local, read_local
 
     backend = local_backend(settings)
@@ -51,7 +56,7 @@ def run_local(args: argparse.Namespace, settings: Any, source: Any, keys: list[s
         return None
     identity = {"model": backend.model_name, "quantization": "nf4"}
     out = args.out or args.dataset.with_name(
-        f"{args.dataset.stem}.calibrated-{_slug(identity['model'])}.jsonl")
+        f"{args.dataset.stem}.calibrated-{slug(identity['model'])}.jsonl")
     path = out.with_name(f"{out.stem}.local-measurements.jsonl")
     jobs = plan_local(source, keys, args.media_dir, max_new)
     header = make_local_header(source, identity, max_new)
