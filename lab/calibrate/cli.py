@@ -150,10 +150,10 @@ def run(args: argparse.Namespace, settings: Any) -> int:
     cloud_side: CloudRun | None = None
     who = {**identity.from_header(source.header), "date": today}
     if args.sides in ("both", "cloud"):
-        cloud_side = run_cloud(args, settings, source, keys, max_new)
-        if isinstance(cloud_side, int):
-            return cloud_side
-        who = cloud_side.who
+        ran = run_cloud(args, settings, source, keys, max_new)
+        if isinstance(ran, int):
+            return ran
+        cloud_side, who = ran, ran.who
     local_side = None
     if args.sides in ("both", "local"):
         from lab.calibrate.local_run import run_local
