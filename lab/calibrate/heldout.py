@@ -121,8 +121,14 @@ def run(args: argparse.Namespace) -> int:
     names = [n for n in dict.fromkeys(r["dialogue"] for r in source.turns.values()) if n in held]
     names = names[: args.dialogues] if args.dialogues else names
     keys = [r["key"] for n in names for r in source.dialogue(n)]
+    from backends.errors import BackendError
+
     backend = local_backend(settings)
-    backend.load()
+    try:
+        backend.load()
+    except BackendError as exc:
+        print(f"The local model cannot be used: {exc.message}")
+        return 2
     local = {"model": backend.model_name, "quantization": "nf4"}
     max_new = int(source.header.get("max_new_tokens") or settings.max_new_tokens)
     jobs = plan_local(source, keys, args.media_dir, max_new)
