@@ -1,5 +1,6 @@
-"""The page's line about the policy's cloud: which cloud the active policy was calibrated
-for (model, endpoint host, date), and a warning when the configured cloud is another one.
+"""The page's line about the policy's two models: which cloud the active policy was
+calibrated for (model, endpoint host, date) and which local model, with a warning when the
+configured cloud or local model (`LCIO_LOCAL_MODEL`) is another one.
 
 The policy's cloud quality and cost estimates were learned on one cloud (its file's
 ``calibrated_for``, written by `lab.train` from the dataset's header); pointed at
@@ -13,6 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from policies import local_identity
 from policies.cloud_identity import describe, same_cloud
 
 COMMAND = "python -m lab.calibrate"
@@ -33,6 +35,37 @@ def policy_calibration(path: str | Path | None = None) -> dict[str, Any] | None:
         return None
     found = doc.get("calibrated_for") if isinstance(doc, dict) else None
     return found if isinstance(found, dict) else None
+
+
+def policy_local_model(path: str | Path | None = None) -> dict[str, Any] | None:
+    """The local model the policy's dataset was measured with: its ``calibrated_for.local``,
+    else (a policy trained before that was recorded) its training dataset's header."""
+    from policies.artifacts import BENCH_PATH
+
+    source = Path(path or active_policy_path())
+    try:
+        doc = json.loads(source.read_text(encoding="utf-8"))
+        local = (doc.get("calibrated_for") or {}).get("local")
+        if isinstance(local, dict):
+            return local
+        dataset = BENCH_PATH.parent / Path(str(doc["trained_on"]["dataset"])).name
+        with dataset.open(encoding="utf-8") as handle:
+            return local_identity.from_header(json.loads(handle.readline()))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def local_notice(calibrated: Mapping[str, Any] | None, configured: Mapping[str, Any]) -> str:
+    """One sentence on the local side (plain text)."""
+    here = local_identity.describe(configured)
+    if calibrated is None:
+        return (f"Local model {here}: the one the policy was calibrated for is not recorded; "
+                f"`{COMMAND}` measures it.")
+    if local_identity.same_local(calibrated, configured):
+        return f"Local model calibrated for: {here}."
+    return (f"⚠️ Local model calibrated for {local_identity.describe(calibrated)}, but the "
+            f"configured one is {here}: its local quality, time and energy estimates may be "
+            f"wrong. Run `{COMMAND}` to measure it (docs/calibration.md).")
 
 
 def standin_served(endpoint: str | None, settings: Any) -> str:

@@ -149,14 +149,22 @@ class Runtime:
 
     def calibration_notice(self, model: str = "") -> str:
         """Which cloud the app's policy was calibrated for; a warning if not this one."""
-        from app.calibration import calibration_notice, policy_calibration, standin_served
+        from app.calibration import (
+            calibration_notice,
+            local_notice,
+            policy_calibration,
+            policy_local_model,
+            standin_served,
+        )
+        from policies import local_identity
         from policies.cloud_identity import configured
 
         here = configured(self.settings, model)
         if self.settings.uses_standin:
             here["served_model"] = standin_served(self.backend("cloud").endpoint,
                                                   self.settings)
-        return calibration_notice(policy_calibration(), here)
+        local = local_notice(policy_local_model(), local_identity.configured(self.settings))
+        return f"{calibration_notice(policy_calibration(), here)} {local}"
 
     def warm_up(self, wait: bool = False) -> threading.Thread:
         """Load the local model and start the stand-in cloud in the background, then time both

@@ -141,8 +141,20 @@ class LocalBackend(Backend):
         if self._loaded is None:
             with self._load_lock:
                 if self._loaded is None:
-                    self._loaded = shared_model(self._ref, self.settings.local_device)
+                    self._loaded = shared_model(self._resolved_ref(), self.settings.local_device)
         return self._loaded
+
+    def _resolved_ref(self) -> str:
+        """The reference to load: a packaged model's name becomes its checked file."""
+        from pathlib import Path
+
+        from backends.models import ModelUnavailable
+        from backends.standin_model import StandinModelError, local_model_ref
+
+        try:
+            return local_model_ref(self._ref, Path(self.settings.cache_dir))
+        except StandinModelError as exc:
+            raise ModelUnavailable(str(exc)) from exc
 
     @property
     def model_name(self) -> str:

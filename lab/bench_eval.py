@@ -296,13 +296,19 @@ def train_main(argv: list[str] | None = None) -> Path:
     argv = sys.argv[1:] if argv is None else argv
     command = "python -m lab.train " + " ".join(shlex.quote(a) for a in argv)
     bench = load_bench(args.dataset)
+    from policies import local_identity
     from policies.cloud_identity import from_header
 
+    calibrated_for = from_header(bench.header)
+    local = local_identity.from_header(bench.header)
+    if local is not None:
+        calibrated_for["local"] = local
     policy.save(args.out, command=command, extra={
         "trained_on": {"dataset": Path(args.dataset).name, "dialogues": len(dialogues),
                        "turns": sum(len(d) for d in dialogues),
                        "bench_created_at": bench.header.get("measured", {}).get("created_at")},
-        # the cloud its cloud estimates hold for (the page warns when another is configured)
-        "calibrated_for": from_header(bench.header)})
+        # the cloud (and local model) its estimates hold for (the page warns when another
+        # is configured)
+        "calibrated_for": calibrated_for})
     print(json.dumps({"saved": args.out, "dialogues": len(dialogues), "last_epoch": log[-1]}, indent=1))
     return Path(args.out)

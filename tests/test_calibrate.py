@@ -58,7 +58,7 @@ def env(monkeypatch: pytest.MonkeyPatch, server: StandinServer, tmp_path: Path) 
 def args(tmp_path: Path, media: Path, *extra: str) -> list[str]:
     return ["--dataset", str(BENCH_PATH), "--out", str(tmp_path / "cal.jsonl"),
             "--policy-out", str(tmp_path / "policy.json"), "--media-dir", str(media),
-            "--no-progress", *extra]
+            "--no-progress", "--sides", "cloud", *extra]
 
 
 def test_sample_is_stratified_seeded_and_nested() -> None:
@@ -80,7 +80,7 @@ def test_refuses_without_a_configured_cloud(monkeypatch: pytest.MonkeyPatch,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "LCIO_OPENAI_API_KEY", "LCIO_OPENAI_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
-    assert main(["--dry-run"]) == 2
+    assert main(["--dry-run", "--sides", "cloud"]) == 2
     assert "No cloud is configured" in capsys.readouterr().out
 
 
@@ -189,7 +189,7 @@ def test_a_refused_key_stops_after_a_few_requests(monkeypatch: pytest.MonkeyPatc
     provider_env(monkeypatch, server, acme_prices(tmp_path), key="sk-wrong-key-000000")
     assert main(args(tmp_path, media, "--limit", "8", "--no-train")) == 3
     shown = capsys.readouterr().out
-    assert "3 failed" in shown and "Stopped after repeated failures" in shown
+    assert "3 failed" in shown and "Stopped: the cloud failed" in shown
     assert "sk-wrong-key-000000" not in shown
     assert len(read_jsonl(tmp_path / "cal.measurements.jsonl")) == 1  # the header only
 

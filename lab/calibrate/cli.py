@@ -1,23 +1,26 @@
 """`python -m lab.calibrate`: fit the app's policy to the cloud configured in the
-environment (OPENAI_API_KEY / OPENAI_BASE_URL / LCIO_CLOUD_MODEL), in one command.
+environment (OPENAI_API_KEY / OPENAI_BASE_URL / LCIO_CLOUD_MODEL) and to the local model in
+use (LCIO_LOCAL_MODEL), in one command.
 
 Steps: sample `--share` of the dataset's turns (stratified by task, seeded), print what
 asking them again should cost, ask the cloud every cloud action of those turns (never past
-`--max-usd`; resumable), write the calibrated dataset (`lab.calibrate.compose`),
-print per-task cloud quality and cost against the source file's, then train the app's
-policy on it with the shipped recipe (`python -m lab.train --seed 0 --split all`).
+`--max-usd`; resumable) and the local model every local action (never past `--max-local-s`;
+resumable), write the calibrated dataset (`lab.calibrate.compose`), print per-task quality
+and cost against the source file's, side by side, then train the app's policy on it with
+the shipped recipe (`python -m lab.train --seed 0 --split all`). With no cloud configured
+only the local side is measured (`--sides` chooses).
 
-Exit status: 0 when every sampled request was measured, 3 when the run stopped early (the
-dollar cap, or repeated failures): what was measured is still used, and a rerun goes on
-from there; 2 when nothing can be done (no cloud configured, bad arguments).
+Exit status: 0 when every sampled request was measured, 3 when the run stopped early (a cap,
+or repeated failures: errors, time-outs or empty answers; after failures nothing is
+trained or installed), 2 when nothing can be done (no cloud configured, bad arguments).
 """
 
 from __future__ import annotations
 
 import argparse
-import re
 import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +30,9 @@ EXIT_EARLY = 3
 
 
 def _slug(model: str) -> str:
-    return re.sub(r"[^a-z0-9._-]+", "-", model.lower()).strip("-.") or "cloud"
+    from lab.calibrate.local_run import slug
+
+    return slug(model)
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -42,6 +47,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--limit", type=int, default=None, help="at most N sampled turns")
     ap.add_argument("--max-usd", type=float, default=1.0,
                     help="dollar cap of the whole calibration, resumed runs included")
+    ap.add_argument("--sides", choices=["both", "cloud", "local"], default="both",
+                    help="what to measure again (default both; local only when no cloud is set)")
+    ap.add_argument("--max-local-s", type=float, default=3600.0,
+                    help="cap on the local model's seconds, resumed runs included")
+    ap.add_argument("--train-split-seed", type=int, default=None,
+                    help="sample only the training dialogues of this seed's 80/20 split, so "
+                         "its 20 %% stay held out (`python -m lab.calibrate.heldout`)")
     ap.add_argument("--max-new-tokens", type=int, default=None,
                     help="answer length (default: the dataset's, so scores compare)")
     ap.add_argument("--out", type=Path, default=None,
@@ -74,12 +86,12 @@ def _table(rows: list[tuple[str, int, int, Any]]) -> str:
     return "\n".join(lines)
 
 
-def report_table(source: Any, measured: dict[str, dict]) -> str:
-    """Per task: measured turns / turns, then source -> configured cloud on the same pairs."""
+def report_table(source: Any, measured: dict[str, dict], side: str = "cloud") -> str:
+    """Per task: measured turns / turns, then source -> configured model on the same pairs."""
     from lab.calibrate.compose import fit_factors, measured_turns
 
-    turns = measured_turns(source, measured)
-    per_task, pooled = fit_factors(source, measured, turns)
+    turns = measured_turns(source, measured, side)
+    per_task, pooled = fit_factors(source, measured, turns, side)
     counts: dict[str, list[int]] = {}
     done = set(turns)
     for key, row in source.turns.items():
@@ -97,31 +109,92 @@ def main(argv: list[str] | None = None) -> int:
     from backends.config import Settings
 
     settings = Settings()
-    if settings.uses_standin:
+    if settings.uses_standin and args.sides == "cloud":
         print("No cloud is configured: set OPENAI_BASE_URL and/or OPENAI_API_KEY (and "
               "LCIO_CLOUD_MODEL) to the cloud to calibrate for. The shipped policy is already "
               "calibrated for the project's stand-in.")
         return 2
-    if not 0 < args.share <= 1 or args.max_usd < 0:
-        print("--share must be in (0, 1] and --max-usd at least 0.")
+    if settings.uses_standin and args.sides == "both":
+        print("No cloud is configured: measuring the local model only; the cloud outcomes "
+              "stay the dataset's (the project's stand-in).")
+        args.sides = "local"
+    if not 0 < args.share <= 1 or args.max_usd < 0 or args.max_local_s < 0:
+        print("--share must be in (0, 1], --max-usd and --max-local-s at least 0.")
         return 2
     return run(args, settings)
 
 
+def sampled_keys(source: Any, args: argparse.Namespace) -> list[str]:
+    """The seeded, task-stratified sample; only training dialogues with --train-split-seed."""
+    from lab.calibrate.sample import select
+
+    held_out: set[str] = set()
+    if args.train_split_seed is not None:
+        from lab.calibrate.heldout import held_out_dialogues
+
+        held_out = held_out_dialogues(source.path, args.train_split_seed)
+    # turns with answers to compare with (a file still being built has turns without)
+    measurable = [t for t in source.turns.values()
+                  if source.outcomes_of(t["key"]) and t["dialogue"] not in held_out]
+    return select(measurable, args.share, args.seed, args.limit)
+
+
 def run(args: argparse.Namespace, settings: Any) -> int:
+    from lab.calibrate.sample import SourceFile
+    from policies import cloud_identity as identity
+
+    source = SourceFile.read(args.dataset)
+    keys = sampled_keys(source, args)
+    max_new = args.max_new_tokens or int(source.header.get("max_new_tokens") or settings.max_new_tokens)
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    cloud_side: CloudRun | None = None
+    who = {**identity.from_header(source.header), "date": today}
+    if args.sides in ("both", "cloud"):
+        ran = run_cloud(args, settings, source, keys, max_new)
+        if isinstance(ran, int):
+            return ran
+        cloud_side, who = ran, ran.who
+    local_side = None
+    if args.sides in ("both", "local"):
+        from lab.calibrate.local_run import run_local
+
+        local_side = run_local(args, settings, source, keys, max_new, cloud_side is None)
+        if local_side is None:
+            return 2
+    if args.dry_run:
+        return 0
+    return finish(args, source, cloud_side, local_side, who)
+
+
+@dataclass
+class CloudRun:
+    """What the cloud side measured: where, on which cloud, how it ended."""
+
+    measurements: Path
+    who: dict[str, Any]
+    result: Any
+    cap: Any
+
+
+def default_out(args: argparse.Namespace, names: list[str]) -> Path:
+    slug = "+".join(_slug(n) for n in names)
+    return args.out or args.dataset.with_name(f"{args.dataset.stem}.calibrated-{slug}.jsonl")
+
+
+def run_cloud(args: argparse.Namespace, settings: Any, source: Any, keys: list[str],
+              max_new: int) -> CloudRun | int:
+    """Ask the configured cloud the sampled turns (the dollar-capped, resumable side)."""
     from backends.cloud import CloudBackend
     from backends.errors import BackendError
     from backends.pricing import load_prices
     from backends.redact import redact_logs, url_secrets
     from lab.bench.scoring import minilm_embed
     from lab.calibrate.measure import make_header, measure, plan, read_measurements
-    from lab.calibrate.sample import SourceFile, select
     from lab.calibrate.spend import SpendCap
     from policies import cloud_identity as identity
 
     key = settings.openai_api_key
     redact_logs([key.get_secret_value() if key else "", *url_secrets(settings.openai_base_url)])
-    source = SourceFile.read(args.dataset)
     cloud = CloudBackend(settings)
     try:
         cloud.load()  # resolves the model name when the endpoint is given none
@@ -131,13 +204,8 @@ def run(args: argparse.Namespace, settings: Any) -> int:
     model = cloud.model
     prices = load_prices(settings.price_table)
     who = {**identity.configured(settings, model), "date": time.strftime("%Y-%m-%d", time.gmtime())}
-    out = args.out or args.dataset.with_name(f"{args.dataset.stem}.calibrated-{_slug(model)}.jsonl")
+    out = default_out(args, [model])
     measurements = args.measurements or out.with_name(f"{out.stem}.measurements.jsonl")
-    max_new = args.max_new_tokens or int(source.header.get("max_new_tokens") or settings.max_new_tokens)
-
-    # turns with cloud answers to compare with (a file still being built has turns without)
-    measurable = [t for t in source.turns.values() if source.cloud_actions(t["key"])]
-    keys = select(measurable, args.share, args.seed, args.limit)
     jobs = plan(source, keys, args.media_dir, max_new, model, prices, settings)
     header = make_header(source, who, max_new, prices)
     done, spent = read_measurements(measurements, header)
@@ -155,10 +223,9 @@ def run(args: argparse.Namespace, settings: Any) -> int:
     if source.header.get("judge"):
         print(f"Note: {args.dataset.name} was scored with an LLM judge ({source.header['judge']}); "
               "these answers are scored by the bench's rules only (no spend outside the cap).")
-    if args.dry_run:
-        return 0
-
     cap = SpendCap(args.max_usd)
+    if args.dry_run:
+        return CloudRun(measurements, who, None, cap)
     result = measure(jobs, measurements, header, cloud, cap, minilm_embed,
                      progress=not args.no_progress)
     print(f"Measured {result.written} answers this run ({result.skipped} already there, "
@@ -176,38 +243,74 @@ def run(args: argparse.Namespace, settings: Any) -> int:
               f"and ${cap.left_usd:.6f} is left; {left} answers not asked. Rerun with a larger "
               "--max-usd to go on from here.")
     elif result.stopped == "errors":
-        print("Stopped after repeated failures (see above); fix the endpoint and rerun.")
-    return finish(args, source, measurements, out, who, result, cap)
+        print("Stopped: the cloud failed (errors, time-outs or empty answers, see above); "
+              "nothing is trained or installed. Fix the endpoint and rerun.")
+    return CloudRun(measurements, who, result, cap)
 
 
-def finish(args: argparse.Namespace, source: Any, measurements: Path, out: Path,
-           who: dict[str, Any], result: Any, cap: Any) -> int:
+def finish(args: argparse.Namespace, source: Any, cloud: CloudRun | None, local: Any,
+           who: dict[str, Any]) -> int:
     """Compose the dataset from everything measured so far, report, train, install."""
     from lab.calibrate.compose import compose, measured_turns
     from lab.calibrate.measure import read_measurements
 
-    measured, _ = read_measurements(measurements, None)
-    if not measured_turns(source, measured):
-        print("No turn is measured completely yet: nothing to calibrate with. Raise --max-usd "
-              "(or fix the endpoint) and rerun; what was measured is kept.")
+    runs = [r.result for r in (cloud, local) if r is not None]
+    if any(r.stopped == "errors" for r in runs):
+        print("A side failed: nothing is composed, trained or installed (what was measured is "
+              "kept; a rerun goes on from there).")
         return EXIT_EARLY
-    info = {"share": args.share, "seed": args.seed, "limit": args.limit,
-            "spent_usd": round(cap.spent_usd, 6), "measurements": measurements.name}
-    block = compose(source, measured, out, who, info)
-    print(f"\nWrote {out}: {block['measured_turns']} of {block['turns']} turns measured on "
-          f"{who['model']}, the rest rescaled by task.\nCloud answers, {args.dataset.name} "
-          f"-> {who['model']}, on the same measured turns and actions:")
-    print(report_table(source, measured))
-    status = EXIT_EARLY if result.stopped else 0
+    measured: dict[str, dict] = {}
+    names = []
+    if cloud is not None:
+        measured, _ = read_measurements(cloud.measurements, None)
+        names.append(who["model"])
+        if not measured_turns(source, measured):
+            print("No turn is measured completely on the cloud yet: nothing to calibrate with. "
+                  "Raise --max-usd (or fix the endpoint) and rerun; what was measured is kept.")
+            return EXIT_EARLY
+    side = None
+    if local is not None:
+        side = local.side()
+        names.append(side.identity["model"])
+        if not measured_turns(source, side.measured, "local"):
+            print("No turn is measured completely on the local model yet: nothing to calibrate "
+                  "with. Raise --max-local-s and rerun; what was measured is kept.")
+            return EXIT_EARLY
+    out = default_out(args, names)
+    info: dict[str, Any] = {"share": args.share, "seed": args.seed, "limit": args.limit,
+                            "train_split_seed": args.train_split_seed}
+    if cloud is not None:
+        info.update(spent_usd=round(cloud.cap.spent_usd, 6), measurements=cloud.measurements.name)
+    if local is not None:
+        info.update(local_s=round(local.cap.spent_s, 1), local_measurements=local.path.name)
+    block = compose(source, measured, out, who, info, side)
+    print(f"\nWrote {out}: {block['measured_turns']} of {block['turns']} turns measured, the "
+          "rest rescaled by task.")
+    if cloud is not None:
+        print(f"Cloud answers, {args.dataset.name} -> {who['model']}, on the same measured turns "
+              "and actions:")
+        print(report_table(source, measured))
+    if side is not None:
+        from lab.calibrate.local_run import local_table
+
+        print(f"Local answers, {args.dataset.name} -> {side.identity['model']}, on the same "
+              "measured turns and actions:")
+        print(local_table(source, side.measured))
+    status = EXIT_EARLY if any(r.stopped for r in runs) else 0
     if args.no_train:
         return status
     from lab.bench_eval import train_main
     from policies.artifacts import APP_POLICY_PATH
 
     policy = args.policy_out or APP_POLICY_PATH.with_name(
-        f"rcrl-bench.calibrated-{_slug(who['model'])}.json")
-    train_main(["--dataset", str(out), "--seed", "0", "--split", "all", "--out", str(policy)])
-    print(f"Policy for {who['model']} at {who['endpoint']} ({who['date']}): {policy}")
+        f"rcrl-bench.calibrated-{'+'.join(_slug(n) for n in names)}.json")
+    if args.train_split_seed is None:
+        recipe = ["--seed", "0", "--split", "all"]
+    else:  # the held-out 20 % stay unseen: `python -m lab.calibrate.heldout` plays them
+        recipe = ["--seed", str(args.train_split_seed), "--split", "train"]
+    train_main(["--dataset", str(out), *recipe, "--out", str(policy)])
+    print(f"Policy for {who['model']} at {who['endpoint']}"
+          + (f" with the local {side.identity['model']}" if side else "") + f" ({who['date']}): {policy}")
     if args.install:
         shutil.copyfile(policy, APP_POLICY_PATH)
         print(f"Installed as the app's policy: {APP_POLICY_PATH} "

@@ -1,5 +1,7 @@
 """The calibrated dataset: every turn of the source file, with its cloud outcomes for the
-configured cloud: measured where measured, rescaled by per-task factors elsewhere.
+configured cloud and (when measured) its local outcomes for the local model in use: measured
+where measured, rescaled by per-task factors elsewhere. Each side is handled alike; the local
+side's factors also carry joules, since the local model's energy is ours.
 
 Why every turn and not the measured ones only: the policy is trained on whole dialogues
 (`lab.bench_eval.complete_dialogues`), and a 20 % sample of turns leaves few of them
@@ -52,6 +54,8 @@ class Factors:
     latency_new: float
     ttft_source: float
     ttft_new: float
+    energy_source: float = 0.0  # joules per answer (local answers; the cloud's are 0)
+    energy_new: float = 0.0
 
     def quality(self, q: float) -> float:
         m, m_new = self.quality_source, self.quality_new
@@ -71,6 +75,10 @@ class Factors:
     def ttft_ratio(self) -> float:
         return _ratio(self.ttft_new, self.ttft_source)
 
+    @property
+    def energy_ratio(self) -> float:
+        return _ratio(self.energy_new, self.energy_source)
+
     def to_json(self) -> dict[str, float]:
         return {k: v if isinstance(v, int) else round(float(v), 9) for k, v in self.__dict__.items()}
 
@@ -79,7 +87,7 @@ def _ratio(new: float, old: float) -> float:
     return new / old if old > 0 else 1.0
 
 
-COLUMNS = ("score", "cost_usd", "latency_s", "ttft_s")
+COLUMNS = ("score", "cost_usd", "latency_s", "ttft_s", "energy_j")
 
 
 def _values(row: dict[str, Any]) -> list[float]:
@@ -94,26 +102,32 @@ def fit(pairs: list[tuple[dict, dict]]) -> Factors | None:
         return None
     src = np.array([_values(s) for s, _ in ok]).mean(0)
     new = np.array([_values(n) for _, n in ok]).mean(0)
-    return Factors(len(ok), src[0], new[0], src[1], new[1], src[2], new[2], src[3], new[3])
+    return Factors(len(ok), src[0], new[0], src[1], new[1], src[2], new[2], src[3], new[3],
+                   src[4], new[4])
 
 
-def measured_turns(source: SourceFile, measured: dict[str, dict]) -> list[str]:
-    """Turns (keys) whose every cloud action was measured again."""
+def side_actions(source: SourceFile, key: str, side: str) -> list[int]:
+    """The actions of one side ("cloud" or "local") the file measured for a turn."""
+    return [int(r["action"]) for r in source.outcomes_of(key) if r["location"] == side]
+
+
+def measured_turns(source: SourceFile, measured: dict[str, dict], side: str = "cloud") -> list[str]:
+    """Turns (keys) whose every action of `side` was measured again."""
     out = []
     for key in source.turns:
-        actions = source.cloud_actions(key)
+        actions = side_actions(source, key, side)
         if actions and all(f"{key}/{a}" in measured for a in actions):
             out.append(key)
     return out
 
 
-def fit_factors(source: SourceFile, measured: dict[str, dict],
-                turns: list[str]) -> tuple[dict[str, Factors], Factors | None]:
+def fit_factors(source: SourceFile, measured: dict[str, dict], turns: list[str],
+                side: str = "cloud") -> tuple[dict[str, Factors], Factors | None]:
     """Per-task factors over the measured turns, and the pooled ones (the fallback)."""
     by_task: dict[str, list[tuple[dict, dict]]] = {}
     for key in turns:
         task = source.turns[key]["task"]
-        for a in source.cloud_actions(key):
+        for a in side_actions(source, key, side):
             k = f"{key}/{a}"
             by_task.setdefault(task, []).append((source.outcomes[k], measured[k]))
     per_task = {task: f for task, pairs in by_task.items() if (f := fit(pairs)) is not None}
@@ -127,44 +141,70 @@ def rescaled(row: dict[str, Any], f: Factors, model: str) -> dict[str, Any]:
                 "score": round(f.quality(float(row["score"])), 6)})
     m = out["measured"]
     m["cost_usd"] = (m.get("cost_usd") or 0.0) * f.usd_ratio
-    for name, ratio in (("latency_s", f.latency_ratio), ("ttft_s", f.ttft_ratio)):
+    for name, ratio in (("latency_s", f.latency_ratio), ("ttft_s", f.ttft_ratio),
+                        ("energy_j", f.energy_ratio)):
         if m.get(name) is not None:
             m[name] = round(m[name] * ratio, 4)
     return out
 
 
+@dataclass
+class Side:
+    """One side's measurements and what they were measured on, for `compose`."""
+
+    location: str  # "cloud" or "local"
+    measured: dict[str, dict]
+    identity: dict[str, Any]  # goes into the header's models.<location>
+
+    def fitted(self, source: SourceFile) -> tuple[set[str], dict[str, Factors], Factors]:
+        turns = measured_turns(source, self.measured, self.location)
+        per_task, pooled = fit_factors(source, self.measured, turns, self.location)
+        if pooled is None:
+            raise SystemExit(f"No turn was measured completely on the {self.location} side: "
+                             "there is nothing to calibrate it with (raise the cap or --limit, "
+                             "and rerun).")
+        return set(turns), per_task, pooled
+
+    def block(self, source: SourceFile, fitted: tuple[set[str], dict[str, Factors], Factors],
+              ) -> dict[str, Any]:
+        done, per_task, pooled = fitted
+        return {"measured_turns": len(done), "turns": len(source.turns),
+                "factors": {t: f.to_json() for t, f in sorted(per_task.items())},
+                "pooled": pooled.to_json()}
+
+
 def compose(source: SourceFile, measured: dict[str, dict], out: Path, cloud: dict[str, Any],
-            info: dict[str, Any]) -> dict[str, Any]:
+            info: dict[str, Any], local: Side | None = None) -> dict[str, Any]:
     """Write the calibrated dataset to `out` (whole, then renamed into place); returns its
-    ``calibration`` header block. Raises SystemExit when no turn was measured."""
-    turns = measured_turns(source, measured)
-    per_task, pooled = fit_factors(source, measured, turns)
-    if pooled is None:
-        raise SystemExit("No turn was measured completely on the configured cloud: there is "
-                         "nothing to calibrate with (raise --max-usd or --limit, and rerun).")
-    done = set(turns)
+    ``calibration`` header block. `measured` is the cloud side's (may be empty when only
+    `local` was measured). Raises SystemExit when a side has no measured turn."""
+    sides = [s for s in (Side("cloud", measured, cloud) if measured else None, local) if s]
+    if not sides:
+        raise SystemExit("Nothing was measured: there is nothing to calibrate with.")
+    fitted = {s.location: (s, s.fitted(source)) for s in sides}
     header = copy.deepcopy(source.header)
-    header["models"]["cloud"] = {k: v for k, v in cloud.items() if k != "date"}
+    for side in sides:
+        header["models"][side.location] = {k: v for k, v in side.identity.items() if k != "date"}
     header["measured"] = {"created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    block = {**info, "source": source.path.name, "date": cloud["date"],
-             "measured_turns": len(turns), "turns": len(source.turns),
-             "method": "measured turns replace their cloud outcomes; the others are rescaled "
-                       "by their task's factors (lab/calibrate/compose.py)",
-             "factors": {t: f.to_json() for t, f in sorted(per_task.items())},
-             "pooled": pooled.to_json()}
+    first = sides[0].block(source, fitted[sides[0].location][1])
+    block = {**info, "source": source.path.name, "date": cloud["date"], **first,
+             "sides": {loc: s.block(source, f) for loc, (s, f) in fitted.items()},
+             "method": "measured turns replace their outcomes, side by side; the others are "
+                       "rescaled by their task's factors (lab/calibrate/compose.py)"}
     header["calibration"] = block
     lines = [header]
     for key, turn in source.turns.items():
         lines.append(turn)
-        factors = per_task.get(turn["task"], pooled)
         for row in source.outcomes_of(key):
-            k = row["key"]
-            if row["location"] != "cloud":
+            if row["location"] not in fitted:
                 lines.append(row)
-            elif key in done:
-                lines.append({**measured[k], "calibration": "measured"})
+                continue
+            side, (done, per_task, pooled) = fitted[row["location"]]
+            if key in done:
+                lines.append({**side.measured[row["key"]], "calibration": "measured"})
             else:
-                lines.append(rescaled(row, factors, cloud["model"]))
+                lines.append(rescaled(row, per_task.get(turn["task"], pooled),
+                                      str(side.identity.get("model") or "")))
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp.write_text("".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n"

@@ -10,7 +10,8 @@ the whole calibration, resumed runs included.
 
 Before each request (retries included) the spend so far plus the request's worst case
 (`lab.calibrate.spend`) must fit in the cap, else the run stops there, cleanly; after
-it, the dollars the endpoint's usage says it cost are added.
+it, the dollars the endpoint's usage says it cost are added. An error (after retries, time-outs
+included) or an empty answer is a failure, not an outcome; three in a row stop the run.
 """
 
 from __future__ import annotations
@@ -184,11 +185,21 @@ def measure(jobs: list[Job], path: Path, header: dict[str, Any], cloud: Any, cap
                         report.stopped = "errors"
                         return report
                     break
+                cap.add(completion.cost_usd)
+                report.spent_usd += completion.cost_usd
+                if not completion.text.strip():  # billed, but nothing to learn from: a failure
+                    writer.append({"type": "spend", "key": f"spend/{job.key}/{time.time_ns()}",
+                                   "measured": {"cost_usd": completion.cost_usd}})
+                    report.failed += 1
+                    report.errors.append(f"{job.key}: the cloud gave an empty answer")
+                    in_a_row += 1
+                    if in_a_row >= MAX_FAILURES_IN_A_ROW:
+                        report.stopped = "errors"
+                        return report
+                    break
                 in_a_row = 0
                 writer.append(outcome_record(job.turn, job.action, action, completion, None,
                                              embed, None))
-                cap.add(completion.cost_usd)
-                report.spent_usd += completion.cost_usd
                 report.written += 1
                 if completion.cost_usd > job.cost.worst_usd:
                     report.over_bound += 1
