@@ -10,7 +10,8 @@ subsets of f of the training dialogues, and PPO (the paper's recipe) on the firs
 subset only (it sees no more data than LCIO). Every model plays the fixed held-out 20 % under
 the paper's rules, judged by the simulator fitted on the whole training split, at the paper's
 budgets. Rows are appended to OUT/curves.jsonl as they are measured, so a run that is stopped
-resumes where it was; OUT/curves.md (table) and OUT/curves.svg (figure) are written at the end.
+resumes where it was; OUT/curves.md (table) and OUT/curves.svg (figure, and `--figure`) are
+written at the end.
 """
 
 from __future__ import annotations
@@ -172,6 +173,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--ppo-subsamples", type=int, default=1, help="of those, how many PPO is trained on")
     ap.add_argument("--epochs", type=int, default=RCRLConfig.epochs, help="LCIO's dual-ascent epochs")
     ap.add_argument("--rl-steps", type=int, default=PAPER_STEPS, help="PPO steps; 0 skips PPO")
+    ap.add_argument("--figure", help="also write the figure here (policies/figures/...svg)")
     args = ap.parse_args(argv)
     import torch
 
@@ -188,6 +190,8 @@ def main(argv: list[str] | None = None) -> dict:
     table = markdown(summary, args.seeds)
     (out / "curves.md").write_text(table + "\n")
     (out / "curves.svg").write_text(curves_svg(summary))
+    if args.figure:
+        Path(args.figure).write_text(curves_svg(summary))
     print(table)
     print("\nTargets:", json.dumps(res["targets"], indent=1, default=str))
     return res
