@@ -26,8 +26,9 @@ import numpy as np
 from lab.m4a1.protocol import PAPER_SEEDS, PaperEvaluator, PaperSimulator, paper_split, summarise_paper
 from lab.m4a1.recipes import PAPER_STEPS, PaperRecipe
 from lab.m4a1.runner import lcio_path, lcio_policy
+from lab.m4a1.subsets import subsample
 from policies.base import Policy
-from policies.m4a1.data import Dialogue, load_dialogues
+from policies.m4a1.data import load_dialogues
 from policies.m4a1.rcrl import RCRLConfig
 from policies.profiles import PAPER_BUDGETS
 
@@ -35,15 +36,6 @@ FRACTIONS = (0.1, 0.25, 0.5, 1.0)
 # the issue's targets on M4A1: at 25 % LCIO ≥ 0.95 of its full-data reward and ≥ 1.10× PPO on
 # the full split; at 50 % ≥ 0.97 of its full-data reward
 TARGETS = {0.25: (0.95, 1.10), 0.5: (0.97, None)}
-
-
-def subsample(train: list[Dialogue], fraction: float, seed: int, index: int) -> list[Dialogue]:
-    """`index`-th random subset of `fraction` of the training dialogues (the whole split at 1)."""
-    if fraction >= 1.0:
-        return list(train)
-    n = max(1, round(fraction * len(train)))
-    rng = np.random.default_rng([seed, round(fraction * 1000), index])
-    return [train[i] for i in sorted(rng.choice(len(train), n, replace=False))]
 
 
 def _done(path: Path) -> dict[tuple, dict]:

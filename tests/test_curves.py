@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from lab.curves import main as curves_main
-from lab.curves import markdown, subsample, summarise, targets
+from lab.curves import markdown, summarise, targets
 from lab.curves_svg import curves_svg
 from lab.m4a1.recipe_spread import markdown as spread_markdown
 from lab.m4a1.recipe_spread import training_seeds
+from lab.m4a1.subsets import subsample
 
 M4A1 = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "m4a1" / "M4A1.json"
 

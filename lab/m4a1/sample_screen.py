@@ -21,8 +21,8 @@ import json
 
 import numpy as np
 
-from lab.curves import subsample
 from lab.m4a1.protocol import PAPER_SEEDS, PaperEvaluator, PaperSimulator, paper_split
+from lab.m4a1.subsets import subsample
 from lab.m4a1.training import train_rcrl
 from policies.m4a1.data import Dialogue, load_dialogues
 from policies.m4a1.features import history_window, step_state
