@@ -165,6 +165,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--ppo-subsamples", type=int, default=1, help="of those, how many PPO is trained on")
     ap.add_argument("--epochs", type=int, default=RCRLConfig.epochs, help="LCIO's dual-ascent epochs")
     ap.add_argument("--rl-steps", type=int, default=PAPER_STEPS, help="PPO steps; 0 skips PPO")
+    ap.add_argument("--report-only", action="store_true",
+                    help="measure nothing: the table and figure from the rows OUT/curves.jsonl holds")
     ap.add_argument("--figure", help="also write the figure here (policies/figures/...svg)")
     args = ap.parse_args(argv)
     import torch
@@ -172,7 +174,7 @@ def main(argv: list[str] | None = None) -> dict:
     from lab.curves_svg import curves_svg
 
     torch.set_num_threads(1)
-    rows = measure(args)
+    rows = list(_done(Path(args.out) / "curves.jsonl").values()) if args.report_only else measure(args)
     summary = summarise(rows)
     res = {"config": {k: v for k, v in vars(args).items()}, "rows": rows,
            "summary": {n: {str(f): c for f, c in by.items()} for n, by in summary.items()},
