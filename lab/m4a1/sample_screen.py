@@ -4,7 +4,8 @@ action? A one-step screen for making LCIO data-efficient in the paper's protocol
     python -m lab.m4a1.sample_screen --dataset ../shared/data/m4a1/M4A1.json
 
 Why: fitted on a part of the training split LCIO loses most of its edge (`lab.curves`), and the
-loss is its quality model's (its dialogue statistics fitted on the part change little). The
+loss is its quality model's (`--isolate`: with its dialogue statistics from the whole split
+the reward hardly moves, with its quality model from the whole split it comes back). The
 judge is a 5-NN over every training turn; an estimator fitted on fewer turns can only guess
 what the missing ones would say. At every held-out state LCIO (fitted on everything) visits,
 each estimator ranks the 9 actions by its predicted reward (quality + the paper's association
@@ -101,12 +102,44 @@ def screen(dataset: str, fractions: list[float], subsamples: int) -> dict[str, d
     return {f"{f:g}": {name: float(np.mean(lost[(f, name)])) for name in ESTIMATORS} for f in fractions}
 
 
+def isolate(dataset: str, fractions: list[float], subsamples: int) -> dict[str, dict[str, float]]:
+    """Held-out reward of LCIO (λ = 0: the multipliers change no M4A1 choice) fitted on a part
+    of the split, and with either its quality model or its dialogue statistics (continuation,
+    next task, association) taken from the whole split instead: which one costs the reward."""
+    from lab.m4a1.protocol import summarise_paper
+    from policies.m4a1.rcrl import DialogueStats, RCRLPolicy
+
+    out: dict[tuple[float, str], list[float]] = {}
+    dialogues = load_dialogues(dataset)
+    for seed in PAPER_SEEDS:
+        train, test, _ = paper_split(dialogues, seed)
+        ev = PaperEvaluator(test, PaperSimulator(train))
+        for f in fractions:
+            for j in range(1 if f >= 1.0 else subsamples):
+                part = subsample(train, f, seed, j)
+                for name, model_on, stats_on in (("both from the part", part, part),
+                                                 ("statistics from the whole split", part, train),
+                                                 ("quality model from the whole split", train, part)):
+                    fit, _ = train_rcrl(model_on, RCRLConfig(seed=seed, epochs=0), progress=False)
+                    lcio = RCRLPolicy(fit.quality, fit.costs, fit.table, fit.weights, fit.config,
+                                      stats=DialogueStats.fit(stats_on, fit.space))
+                    eps = [ev.play(lcio, d, PAPER_BUDGETS) for d in test]
+                    out.setdefault((f, name), []).append(summarise_paper(eps, PAPER_BUDGETS)["reward"])
+    return {f"{f:g}": {n: float(np.mean(v)) for (g, n), v in out.items() if g == f} for f in fractions}
+
+
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dataset", required=True)
     ap.add_argument("--fractions", type=lambda t: [float(x) for x in t.split(",")], default=[0.25, 0.5, 1.0])
     ap.add_argument("--subsamples", type=int, default=3)
+    ap.add_argument("--isolate", action="store_true",
+                    help="instead: LCIO's reward with its model or its statistics from the whole split")
     args = ap.parse_args(argv)
+    if args.isolate:
+        iso = isolate(args.dataset, args.fractions, args.subsamples)
+        print(json.dumps(iso, indent=1))
+        return iso
     res = screen(args.dataset, args.fractions, args.subsamples)
     print("| estimator | " + " | ".join(f"{float(f):.0%} of the split" for f in res) + " |")
     print("|" + "---|" * (len(res) + 1))
