@@ -43,10 +43,13 @@ def curves_svg(summary: dict) -> str:
                'share of the training split fitted on</text>')
     out.append(f'<text x="16" y="{(H - PAD) / 2:.0f}" transform="rotate(-90 16 {(H - PAD) / 2:.0f})" '
                'text-anchor="middle">reward on the held-out 20 % (paper protocol)</text>')
-    for g, label in guides:
+    last_label = -1e9
+    for g, label in sorted(guides, reverse=True):  # top first; a close label moves down a line
         y = f"{fy(g):.1f}"
+        label_y = max(fy(g) + 4, last_label + 13)
+        last_label = label_y
         out.append(f'<line x1="{PAD}" y1="{y}" x2="{W - RIGHT}" y2="{y}" stroke="#555" stroke-dasharray="5"/>'
-                   f'<text x="{W - RIGHT + 6}" y="{fy(g) + 4:.1f}">{escape(label)}</text>')
+                   f'<text x="{W - RIGHT + 6}" y="{label_y:.1f}">{escape(label)}</text>')
     for k, (name, by_f) in enumerate(summary.items()):
         colour = COLOURS.get(name, "#2ca02c")
         fs = sorted(by_f)
