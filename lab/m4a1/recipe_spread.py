@@ -9,7 +9,7 @@ initialisation and of the training stream; `lab.evaluate` trains one model per s
 with the split seed). Per split s (`paper_split`), this trains the recipe `--train-seeds` times
 (training seeds s, s + 100, s + 200, ...; the first is the model `lab.evaluate` trains) in the
 same environment and evaluates each on the held-out dialogues at the paper's budgets. The
-environment is the paper's own, step for step (`tests/test_m4a1_recipe_spread.py`): what
+environment is the paper's own, step for step (`lab.m4a1.paper_env_check`): what
 moves is the seed.
 """
 
