@@ -100,3 +100,17 @@ def test_the_summary_compares_models_on_common_items_only(tmp_path: Path) -> Non
 def test_paired_gap_interval_shrinks_with_agreeing_items() -> None:
     mean, half = paired_gap([1.0, 1.0, 1.0, 0.0], [0.0, 0.0, 0.0, 0.0])
     assert mean == 0.75 and 0 < half < 1
+
+
+def test_the_subset_goes_round_robin_so_a_stopped_run_covers_every_family() -> None:
+    items = all_items()
+    families = {i.family for i in items}
+    first = pick(items, 3)[:len(families)]
+    assert {i.family for i in first} == families
+
+
+def test_word_error_rate_counts_edits_and_reads_number_words_as_digits() -> None:
+    from lab.probe.speech import word_errors
+
+    assert word_errors("Gate twelve at seven.", "gate 12 at 7") == (0, 4)
+    assert word_errors("buy milk and bread", "by milk bread today") == (3, 4)

@@ -33,17 +33,17 @@ def _done(answers: Path, key: str) -> set[str]:
 
 
 def pick(items: list[ProbeItem], per_family: int | None) -> list[ProbeItem]:
-    """The first `per_family` items of each family (all when None): a smaller probe that still
-    covers every family, for the models too slow for all of it on a busy machine."""
+    """The first `per_family` items of each family, round-robin (item 1 of every family, then
+    item 2, ...), so a run stopped half-way still covers every family; all items when None."""
     if per_family is None:
         return items
-    counts: dict[str, int] = {}
-    kept = []
-    for item in items:
-        counts[item.family] = counts.get(item.family, 0) + 1
-        if counts[item.family] <= per_family:
-            kept.append(item)
-    return kept
+    rank: dict[str, int] = {}
+    ranked = []
+    for order, item in enumerate(items):
+        rank[item.family] = rank.get(item.family, 0) + 1
+        if rank[item.family] <= per_family:
+            ranked.append((rank[item.family], order, item))
+    return [item for _, _, item in sorted(ranked, key=lambda r: (r[0], r[1]))]
 
 
 def run(key: str, out: Path, batch: int, max_new_tokens: int, per_family: int | None,
