@@ -114,3 +114,13 @@ def test_word_error_rate_counts_edits_and_reads_number_words_as_digits() -> None
 
     assert word_errors("Gate twelve at seven.", "gate 12 at 7") == (0, 4)
     assert word_errors("buy milk and bread", "by milk bread today") == (3, 4)
+
+
+def test_rescore_applies_the_current_rules_to_stored_answers(tmp_path: Path) -> None:
+    from lab.probe.__main__ import rescore
+
+    row = {"model": "m", "id": "world_facts-01", "family": "world_facts",
+           "answer": "It is Tokyo.", "tokens": 4, "score": 0.0}
+    (tmp_path / "answers.jsonl").write_text(json.dumps(row) + "\n")
+    assert rescore(tmp_path) == 1
+    assert json.loads((tmp_path / "answers.jsonl").read_text())["score"] == 1.0

@@ -95,6 +95,30 @@ def run(key: str, out: Path, batch: int, max_new_tokens: int, per_family: int | 
     print(json.dumps(row), flush=True)
 
 
+def rescore(out: Path) -> int:
+    """Score the stored answers again with the current rules (after a rule was fixed);
+    rewrites answers.jsonl through a temp file. Returns how many scores changed."""
+    from lab.scoring import score_answer
+
+    answers = out / "answers.jsonl"
+    items = {item.id: item for item in all_items()}
+    changed, lines = 0, []
+    for line in answers.read_text().splitlines():
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        item = items.get(row["id"])
+        if item is not None:
+            score = round(score_answer(item.rule, row["answer"], question=item.question).score, 4)
+            changed += score != row["score"]
+            row["score"] = score
+        lines.append(json.dumps(row) + "\n")
+    tmp = answers.with_suffix(".tmp")
+    tmp.write_text("".join(lines))
+    tmp.replace(answers)
+    return changed
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m lab.probe", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -108,10 +132,14 @@ def main(argv: list[str] | None = None) -> None:
     go.add_argument("--out", type=Path, default=OUT)
     show = sub.add_parser("table", help="the summary table from runs/probe")
     show.add_argument("--out", type=Path, default=OUT)
+    again = sub.add_parser("rescore", help="score stored answers again with the current rules")
+    again.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
     if args.command == "run":
         run(args.model, args.out, args.batch, args.max_new_tokens, args.per_family,
             args.threads)
+    elif args.command == "rescore":
+        print(f"{rescore(args.out)} scores changed")
     else:
         from lab.probe.table import markdown
 
