@@ -132,6 +132,7 @@ def main(argv: list[str] | None = None) -> None:
     go.add_argument("--out", type=Path, default=OUT)
     show = sub.add_parser("table", help="the summary table from runs/probe")
     show.add_argument("--out", type=Path, default=OUT)
+    show.add_argument("--models", default="", help="comma-separated keys (default: all)")
     again = sub.add_parser("rescore", help="score stored answers again with the current rules")
     again.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
@@ -143,7 +144,7 @@ def main(argv: list[str] | None = None) -> None:
     else:
         from lab.probe.table import markdown
 
-        sys.stdout.write(markdown(args.out) + "\n")
+        sys.stdout.write(markdown(args.out, [m for m in args.models.split(",") if m]) + "\n")
 
 
 if __name__ == "__main__":

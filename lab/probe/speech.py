@@ -34,6 +34,18 @@ SENTENCES = (
     "How many teaspoons of sugar are in a tablespoon?",
     "Add eggs, butter and two apples to the shopping list.",
     "The train was delayed because of a signal problem near the station.",
+    "Call the plumber about the leaking tap in the bathroom.",
+    "Book a table for four people at eight o'clock on Saturday.",
+    "How do I convert twenty miles into kilometres?",
+    "The children walked to the park after lunch.",
+    "Remember to water the tomatoes every second day.",
+    "My password needs at least one number and one capital letter.",
+    "Please translate good morning into French.",
+    "The parcel should arrive before noon on Monday.",
+    "Is it going to snow in the mountains this weekend?",
+    "Write a short note to thank my neighbour for the flowers.",
+    "The doctor said I should drink more water and sleep early.",
+    "Move my yoga class from Tuesday to Wednesday evening.",
 )
 
 

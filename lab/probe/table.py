@@ -41,9 +41,12 @@ def paired_gap(a: list[float], b: list[float]) -> tuple[float, float]:
     return statistics.fmean(diffs), 1.96 * statistics.stdev(diffs) / math.sqrt(len(diffs))
 
 
-def summary(out: Path) -> dict[str, Any]:
-    """Per model: everyday mean and per family on the common items, gap to local, speed row."""
+def summary(out: Path, only: list[str] | None = None) -> dict[str, Any]:
+    """Per model (all, or `only` these): everyday mean and per family on the common items,
+    gap to local, speed row."""
     scores = scores_by_model(_rows(out / "answers.jsonl"))
+    if only:
+        scores = {m: s for m, s in scores.items() if m in only}
     speed = {row["model"]: row for row in _rows(out / "models.jsonl")}
     if not scores:
         return {"common": 0, "models": {}}
@@ -66,8 +69,8 @@ def summary(out: Path) -> dict[str, Any]:
     return {"common": len(common), "everyday_items": len(everyday), "models": models}
 
 
-def markdown(out: Path) -> str:
-    data = summary(out)
+def markdown(out: Path, only: list[str] | None = None) -> str:
+    data = summary(out, only)
     models = data["models"]
     if not models:
         return "(no answers yet)"
