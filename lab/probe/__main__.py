@@ -47,7 +47,7 @@ def pick(items: list[ProbeItem], per_family: int | None) -> list[ProbeItem]:
 
 
 def run(key: str, out: Path, batch: int, max_new_tokens: int, per_family: int | None,
-        threads: int | None) -> None:
+        threads: int | None, speed_only: bool = False) -> None:
     import torch
 
     from backends.config import get_settings
@@ -66,7 +66,7 @@ def run(key: str, out: Path, batch: int, max_new_tokens: int, per_family: int | 
     started = time.perf_counter()
     model, tokenizer = load_model(candidate.ref, quantize=candidate.quantize, device="cpu")
     load_s = time.perf_counter() - started
-    items = pick(all_items(), per_family)
+    items = [] if speed_only else pick(all_items(), per_family)
     done = _done(answers, key)
     todo = [item for item in items if item.id not in done]
     print(f"{candidate.name}: loaded in {load_s:.1f} s; {len(done)} answered before, "
@@ -87,8 +87,7 @@ def run(key: str, out: Path, batch: int, max_new_tokens: int, per_family: int | 
         "file": candidate.file.name, "file_bytes": candidate.file.stat().st_size,
         "sha256": sha256_of(candidate.file), "licence": candidate.licence,
         "load_avg_1m": round(os.getloadavg()[0], 2), "cpus": os.cpu_count(),
-        "max_new_tokens": max_new_tokens, "batch": batch, "threads": torch.get_num_threads(),
-        "items": len(items), **speed,
+        "max_new_tokens": max_new_tokens, "batch": batch, "items": len(items), **speed,
     }
     with (out / "models.jsonl").open("a") as sink:
         sink.write(json.dumps(row) + "\n")
@@ -129,6 +128,7 @@ def main(argv: list[str] | None = None) -> None:
     go.add_argument("--max-new-tokens", type=int, default=64)
     go.add_argument("--per-family", type=int, default=None, help="only the first N of each family")
     go.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    go.add_argument("--speed-only", action="store_true", help="only time the 64-token reply")
     go.add_argument("--out", type=Path, default=OUT)
     show = sub.add_parser("table", help="the summary table from runs/probe")
     show.add_argument("--out", type=Path, default=OUT)
@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.command == "run":
         run(args.model, args.out, args.batch, args.max_new_tokens, args.per_family,
-            args.threads)
+            args.threads, args.speed_only)
     elif args.command == "rescore":
         print(f"{rescore(args.out)} scores changed")
     else:

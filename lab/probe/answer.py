@@ -58,16 +58,19 @@ def answer_batches(model: Any, tokenizer: Any, items: Sequence[ProbeItem], syste
 
 def time_reply(model: Any, tokenizer: Any, system: str, tokens: int = SPEED_TOKENS
                ) -> dict[str, float]:
-    """Seconds for one reply of exactly `tokens` new tokens (greedy, one prompt)."""
+    """Seconds for one reply of exactly `tokens` new tokens (greedy, one prompt): wall time,
+    and this process's CPU time, which on a busy machine is close to what one idle core
+    would take with one torch thread (the wall time counts the waits for a core)."""
     import torch
 
     encoded = tokenizer([_prompt_text(tokenizer, system, SPEED_PROMPT)], return_tensors="pt",
                         add_special_tokens=False)
     kwargs = dict(encoded, max_new_tokens=tokens, min_new_tokens=tokens, do_sample=False,
                   temperature=None, top_p=None, top_k=None, pad_token_id=tokenizer.pad_token_id)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     with torch.inference_mode():
         out = model.generate(**kwargs)
-    seconds = time.perf_counter() - started
+    seconds, cpu_s = time.perf_counter() - started, time.process_time() - cpu
     new = out.shape[1] - encoded["input_ids"].shape[1]
-    return {"reply_s": round(seconds, 2), "reply_tokens": new, "tok_s": round(new / seconds, 2)}
+    return {"reply_s": round(seconds, 2), "reply_tokens": new, "tok_s": round(new / seconds, 2),
+            "reply_cpu_s": round(cpu_s, 2), "threads": torch.get_num_threads()}

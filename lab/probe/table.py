@@ -86,7 +86,8 @@ def markdown(out: Path, only: list[str] | None = None) -> str:
     for family in families:
         lines.append(f"| {family} | " + " | ".join(
             f"{models[m]['families'].get(family, float('nan')):.2f}" for m in names) + " |")
-    for label, key, fmt in (("64-token reply, s", "reply_s", "{:.1f}"),
+    for label, key, fmt in (("64-token reply, s (wall, busy machine)", "reply_s", "{:.1f}"),
+                            ("64-token reply, CPU s (≈ one idle core)", "reply_cpu_s", "{:.1f}"),
                             ("tok/s (64-token reply)", "tok_s", "{:.2f}"),
                             ("load, s", "load_s", "{:.0f}"),
                             ("peak memory, MB", "peak_rss_mb", "{:.0f}"),
