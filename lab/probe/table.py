@@ -3,7 +3,8 @@
 Scores are compared on the common items only (a model measured on a per-family subset pulls
 the others down to it), with the paired difference to the local model and its 95 % interval
 (normal approximation over items), so "beats the local model by >= 0.15" can be read off.
-Speed and file columns come from the model's latest row in models.jsonl.
+Speed and file columns come from the model's latest row in models.jsonl (a --speed-only
+row first).
 """
 
 from __future__ import annotations
@@ -47,7 +48,11 @@ def summary(out: Path, only: list[str] | None = None) -> dict[str, Any]:
     scores = scores_by_model(_rows(out / "answers.jsonl"))
     if only:
         scores = {m: s for m, s in scores.items() if m in only}
-    speed = {row["model"]: row for row in _rows(out / "models.jsonl")}
+    # The latest row per model; a --speed-only row (items 0) wins: its memory and load time
+    # are a served model's, not a batch-answering run's.
+    speed: dict[str, dict[str, Any]] = {}
+    for row in sorted(_rows(out / "models.jsonl"), key=lambda r: r.get("items") == 0):
+        speed[row["model"]] = row
     if not scores:
         return {"common": 0, "models": {}}
     common = sorted(set.intersection(*(set(s) for s in scores.values())))
