@@ -46,6 +46,10 @@ class StandinModelError(Exception):
     """A model's parts are missing or the joined file fails a check; `str()` says which."""
 
 
+class PartsNotInstalled(StandinModelError):
+    """None of a model's part packages is installed (an opt-in model nobody asked for)."""
+
+
 @dataclass(frozen=True)
 class StandinChoice:
     """What the stand-in loads: a reference for `load_model`, how, and a note for the page."""
@@ -76,7 +80,8 @@ def part_paths(packages: tuple[str, ...] | None = None, label: str = "Qwen") -> 
     for index, package in enumerate(packages, start=1):
         spec = importlib.util.find_spec(package)
         if spec is None or not spec.submodule_search_locations:
-            raise StandinModelError(f"{label} parts not installed ({package.replace('_', '-')} missing)")
+            error = PartsNotInstalled if index == 1 else StandinModelError
+            raise error(f"{label} parts not installed ({package.replace('_', '-')} missing)")
         path = Path(list(spec.submodule_search_locations)[0]) / "data" / f"part{index:02d}.bin"
         if not path.is_file():
             raise StandinModelError(f"{label} part file {path.name} missing from {package}")
@@ -175,8 +180,12 @@ def _registry_key(settings: Settings) -> str | None:
 
 
 def _fallback_note(asked: StandinSpec, served: str, failures: list[str]) -> str:
-    return f"Stand-in {'fell back to' if failures else 'serves'} {served} " + (
-        f"instead of {asked.name}: " if served != FALLBACK_NAME else ": ") + "; ".join(failures)
+    return f"Stand-in fell back to {served} instead of {asked.name}: " + "; ".join(failures)
+
+
+def _worth_saying(spec: StandinSpec, asked: StandinSpec, exc: StandinModelError) -> bool:
+    """Every failure of the asked-for model; of the others, all but simply not installed."""
+    return spec is asked or not isinstance(exc, PartsNotInstalled)
 
 
 def choose_standin(settings: Settings | None = None) -> StandinChoice:
@@ -193,7 +202,11 @@ def choose_standin(settings: Settings | None = None) -> StandinChoice:
     for spec in order:
         try:
             path = joined_gguf(spec, Path(settings.cache_dir))
-        except (StandinModelError, OSError) as exc:
+        except StandinModelError as exc:
+            if _worth_saying(spec, order[0], exc):
+                failures.append(str(exc))
+            continue
+        except OSError as exc:
             failures.append(str(exc))
             continue
         note = _fallback_note(order[0], spec.name, failures) if failures else ""
@@ -221,7 +234,8 @@ def expected_name_and_note(settings: Settings | None = None) -> tuple[str, str]:
         try:
             part_paths(spec.packages, spec.label)
         except StandinModelError as exc:
-            failures.append(str(exc))
+            if _worth_saying(spec, order[0], exc):
+                failures.append(str(exc))
             continue
         return spec.name, _fallback_note(order[0], spec.name, failures) if failures else ""
     return FALLBACK_NAME, f"Stand-in fell back to {FALLBACK_NAME}: " + "; ".join(failures)

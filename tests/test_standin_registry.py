@@ -93,3 +93,15 @@ def test_when_nothing_checks_out_smollm2_serves_and_the_note_says_all_why(
     choice = choose_standin(_settings(tmp_path))
     assert (choice.ref, choice.name) == ("", FALLBACK_NAME)
     assert "sha256" in choice.note and "part03.bin missing" in choice.note
+
+
+def test_an_opt_in_model_that_is_simply_not_installed_is_not_mentioned(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(standin_model, "QWEN_PACKAGES", ("lcio_no_such_small_part1",))
+    monkeypatch.setattr(standin_model, "SPECS", (
+        QWEN_05B, replace(QWEN_15B, packages=("lcio_no_such_big_part1",))))
+    choice = choose_standin(_settings(tmp_path))
+    assert choice.name == FALLBACK_NAME
+    assert "Qwen parts not installed" in choice.note and "Qwen 1.5B" not in choice.note
+    asked = choose_standin(_settings(tmp_path, QWEN_15B.key))
+    assert "Qwen 1.5B parts not installed" in asked.note  # asked for: always said
