@@ -70,23 +70,17 @@ def local_notice(calibrated: Mapping[str, Any] | None, configured: Mapping[str, 
 
 def standin_served(endpoint: str | None, settings: Any) -> str:
     """The model the stand-in serves: its /health "root" when it answers, else the one it
-    will load (`LCIO_STANDIN_MODEL`, else Qwen when its parts are there, else SmolLM2)."""
-    from backends.models import model_name
+    will load (`LCIO_STANDIN_MODEL`, else the first registry model whose parts are there,
+    else SmolLM2)."""
     from backends.standin import probe
-    from backends.standin_model import FALLBACK_NAME, QWEN_NAME, StandinModelError, part_paths
+    from backends.standin_model import expected_name_and_note
 
     if endpoint and " " not in endpoint:
         root = endpoint if "://" in endpoint else f"http://{endpoint}"
         data = probe(root.rstrip("/").removesuffix("/v1"), timeout_s=0.5) or {}
         if data.get("root"):
             return str(data["root"])
-    if settings.standin_model:
-        return model_name(settings.standin_model)
-    try:
-        part_paths()
-    except StandinModelError:
-        return FALLBACK_NAME
-    return QWEN_NAME
+    return expected_name_and_note(settings)[0]
 
 
 def calibration_notice(calibrated: Mapping[str, Any] | None, configured: Mapping[str, Any]) -> str:
