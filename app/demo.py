@@ -1,34 +1,22 @@
 """What a first visit is shown: example turns made from the project's own media, and a demo
 budget under which playing them makes the budget bind.
 
-The examples, played in order, show what LCIO is for: a long voice note the policy sends to
-the cloud, a short spoken question it then answers here because the cloud dollars ran low, a
-picture it leaves out because the question does not need it, a picture with a spoken
-question, and a question you keep on this machine (the "Where" choice). The default budgets
-($0.05, 300 s, 3000 J) never bind in a demo (a 12-turn session spent 3 % of the dollars).
+Played in order, the examples show what LCIO is for: a long voice note sent to the cloud, a
+short spoken question then answered here because the cloud dollars ran low, a picture left
+out because the question does not need it, a picture with a spoken question, and a question
+kept on this machine (the "Where" choice). The default budgets never bind in a demo.
 
-The budget that binds under `DEMO_LIMIT` is the dollars, the one budget that drains the same
-on every machine: it follows tokens, not speed (a small waiting budget drained 71 % on 2 busy
-cores and 16 % on quiet ones). Only a bill the guard can bound tightly drains it: audio, billed
-by its length (the stand-in's price row: $10 per 1M audio tokens, 10 a second), which the
-guard's worst case takes at its measured length plus a second. A picture or a short note
-cannot: its worst case holds up to 6,256 tokens of perception text the cloud may add, about
-20x what it is billed. So the first example is an 18.4 s voice note, billed $0.0018, and the
-demo's dollars are its worst case and no more ($0.0029 at a 16-token answer, $0.0031 at the
-default 256). What its bill leaves (at most $0.0013) is below the worst case of even a
-16-token answer to the second example's voice note ($0.0015), so the guard rules the cloud
-out there and the panel says "Local, because the budget guard ruled out the cloud (Cloud
-dollars: needs up to …, … left)"; a text-only turn or a lone picture may still fit. The
-first example's audio bill alone is 59 % of the dollars; played in order, the five spent 64 %
-of them in each of three runs (48-token answers).
-`tests/test_first_visit.py` checks these figures against the guard's own worst case,
-`tests/test_first_visit_browser.py` that playing the examples spends at least half. They
-assume the stand-in's prices (`assets/prices.json`, "lcio-standin"): with another cloud, set
-the budgets by hand. Waiting time is generous (1800 s) so that only the dollars bind: on 2
-cores shared with other jobs the first answer alone waited 260 s, after which 900 s made the
-guard's pacing (waiting kept for later turns) turn the haiku local, and 600 s stopped the last
-answer. On a Space (`SPACE_ID` set) the demo budget is the default unless
-`LCIO_DEMO_BUDGET=0`.
+Under `DEMO_LIMIT` the dollars bind: they follow tokens, not machine speed (a small waiting
+budget drained 71 % on 2 busy cores, 16 % on quiet ones). Audio is billed by its length, which
+the guard's worst case knows to a second, so the first example's 18.4 s note is billed
+$0.0018 and the demo's dollars are that turn's worst case and no more ($0.0031); what is left
+cannot pay even a 16-token answer to the next voice note ($0.0015), so the guard turns it
+local and the panel says why. (A picture cannot drain them: its worst case holds up to 6,256
+tokens of perception text, about 20x its bill.) Played in order, the five spent 64 % of the
+dollars in each of three runs. The figures assume the stand-in's prices; with another cloud,
+set the budgets by hand. Waiting time is generous (1800 s) so that only the dollars bind.
+`tests/test_first_visit.py` checks the figures against the guard's own worst case. On a Space
+(`SPACE_ID` set) the demo budget is the default unless `LCIO_DEMO_BUDGET=0`.
 """
 
 from __future__ import annotations
