@@ -17,12 +17,13 @@ dialogues (only `random.Random(seed)` is used).
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Iterable
 
 from lab.bench.media import PHOTOS, MediaSpec
 from lab.bench.turns import Dialogue, Turn
 from lab.bench.v3.checks import CHECKS
-from lab.bench.v3.drawn import drawn_families
+from lab.bench.v3.drawn import DRAWN, drawn_families
 from lab.bench.v3.everyday import EVERYDAY
 from lab.bench.v3.items import Family, Item
 from lab.bench.v3.knowledge import KNOWLEDGE
@@ -115,3 +116,19 @@ def generate_v3(seed: int = 0) -> list[Dialogue]:
     rng.shuffle(dealt)
     return [Dialogue(f"d{i:04d}", kind, tuple(turns), name)
             for i, (name, kind, turns) in enumerate(dealt)]
+
+
+def masked(prompt: str) -> str:
+    """A prompt with its numbers masked, so templates differing only in values count once."""
+    return re.sub(r"\d+(?:[.,:]\d+)*", "#", prompt)
+
+
+def content_stats(dialogues: list[Dialogue]) -> dict[str, int]:
+    """The counts the issue sets targets for (dialogues, turns, distinct prompts, families)."""
+    turns = [(d.family, t) for d in dialogues for t in d.turns]
+    drawn = set(DRAWN)
+    return {"dialogues": len(dialogues), "turns": len(turns),
+            "distinct_prompts": len({t.prompt for _, t in turns}),
+            "distinct_prompts_masked": len({masked(t.prompt) for _, t in turns}),
+            "distinct_written_prompts": len({t.prompt for f, t in turns if f not in drawn}),
+            "families": len({f for f, _ in turns})}
