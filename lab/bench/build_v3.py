@@ -14,6 +14,9 @@ v2's machinery (`lab.bench.build_v2`, `lab.bench.batched`) over v3's content
 - one side at a time (``--side local`` now, ``--side cloud`` later): the header records each
   side's model, and a side's model may be replaced in the header only while that side has no
   answers yet, so the stand-in can change between the two builds;
+- an attachment's first-sight perception time (``perception_cold_s``) is measured only with
+  ``--cold-perception``: it triples the perception work, and on a busy machine the figure
+  says little, so it belongs with the timing step on a quiet one;
 - ``--standin`` names the stand-in's model (any GGUF file or model folder, as
   ``LCIO_STANDIN_MODEL``), since which one serves is being measured.
 
@@ -193,6 +196,7 @@ def build_v3(out: Path, *, seed: int = 0, limit: int | None = None, batch: int =
              models: dict[str, Any] | None = None,
              make_side: Callable[[str], AnsweringSide] | None = None,
              embed: Embedder = minilm_embed, cold: Callable[[tuple[Any, ...]], Any] | None = None,
+             measure_cold: bool = False,
              writer_factory: Callable[[Path], Any] = RowWriter, progress: bool = True
              ) -> dict[str, Any]:
     """Append every missing turn row and every missing answer of `sides` to `out`."""
@@ -214,7 +218,7 @@ def build_v3(out: Path, *, seed: int = 0, limit: int | None = None, batch: int =
     header = header_v3(seed, max_new, models, limit)
     done = open_bench(out, header, sides)
     prepared = [prepare(d, media_dir) for d in dialogues]
-    cold = cold or ColdPerception()
+    cold = cold or (ColdPerception() if measure_cold else lambda attachments: None)
     writer = writer_factory(out)
     jobs = [j for j in jobs_for(prepared) if j.key not in done and j.side in sides]
     bar = tqdm(total=len(jobs), unit="answer", desc="LCIO-Bench v3", dynamic_ncols=True,
@@ -264,6 +268,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="time a sample one at a time and fill in every row's timings")
     parser.add_argument("--timing-sample", type=int, default=12, help="single answers per side")
     parser.add_argument("--media-dir", type=Path, default=DEFAULT_MEDIA)
+    parser.add_argument("--cold-perception", action="store_true",
+                        help="time each attachment's first-sight perception (a quiet machine's job)")
     args = parser.parse_args(argv)
     use_standin(args.standin)
     if args.retime:
@@ -274,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     sides = SIDES if args.side == "both" else (args.side,)
     print(build_v3(args.out, seed=args.seed, limit=args.limit, batch=args.batch, sides=sides,
-                   media_dir=args.media_dir))
+                   media_dir=args.media_dir, measure_cold=args.cold_perception))
     return 0
 
 
