@@ -204,6 +204,7 @@ def test_one_side_at_a_time_equals_both_and_the_file_loads(
     bench = load_bench(out)
     assert bench.complete()
     assert {t.family for t in bench.turns} == {d.family for d in small}
+    assert [t.refers_to for t in bench.turns] == [t.refers_to for d in small for t in d.turns]
     for t in bench.turns:
         local = [a for a in range(bench.space.n) if t.valid[a]
                  and bench.space.actions[a].location == "local"]

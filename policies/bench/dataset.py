@@ -56,6 +56,7 @@ class BenchTurn:
     perception_cold_s: tuple[float, ...] = ()
     family: str = ""  # v3's topic/template group; v1/v2: the blueprint (their template)
     local_logprob: dict[int, float] = field(default_factory=dict)  # v3: mean token log-prob
+    refers_to: tuple[int, ...] = ()  # earlier turns of the dialogue this one depends on
 
     @property
     def task_id(self) -> int:
@@ -131,7 +132,8 @@ def load_bench(path: str | Path, cold_perception: bool = False) -> Bench:
                 tuple(a["kind"] for a in atts), tuple(bool(a["relevant"]) for a in atts),
                 nan(), nan(), nan(), nan(), nan(), np.zeros(n, dtype=bool),
                 perception_cold_s=tuple(float(c) for c in cold),
-                family=str(row.get("family") or row.get("blueprint") or ""))
+                family=str(row.get("family") or row.get("blueprint") or ""),
+                refers_to=tuple(int(i) for i in row.get("refers_to") or ()))
         elif row["type"] == "outcome":
             t = turns[(row["dialogue"], int(row["turn"]))]
             a = int(row["action"])
