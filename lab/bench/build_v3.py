@@ -62,6 +62,7 @@ from lab.bench.scoring import Embedder, minilm_embed
 DEFAULT_OUT_V3 = Path("assets/bench/lcio-bench-v3.jsonl")
 FORMAT_VERSION_V3 = 3
 SIDES = ("local", "cloud")
+WINDOW = 4  # batches whose jobs are sorted by prompt length together (see `answer_jobs`)
 # A side's model is checked against that side's rows instead (see `open_bench`).
 COMPAT_V3 = tuple(f for f in COMPAT_FIELDS if f != "models")
 
@@ -165,12 +166,19 @@ def open_bench(out: Path, header: dict[str, Any], sides: Sequence[str]) -> set[s
 def answer_jobs(name: str, todo: list[Job], side: AnsweringSide, write: Callable[[dict], None],
                 model: str, max_new: int, batch: int, embed: Embedder,
                 progress: Callable[[int], None]) -> None:
-    """Answer `todo` in batches of similar prompts and append one scored row per answer."""
+    """Answer `todo` in batches and append one scored row per answer.
+
+    Jobs go in dialogue order, a window of `WINDOW` batches at a time, sorted by prompt length
+    inside the window (similar lengths waste less padding): a build stopped early holds whole
+    dialogues of every family and task, not all of one task and none of another."""
     prompts = {j.key: side.prompt(request_for(j.history, j.turn, ACTION_SPACE.actions[j.action],
                                               max_new)) for j in todo}
-    todo = sorted(todo, key=lambda j: (j.turn.turn.task, len(prompts[j.key].ids), j.key))
-    for i in range(0, len(todo), batch):
-        group = todo[i:i + batch]
+    span = batch * WINDOW
+    ordered = [job for start in range(0, len(todo), span)
+               for job in sorted(todo[start:start + span],
+                                 key=lambda j: (len(prompts[j.key].ids), j.key))]
+    for i in range(0, len(ordered), batch):
+        group = ordered[i:i + batch]
         for job, answer in zip(group, side.answer([prompts[j.key] for j in group]), strict=True):
             prompt = prompts[job.key]
             prompt_tokens, usd = side.price(prompt, answer)
