@@ -13,7 +13,7 @@ import torch
 
 from lab.bench.batched import Answer, ChosenLogProbs, Prompt
 from lab.bench.build import RowWriter, content_view, read_rows
-from lab.bench.build_v3 import build_v3
+from lab.bench.build_v3 import build_v3, status
 from lab.bench.scenarios_v3 import content_stats, generate_v3, masked
 from lab.scoring import apply_rule
 from policies.bench.dataset import family_split, load_bench
@@ -194,6 +194,10 @@ def test_one_side_at_a_time_equals_both_and_the_file_loads(
     out = tmp_path / "sides.jsonl"
     build(out, small, media, sides=("local",))
     assert {r["location"] for r in read_rows(out) if r["type"] == "outcome"} == {"local"}
+    half = status(out)
+    assert half["local"]["answers"] == half["local"]["of"] == half["cloud"]["of"] > 0
+    assert half["cloud"]["answers"] == half["cloud"]["whole_dialogues"] == 0
+    assert half["local"]["whole_dialogues"] == half["dialogues"] == len(small)
     # the stand-in may change before the cloud side is built: adopted while it has no answers
     later = {**MODELS, "cloud": {"model": "another-standin"}}
     build(out, small, media, sides=("cloud",), models=later)

@@ -3,6 +3,7 @@
     python -m lab.bench.build_v3 [--out assets/bench/lcio-bench-v3.jsonl] [--side local|cloud|both]
                                  [--standin MODEL] [--batch 16] [--limit N]
     python -m lab.bench.build_v3 --retime [--timing-sample 12]  # when both sides are built
+    python -m lab.bench.build_v3 --status                        # answers per side so far
 
 v2's machinery (`lab.bench.build_v2`, `lab.bench.batched`) over v3's content
 (`lab.bench.scenarios_v3`), with four differences:
@@ -252,6 +253,28 @@ def build_v3(out: Path, *, seed: int = 0, limit: int | None = None, batch: int =
             "seconds": round(time.perf_counter() - started, 1)}
 
 
+def status(out: Path) -> dict[str, Any]:
+    """How far a build is: answers per side against what the turns need, whole dialogues."""
+    from lab.bench.build import valid_actions
+
+    rows = list(read_rows(out))
+    turns = [r for r in rows if r.get("type") == "turn"]
+    done = {r["key"] for r in rows if r.get("type") == "outcome"}
+    report: dict[str, Any] = {"turns": len(turns),
+                              "dialogues": len({r["dialogue"] for r in turns})}
+    for name in SIDES:
+        need: dict[str, list[str]] = {}
+        for r in turns:
+            need.setdefault(r["dialogue"], []).extend(
+                f"{r['key']}/{a}" for a in valid_actions(len(r["attachments"]))
+                if ACTION_SPACE.actions[a].location == name)
+        report[name] = {"answers": sum(k in done for keys in need.values() for k in keys),
+                        "of": sum(len(keys) for keys in need.values()),
+                        "whole_dialogues": sum(all(k in done for k in keys)
+                                               for keys in need.values())}
+    return report
+
+
 def use_standin(model: str | None) -> None:
     """Serve `model` as the stand-in (`LCIO_STANDIN_MODEL`), before settings are first read."""
     if model:
@@ -275,10 +298,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--retime", action="store_true",
                         help="time a sample one at a time and fill in every row's timings")
     parser.add_argument("--timing-sample", type=int, default=12, help="single answers per side")
+    parser.add_argument("--status", action="store_true", help="how far the file is, then exit")
     parser.add_argument("--media-dir", type=Path, default=DEFAULT_MEDIA)
     parser.add_argument("--cold-perception", action="store_true",
                         help="time each attachment's first-sight perception (a quiet machine's job)")
     args = parser.parse_args(argv)
+    if args.status:
+        print(status(args.out))
+        return 0
     use_standin(args.standin)
     if args.retime:
         from lab.bench.build_v2 import retime
