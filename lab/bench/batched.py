@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from transformers import LogitsProcessor, LogitsProcessorList
 
 from backends.decoding import StopTrimmer
 from backends.local import _eos_ids
@@ -43,6 +44,36 @@ class Answer:
     prompt_tokens: int
     completion_tokens: int
     finish_reason: str
+    mean_logprob: float | None = None  # mean log-probability of the answer's tokens
+
+
+class ChosenLogProbs(LogitsProcessor):
+    """Records the log-probability of each token greedy decoding picks, as generation runs.
+
+    Placed first among the answer's own processors, it reads the model's scores before the
+    n-gram block changes them (the shipped decodings add no other processor). Memory stays
+    one step of scores: the token chosen at step t is read from input_ids at step t + 1, and
+    the last one from the output (`finish`), instead of keeping every step's logits.
+    """
+
+    def __init__(self) -> None:
+        self.last: torch.Tensor | None = None
+        self.steps: list[torch.Tensor] = []
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        if self.last is not None:
+            self.steps.append(self.last.gather(1, input_ids[:, -1:]).squeeze(1))
+        self.last = scores.float().log_softmax(-1)
+        return scores
+
+    def finish(self, new_tokens: torch.Tensor) -> list[list[float]]:
+        """Per row, the log-probability of each generated token (`new_tokens`: [rows, steps])."""
+        if self.last is not None and new_tokens.shape[1] > len(self.steps):
+            self.steps.append(self.last.gather(1, new_tokens[:, -1:].to(self.last.device))
+                              .squeeze(1))
+        if not self.steps:
+            return [[] for _ in range(new_tokens.shape[0])]
+        return torch.stack(self.steps, 1).cpu().tolist()
 
 
 class Side:
@@ -66,7 +97,8 @@ class Side:
         return Prompt(list(ids), max_new, images, audio_s)
 
     def answer(self, prompts: Sequence[Prompt]) -> list[Answer]:
-        """Greedy answers for a batch of prompts (left-padded), each cut where it would stop."""
+        """Greedy answers for a batch of prompts (left-padded), each cut where it would stop,
+        with the mean log-probability of its tokens (those `completion_tokens` counts)."""
         loaded = self.backend.load()
         tokenizer, model = loaded.tokenizer, loaded.model
         pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
@@ -83,11 +115,15 @@ class Side:
             "pad_token_id": pad,
         }
         kwargs.update(decoding.generate_kwargs(width, tokenizer))
+        chosen = ChosenLogProbs()
+        kwargs["logits_processor"] = LogitsProcessorList(
+            [chosen, *kwargs.get("logits_processor", [])])
         with torch.inference_mode():
             output = model.generate(**kwargs)
+        logprobs = chosen.finish(output[:, width:])
         ends = _eos_ids(loaded) | {pad}
         answers = []
-        for row, prompt in zip(output[:, width:].tolist(), prompts, strict=True):
+        for row, prompt, lps in zip(output[:, width:].tolist(), prompts, logprobs, strict=True):
             tokens = row[: prompt.max_new]
             cut = next((i for i, t in enumerate(tokens) if t in ends), None)
             stopped = cut is not None
@@ -96,7 +132,8 @@ class Side:
             text = trimmer.feed(tokenizer.decode(tokens, skip_special_tokens=True)) + trimmer.finish()
             finish = "stop" if stopped or trimmer.stopped else (
                 "length" if len(tokens) >= prompt.max_new else "stop")
-            answers.append(Answer(text, len(prompt.ids), len(tokens), finish))
+            mean_lp = sum(lps[: len(tokens)]) / len(tokens) if tokens else None
+            answers.append(Answer(text, len(prompt.ids), len(tokens), finish, mean_lp))
         return answers
 
 

@@ -26,7 +26,7 @@ import argparse
 import os
 import random
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -209,13 +209,14 @@ def build_v2(out: Path, *, seed: int = 0, limit: int | None = None, batch: int =
             "answers_written": len(jobs), "seconds": round(time.perf_counter() - started, 1)}
 
 
-def retime(out: Path, *, per_side: int = 12, seed: int = 0, media_dir: Path = DEFAULT_MEDIA
-           ) -> dict[str, Any]:
+def retime(out: Path, *, per_side: int = 12, seed: int = 0, media_dir: Path = DEFAULT_MEDIA,
+           dialogues_for: Callable[[int], list[Any]] = generate_v2) -> dict[str, Any]:
     """Phase 2: time a seeded sample one at a time the real way, fit, and fill every row's time.
 
     Rewrites the file (atomically): sampled rows keep their real answer and timings
     (``timing: measured``, ``batched_same``), the others get the fit (``timing: modelled``).
     Run it on a quiet machine: the fit is only as good as the sample's conditions.
+    `dialogues_for(seed)`: the generator the file was built from (v3 passes its own).
     """
     from backends.config import get_settings
     from backends.energy import energy_cost_usd
@@ -225,7 +226,7 @@ def retime(out: Path, *, per_side: int = 12, seed: int = 0, media_dir: Path = DE
     header = rows[0]
     by_key = {r["key"]: r for r in rows[1:] if r["type"] == "outcome"}
     names = {r["dialogue"] for r in by_key.values()}
-    dialogues = [d for d in generate_v2(int(header["seed"])) if d.id in names]
+    dialogues = [d for d in dialogues_for(int(header["seed"])) if d.id in names]
     prepared = [prepare(d, media_dir) for d in dialogues]
     jobs = [j for j in jobs_for(prepared) if j.key in by_key]
     backends = real_backends(int(header["max_new_tokens"]))

@@ -38,3 +38,4 @@ class Dialogue:
     id: str
     blueprint: str
     turns: tuple[Turn, ...] = field(default_factory=tuple)
+    family: str = ""  # v3: the source/template/topic group a family split keeps together

@@ -10,6 +10,10 @@ line is an ``lcio-bench`` header): build episodes from `Bench.dialogues`, take a
 outcome from `BenchTurn.outcome(a)` instead of the k-NN model and the device/network cost
 profile, and `to_policy_dialogues` for the parts that read `policies.m4a1.data.Dialogue`.
 
+v3 turns carry a `family` (topic/template group) and local answers their mean token
+log-probability (`local_logprob`); `family_split` keeps whole families on one side, so a
+held-out evaluation never tests a prompt whose family it trained on.
+
 Latency of a local action is the measured `latency_s`, which includes perception only when
 the attachment was not yet cached during the build; `perception_cold_s` per slot is recorded
 so a consumer can add first-sight perception cost where it wants to (`cold_perception=True`).
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +54,9 @@ class BenchTurn:
     valid: np.ndarray  # bool [n_actions]: the action was valid and measured
     answers: dict[int, str] = field(default_factory=dict)
     perception_cold_s: tuple[float, ...] = ()
+    family: str = ""  # v3's topic/template group; v1/v2: the blueprint (their template)
+    local_logprob: dict[int, float] = field(default_factory=dict)  # v3: mean token log-prob
+    refers_to: tuple[int, ...] = ()  # earlier turns of the dialogue this one depends on
 
     @property
     def task_id(self) -> int:
@@ -123,7 +131,9 @@ def load_bench(path: str | Path, cold_perception: bool = False) -> Bench:
                 row["dialogue"], int(row["turn"]), row["task"], row["prompt"], present,
                 tuple(a["kind"] for a in atts), tuple(bool(a["relevant"]) for a in atts),
                 nan(), nan(), nan(), nan(), nan(), np.zeros(n, dtype=bool),
-                perception_cold_s=tuple(float(c) for c in cold))
+                perception_cold_s=tuple(float(c) for c in cold),
+                family=str(row.get("family") or row.get("blueprint") or ""),
+                refers_to=tuple(int(i) for i in row.get("refers_to") or ()))
         elif row["type"] == "outcome":
             t = turns[(row["dialogue"], int(row["turn"]))]
             a = int(row["action"])
@@ -138,6 +148,8 @@ def load_bench(path: str | Path, cold_perception: bool = False) -> Bench:
             t.ttft_s[a] = _num(m.get("ttft_s"))
             t.valid[a] = row.get("error") is None
             t.answers[a] = row["answer"]
+            if row.get("mean_logprob") is not None:
+                t.local_logprob[a] = float(row["mean_logprob"])
     dialogues: dict[str, list[BenchTurn]] = {}
     for key in order:
         dialogues.setdefault(key[0], []).append(turns[key])
@@ -189,6 +201,29 @@ def complete_dialogues(path: str | Path) -> list[list[BenchTurn]]:
         if all(not np.isnan(t.quality[bench.space.mask_for(list(t.present))]).any() for t in turns):
             out.append(turns)
     return out
+
+
+def family_of(turns: list[BenchTurn]) -> str:
+    """A dialogue's family: its first turn's (every turn of a dialogue carries the same)."""
+    return turns[0].family
+
+
+def family_split(dialogues: list, seed: int, test_ratio: float = 0.2,
+                 family: Callable[[Any], str] = family_of) -> tuple[list, list]:
+    """Whole families to one side, so no test prompt's family (nor a near-duplicate of it)
+    was seen in training: families are drawn in a seeded order into the test side until it
+    holds at least `test_ratio` of the dialogues. Dialogues keep their order on each side."""
+    members: dict[str, list[int]] = {}
+    for i, dialogue in enumerate(dialogues):
+        members.setdefault(family(dialogue), []).append(i)
+    names = sorted(members)
+    test: set[int] = set()
+    for j in np.random.default_rng(seed).permutation(len(names)):
+        if len(test) >= test_ratio * len(dialogues):
+            break
+        test.update(members[names[int(j)]])
+    return ([d for i, d in enumerate(dialogues) if i not in test],
+            [d for i, d in enumerate(dialogues) if i in test])
 
 
 def split(dialogues: list, seed: int, test_ratio: float = 0.2) -> tuple[list, list]:
