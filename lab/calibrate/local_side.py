@@ -27,14 +27,12 @@ from lab.bench.build import (
     PreparedTurn,
     RowWriter,
     check_header,
-    outcome_key,
     outcome_record,
     read_rows,
     repair_tail,
-    request_for,
 )
-from lab.calibrate.measure import MAX_FAILURES_IN_A_ROW, MeasureReport
-from lab.calibrate.sample import SourceFile, prepare_dialogue
+from lab.calibrate.measure import MAX_FAILURES_IN_A_ROW, MeasureReport, sampled_requests
+from lab.calibrate.sample import SourceFile
 
 FORMAT = "lcio-bench-local-calibration"
 COMPAT_FIELDS = ("format", "version", "source", "local", "max_new_tokens", "system_prompt",
@@ -76,22 +74,9 @@ def local_actions(source: SourceFile, key: str) -> list[int]:
 def plan_local(source: SourceFile, keys: list[str], media_dir: Path,
                max_new_tokens: int) -> list[LocalJob]:
     """The local requests of the sampled turns, in sample order."""
-    system_prompt = source.header.get("system_prompt") or ""
-    prepared: dict[str, list[PreparedTurn]] = {}
-    jobs = []
-    for key in keys:
-        row = source.turns[key]
-        name, index = row["dialogue"], int(row["turn"])
-        if name not in prepared:
-            prepared[name] = prepare_dialogue(source, name, media_dir)
-        turns = prepared[name]
-        current = next(p for p in turns if p.index == index)
-        history = [p for p in turns if p.index < index]
-        for a in local_actions(source, key):
-            request = request_for(history, current, ACTION_SPACE.actions[a], max_new_tokens,
-                                  system_prompt=system_prompt)
-            jobs.append(LocalJob(outcome_key(name, index, a), current, a, request))
-    return jobs
+    return [LocalJob(k, current, a, request)
+            for k, current, a, request in sampled_requests(
+                source, keys, media_dir, max_new_tokens, lambda key: local_actions(source, key))]
 
 
 def make_local_header(source: SourceFile, local: dict[str, Any], max_new_tokens: int) -> dict[str, Any]:

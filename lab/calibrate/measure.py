@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -72,12 +72,12 @@ class MeasureReport:
     errors: list[str] = field(default_factory=list)
 
 
-def plan(source: SourceFile, keys: list[str], media_dir: Path, max_new_tokens: int,
-         model: str, prices: Any, settings: Any) -> list[Job]:
-    """The requests the sampled turns make, in sample order, each with its cost estimate."""
+def sampled_requests(source: SourceFile, keys: list[str], media_dir: Path, max_new_tokens: int,
+                     actions_of: Callable[[str], list[int]]) -> Iterator[tuple[str, Any, int, Any]]:
+    """(outcome key, turn, action, request) for each action `actions_of` names of each sampled
+    turn, in sample order: one dialogue's media prepared once, each turn with its history."""
     system_prompt = source.header.get("system_prompt") or ""
     prepared: dict[str, list[PreparedTurn]] = {}
-    jobs = []
     for key in keys:
         row = source.turns[key]
         name, index = row["dialogue"], int(row["turn"])
@@ -86,12 +86,18 @@ def plan(source: SourceFile, keys: list[str], media_dir: Path, max_new_tokens: i
         turns = prepared[name]
         current = next(p for p in turns if p.index == index)
         history = [p for p in turns if p.index < index]
-        for a in source.cloud_actions(key):
+        for a in actions_of(key):
             request = request_for(history, current, ACTION_SPACE.actions[a], max_new_tokens,
                                   system_prompt=system_prompt)
-            jobs.append(Job(outcome_key(name, index, a), current, a, request,
-                            estimate(request, model, prices, settings)))
-    return jobs
+            yield outcome_key(name, index, a), current, a, request
+
+
+def plan(source: SourceFile, keys: list[str], media_dir: Path, max_new_tokens: int,
+         model: str, prices: Any, settings: Any) -> list[Job]:
+    """The requests the sampled turns make, in sample order, each with its cost estimate."""
+    return [Job(k, current, a, request, estimate(request, model, prices, settings))
+            for k, current, a, request in sampled_requests(source, keys, media_dir, max_new_tokens,
+                                                           source.cloud_actions)]
 
 
 def make_header(source: SourceFile, cloud: dict[str, Any], max_new_tokens: int,
